@@ -1,0 +1,15 @@
+package io.plaza;
+
+import com.typesafe.config.ConfigFactory;
+import io.plaza.platform.PlazaNode;
+
+/** Starts a Plaza node; SIGTERM / Ctrl-C runs Pekko's coordinated shutdown. */
+public final class Main {
+
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    var node = PlazaNode.start(ConfigFactory.load());
+    node.system().getWhenTerminated().toCompletableFuture().get();
+  }
+}

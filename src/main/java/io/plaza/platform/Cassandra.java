@@ -1,0 +1,30 @@
+package io.plaza.platform;
+
+import com.datastax.oss.driver.api.core.CqlSession;
+import java.time.Duration;
+import org.apache.pekko.actor.ClassicActorSystemProvider;
+import org.apache.pekko.stream.connectors.cassandra.CassandraSessionSettings;
+import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
+import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSessionRegistry;
+
+/** The one Cassandra session of a node, shared by journal, snapshots, projections and read models. */
+public final class Cassandra {
+
+  /** The journal plugin's config path: the same session the plugin itself uses. */
+  public static final String SESSION_CONFIG = "pekko.persistence.cassandra";
+
+  private Cassandra() {}
+
+  public static CassandraSession session(ClassicActorSystemProvider system) {
+    return CassandraSessionRegistry.get(system).sessionFor(CassandraSessionSettings.create(SESSION_CONFIG));
+  }
+
+  public static CqlSession underlying(ClassicActorSystemProvider system, Duration timeout) {
+    try {
+      return session(system).underlying().toCompletableFuture().get(timeout.toMillis(),
+          java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot connect to Cassandra", e);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+package io.plaza.platform;
+
+import com.datastax.oss.driver.api.core.CqlSession;
+import com.datastax.oss.driver.api.core.cql.SimpleStatement;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
+import org.apache.pekko.Done;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates the keyspace and every table from the checked-in CQL, one statement at a time (Cassandra handles
+ * concurrent schema changes badly). Run by a dev/test node at startup, or printed by {@code bin/plaza schema}.
+ */
+public final class CassandraSchema {
+
+  private static final Logger log = LoggerFactory.getLogger(CassandraSchema.class);
+  private static final Pattern KEYSPACE = Pattern.compile("[a-z][a-z0-9_]{0,47}");
+
+  /** Platform tables first, then each domain's read models (under projections/ in the repository). */
+  public static final List<String> RESOURCES = List.of(
+      "cql/journal.cql",
+      "cql/projection-offsets.cql",
+      "cql/projections/balances.cql");
+
+  private CassandraSchema() {}
+
+  public static List<String> statements(Config config) {
+    var keyspace = config.getString("plaza.cassandra.keyspace");
+    if (!KEYSPACE.matcher(keyspace).matches()) {
+      throw new IllegalArgumentException("plaza.cassandra.keyspace '" + keyspace + "' is not a valid keyspace name");
+    }
+    var all = new ArrayList<String>();
+    all.add("CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = "
+        + config.getString("plaza.cassandra.replication"));
+    for (var resource : RESOURCES) {
+      var text = read(resource).replaceAll("(?m)^\\s*--.*$", "").replace("${keyspace}", keyspace);
+      Arrays.stream(text.split(";")).map(String::strip).filter(s -> !s.isEmpty()).forEach(all::add);
+    }
+    return all;
+  }
+
+  public static CompletionStage<Done> create(CqlSession session, Config config) {
+    CompletionStage<Done> chain = CompletableFuture.completedFuture(Done.getInstance());
+    for (var cql : statements(config)) {
+      chain = chain.thenCompose(d -> session.executeAsync(
+              SimpleStatement.newInstance(cql).setExecutionProfileName("plaza-ddl"))
+          .thenApply(rs -> Done.getInstance()));
+    }
+    return chain.thenApply(d -> {
+      log.info("Cassandra schema ready in keyspace {}", config.getString("plaza.cassandra.keyspace"));
+      return d;
+    });
+  }
+
+  private static String read(String resource) {
+    try (InputStream in = CassandraSchema.class.getClassLoader().getResourceAsStream(resource)) {
+      if (in == null) throw new IllegalStateException("missing schema resource " + resource);
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** {@code bin/plaza schema}: prints the CQL for the configured keyspace, for cqlsh in production. */
+  public static void main(String[] args) {
+    for (var cql : statements(ConfigFactory.load())) System.out.println(cql + ";\n");
+  }
+}

@@ -1,0 +1,120 @@
+package io.plaza.platform;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
+import static org.apache.pekko.http.javadsl.server.Directives.extractUnmatchedPath;
+import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
+import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
+import static org.apache.pekko.http.javadsl.server.Directives.method;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.reject;
+import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
+
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
+import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns the endpoint tables of all domains into one route: request ids, access log, error mapping, then per endpoint
+ * method match, bearer-token authentication and the per-user rate limit.
+ */
+public final class HttpApi {
+
+  private static final Logger accessLog = LoggerFactory.getLogger("plaza.access");
+  private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+  private static final String BEARER = "Bearer ";
+
+  private final List<Endpoint> endpoints;
+  private final JwtAuth auth;
+  private final RateLimiter rateLimiter;
+
+  public HttpApi(List<Endpoint> endpoints, JwtAuth auth, RateLimiter rateLimiter) {
+    this.endpoints = List.copyOf(endpoints);
+    this.auth = auth;
+    this.rateLimiter = rateLimiter;
+  }
+
+  public List<Endpoint> endpoints() {
+    return endpoints;
+  }
+
+  public Route route() {
+    var routes = endpoints.stream().map(this::routeFor).toArray(Route[]::new);
+    var api = concat(routes[0], java.util.Arrays.copyOfRange(routes, 1, routes.length));
+    return withRequestId(requestId ->
+        logged(requestId,
+            handleExceptions(ErrorMapper.exceptionHandler(), () ->
+                handleRejections(ErrorMapper.rejectionHandler(), () -> api))));
+  }
+
+  private Route routeFor(Endpoint endpoint) {
+    return extractUnmatchedPath(path -> {
+      var params = endpoint.match(path);
+      if (params == null) return reject();
+      return method(endpoint.method(), () -> endpoint.requiresAuthentication()
+          ? authenticated(user -> limited(user, () -> endpoint.handler().apply(new Endpoint.Call(params, user))))
+          : endpoint.handler().apply(new Endpoint.Call(params, null)));
+    });
+  }
+
+  /** 401 with a reason when the bearer token is missing, malformed, expired or forged. */
+  private Route authenticated(Function<String, Route> inner) {
+    return optionalHeaderValueByName("Authorization", header -> {
+      if (header.isEmpty() || !header.get().regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+        return unauthorized("missing bearer token (Authorization: Bearer <jwt>)");
+      }
+      var verdict = auth.verify(header.get().substring(BEARER.length()).strip());
+      if (verdict instanceof JwtAuth.Authenticated ok) return inner.apply(ok.userId());
+      return unauthorized(((JwtAuth.Refused) verdict).reason());
+    });
+  }
+
+  private static Route unauthorized(String detail) {
+    return complete(Problems.response(StatusCodes.UNAUTHORIZED, detail,
+        List.of(WWWAuthenticate.create(HttpChallenge.create("Bearer", "plaza")))));
+  }
+
+  private Route limited(String user, java.util.function.Supplier<Route> inner) {
+    long wait = rateLimiter.secondsToWait(user);
+    if (wait == 0) return inner.get();
+    return complete(Problems.response(StatusCodes.TOO_MANY_REQUESTS,
+        "rate limit exceeded for user " + user + "; retry in " + wait + " s", List.of(RetryAfter.create(wait))));
+  }
+
+  /** Echo the caller's X-Request-Id (or a new one) on every response. */
+  private static Route withRequestId(Function<String, Route> inner) {
+    return optionalHeaderValueByName("X-Request-Id", given -> {
+      var id = given.filter(v -> REQUEST_ID.matcher(v).matches()).orElseGet(() -> UUID.randomUUID().toString());
+      return respondWithHeader(RawHeader.create("X-Request-Id", id), () -> inner.apply(id));
+    });
+  }
+
+  private static Route logged(String requestId, Route inner) {
+    return extractRequest(request -> {
+      long start = System.nanoTime();
+      return mapResponse(response -> {
+        if (accessLog.isInfoEnabled()) {
+          accessLog.atInfo()
+              .addKeyValue("requestId", requestId)
+              .addKeyValue("method", request.method().name())
+              .addKeyValue("path", request.getUri().path())
+              .addKeyValue("status", response.status().intValue())
+              .addKeyValue("micros", (System.nanoTime() - start) / 1000)
+              .log("{} {} {}", request.method().name(), request.getUri().path(), response.status().intValue());
+        }
+        return response;
+      }, () -> inner);
+    });
+  }
+}

@@ -1,0 +1,108 @@
+package io.plaza.platform;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.jwk.source.ImmutableSecret;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.jwt.proc.BadJWTException;
+import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import com.nimbusds.jwt.proc.ExpiredJWTException;
+import com.typesafe.config.Config;
+import java.nio.charset.StandardCharsets;
+import java.text.ParseException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/** HS256 bearer tokens (nimbus-jose-jwt): subject = user id, issuer and expiry checked. */
+public final class JwtAuth {
+
+  /** User ids are path- and log-safe. */
+  public static final Pattern USER_ID = Pattern.compile("[A-Za-z0-9._@-]{1,64}");
+
+  /** The outcome of checking a token: a user id, or why the token was refused. */
+  public sealed interface Verdict {}
+
+  public record Authenticated(String userId) implements Verdict {}
+
+  public record Refused(String reason) implements Verdict {}
+
+  private final byte[] secret;
+  private final String issuer;
+  private final DefaultJWTProcessor<SecurityContext> processor;
+
+  public JwtAuth(byte[] secret, String issuer, Duration clockSkew) {
+    if (secret.length < 32) {
+      throw new IllegalArgumentException("plaza.auth.jwt-secret must be at least 32 bytes for HS256");
+    }
+    this.secret = secret.clone();
+    this.issuer = issuer;
+    processor = new DefaultJWTProcessor<>();
+    processor.setJWSKeySelector(
+        new JWSVerificationKeySelector<>(JWSAlgorithm.HS256, new ImmutableSecret<>(this.secret)));
+    var verifier = new DefaultJWTClaimsVerifier<SecurityContext>(
+        new JWTClaimsSet.Builder().issuer(issuer).build(), Set.of("sub", "exp"));
+    verifier.setMaxClockSkew((int) clockSkew.toSeconds());
+    processor.setJWTClaimsSetVerifier(verifier);
+  }
+
+  /** From config: the configured secret, or in dev mode the dev secret when none is set. */
+  public static JwtAuth fromConfig(Config config) {
+    var auth = config.getConfig("plaza.auth");
+    var secret = auth.getString("jwt-secret");
+    if (secret.isEmpty()) {
+      if (!config.getBoolean("plaza.dev-mode")) {
+        throw new IllegalStateException("PLAZA_JWT_SECRET (plaza.auth.jwt-secret) must be set outside dev mode");
+      }
+      secret = auth.getString("dev-jwt-secret");
+    }
+    return new JwtAuth(secret.getBytes(StandardCharsets.UTF_8), auth.getString("issuer"),
+        auth.getDuration("clock-skew"));
+  }
+
+  public String mint(String userId, Duration ttl) {
+    if (!USER_ID.matcher(userId).matches()) {
+      throw new IllegalArgumentException("user id must match " + USER_ID.pattern());
+    }
+    var now = Instant.now();
+    var claims = new JWTClaimsSet.Builder()
+        .subject(userId)
+        .issuer(issuer)
+        .issueTime(Date.from(now))
+        .expirationTime(Date.from(now.plus(ttl)))
+        .build();
+    var jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
+    try {
+      jwt.sign(new MACSigner(secret));
+    } catch (JOSEException e) {
+      throw new IllegalStateException("cannot sign token", e);
+    }
+    return jwt.serialize();
+  }
+
+  public Verdict verify(String token) {
+    try {
+      var claims = processor.process(token, null);
+      var subject = claims.getSubject();
+      if (subject == null || !USER_ID.matcher(subject).matches()) return new Refused("token subject is not a user id");
+      return new Authenticated(subject);
+    } catch (ExpiredJWTException e) {
+      return new Refused("token expired");
+    } catch (BadJWTException e) {
+      return new Refused("token rejected: " + e.getMessage());
+    } catch (ParseException e) {
+      return new Refused("token is not a JWT");
+    } catch (BadJOSEException | JOSEException e) {
+      return new Refused("token signature is invalid");
+    }
+  }
+}

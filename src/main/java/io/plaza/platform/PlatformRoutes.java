@@ -1,0 +1,49 @@
+package io.plaza.platform;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.entity;
+import static org.apache.pekko.http.javadsl.server.Directives.getFromResource;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+
+/** Endpoints of the platform itself: the OpenAPI document and, in dev mode only, minting tokens. */
+public final class PlatformRoutes {
+
+  public record DevTokenRequest(String userId, Long ttlSeconds) {}
+
+  public record DevTokenResponse(String userId, String token, Instant expiresAt) {}
+
+  private PlatformRoutes() {}
+
+  public static List<Endpoint> endpoints(Config config, JwtAuth auth) {
+    var endpoints = new ArrayList<Endpoint>();
+    endpoints.add(Endpoint.open(HttpMethods.GET, "/v1/openapi.yaml",
+        call -> getFromResource("openapi.yaml", ContentTypes.create(
+            org.apache.pekko.http.javadsl.model.MediaTypes.applicationWithFixedCharset("yaml",
+                org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8)))));
+    if (config.getBoolean("plaza.dev-mode")) {
+      var defaultTtl = config.getDuration("plaza.auth.dev-token-ttl");
+      endpoints.add(Endpoint.open(HttpMethods.POST, "/v1/dev/tokens",
+          call -> entity(Json.unmarshaller(DevTokenRequest.class), req -> {
+            if (req.userId() == null || !JwtAuth.USER_ID.matcher(req.userId()).matches()) {
+              return Problems.badRequest("userId is required and must match " + JwtAuth.USER_ID.pattern());
+            }
+            if (req.ttlSeconds() != null && (req.ttlSeconds() < 1 || req.ttlSeconds() > 7 * 24 * 3600)) {
+              return Problems.badRequest("ttlSeconds must be between 1 and 604800");
+            }
+            var ttl = req.ttlSeconds() == null ? defaultTtl : Duration.ofSeconds(req.ttlSeconds());
+            return complete(StatusCodes.CREATED,
+                new DevTokenResponse(req.userId(), auth.mint(req.userId(), ttl), Instant.now().plus(ttl)),
+                Json.marshaller());
+          })));
+    }
+    return endpoints;
+  }
+}

@@ -1,0 +1,54 @@
+package io.plaza.platform;
+
+import java.util.List;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpCharsets;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Directives;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/** RFC 9457 problem details: the one shape every error response of the API has. */
+public final class Problems {
+
+  public static final ContentType.WithFixedCharset PROBLEM_JSON =
+      ContentTypes.create(MediaTypes.applicationWithFixedCharset("problem+json", HttpCharsets.UTF_8));
+
+  /** The body; {@code type} stays about:blank so {@code title} is the status phrase, {@code detail} says why. */
+  public record Problem(String type, String title, int status, String detail) {}
+
+  private Problems() {}
+
+  public static HttpResponse response(StatusCode status, String detail) {
+    return response(status, detail, List.of());
+  }
+
+  public static HttpResponse response(StatusCode status, String detail, Iterable<HttpHeader> headers) {
+    var problem = new Problem("about:blank", status.reason(), status.intValue(), detail);
+    return HttpResponse.create()
+        .withStatus(status)
+        .addHeaders(headers)
+        .withEntity(HttpEntities.create(PROBLEM_JSON, Json.write(problem)));
+  }
+
+  public static Route complete(StatusCode status, String detail) {
+    return Directives.complete(response(status, detail));
+  }
+
+  public static Route complete(Rejection rejection) {
+    return complete(StatusCodes.get(rejection.kind().status), rejection.detail());
+  }
+
+  public static Route badRequest(String detail) {
+    return complete(StatusCodes.BAD_REQUEST, detail);
+  }
+
+  public static boolean isProblem(HttpResponse response) {
+    return response.entity().getContentType().equals(PROBLEM_JSON);
+  }
+}
