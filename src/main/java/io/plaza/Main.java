@@ -11,5 +11,7 @@ public final class Main {
   public static void main(String[] args) throws Exception {
     var node = PlazaNode.start(ConfigFactory.load());
     node.system().getWhenTerminated().toCompletableFuture().get();
+    // Also when the cluster downed this node: exit, so the supervisor (systemd, Kubernetes) starts a fresh one.
+    System.exit(0);
   }
 }

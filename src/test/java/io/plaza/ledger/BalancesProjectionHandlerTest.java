@@ -1,0 +1,98 @@
+package io.plaza.ledger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.persistence.query.Offset;
+import org.apache.pekko.projection.eventsourced.EventEnvelope;
+import org.junit.jupiter.api.Test;
+
+/** The handler's logic against a repository that keeps, like Cassandra's USING TIMESTAMP, the highest version. */
+class BalancesProjectionHandlerTest {
+
+  private static final Instant T = Instant.parse("2026-11-25T10:00:00Z");
+
+  /** Last-write-wins by version per column group, as the Cassandra repository does. */
+  static final class VersionedBalances implements BalanceRepository {
+    final Map<String, Balance> rows = new HashMap<>();
+    final List<List<Write>> calls = new ArrayList<>();
+
+    @Override
+    public CompletionStage<Done> apply(List<Write> writes) {
+      calls.add(writes);
+      for (var w : writes) {
+        var row = rows.getOrDefault(w.accountId(), new Balance(w.accountId(), null, null, 0, 0, 0, null, null));
+        if (w instanceof Opened o) {
+          row = new Balance(o.accountId(), o.owner(), o.currency(), o.overdraftLimit(),
+              row.version() > 0 ? row.balance() : 0, Math.max(row.version(), o.version()), o.openedAt(),
+              row.updatedAt() != null ? row.updatedAt() : o.openedAt());
+        } else {
+          var b = (BalanceChanged) w;
+          if (b.version() > row.version()) {
+            row = new Balance(row.accountId(), row.owner(), row.currency(), row.overdraftLimit(), b.balance(),
+                b.version(), row.openedAt(), b.at());
+          }
+        }
+        rows.put(w.accountId(), row);
+      }
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+
+    @Override
+    public CompletionStage<Optional<Balance>> find(String accountId) {
+      return CompletableFuture.completedFuture(Optional.ofNullable(rows.get(accountId)));
+    }
+  }
+
+  private static EventEnvelope<LedgerAccount.Event> envelope(LedgerAccount.Event e, long seq) {
+    return EventEnvelope.create(Offset.sequence(seq), "LedgerAccount|" + e.accountId(), seq, e, 0L);
+  }
+
+  private static final List<EventEnvelope<LedgerAccount.Event>> HISTORY = List.of(
+      envelope(new LedgerAccount.AccountOpened("a", "alice", "EUR", 0, T), 1),
+      envelope(new LedgerAccount.FundsDeposited("a", "op-1", 100, 100, T), 2),
+      envelope(new LedgerAccount.AccountOpened("b", "bob", "USD", 50, T), 1),
+      envelope(new LedgerAccount.FundsWithdrawn("a", "op-2", 30, 70, T), 3),
+      envelope(new LedgerAccount.FundsWithdrawn("b", "op-1", 20, -20, T), 2));
+
+  @Test
+  void coalescesAGroupIntoOneBalanceWritePerAccount() {
+    var writes = BalancesProjectionHandler.writesFor(HISTORY);
+    assertEquals(4, writes.size()); // two openings + the latest balance of a and of b
+    var balanceOfA = writes.stream().filter(w -> w instanceof BalanceRepository.BalanceChanged)
+        .map(w -> (BalanceRepository.BalanceChanged) w).filter(w -> w.accountId().equals("a")).findFirst()
+        .orElseThrow();
+    assertEquals(70, balanceOfA.balance());
+    assertEquals(3, balanceOfA.version());
+  }
+
+  @Test
+  void buildsBalancesFromEvents() {
+    var repo = new VersionedBalances();
+    new BalancesProjectionHandler(repo).process(HISTORY).toCompletableFuture().join();
+    assertEquals(70, repo.rows.get("a").balance());
+    assertEquals("alice", repo.rows.get("a").owner());
+    assertEquals(-20, repo.rows.get("b").balance());
+    assertEquals(50, repo.rows.get("b").overdraftLimit());
+  }
+
+  @Test
+  void replayingEnvelopesAfterARestartChangesNothing() {
+    var repo = new VersionedBalances();
+    var handler = new BalancesProjectionHandler(repo);
+    handler.process(HISTORY).toCompletableFuture().join();
+    var before = new HashMap<>(repo.rows);
+    // At-least-once: an older group is delivered again after a crash before its offset was saved.
+    handler.process(HISTORY.subList(0, 2)).toCompletableFuture().join();
+    handler.process(HISTORY).toCompletableFuture().join();
+    assertEquals(before, repo.rows);
+  }
+}
