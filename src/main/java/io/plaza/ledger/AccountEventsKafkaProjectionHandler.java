@@ -2,11 +2,10 @@ package io.plaza.ledger;
 
 import io.plaza.platform.Json;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.pekko.Done;
-import org.apache.pekko.kafka.javadsl.SendProducer;
+import io.plaza.platform.KafkaPublisher;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.javadsl.Handler;
 
@@ -16,21 +15,19 @@ import org.apache.pekko.projection.javadsl.Handler;
  */
 public final class AccountEventsKafkaProjectionHandler extends Handler<List<EventEnvelope<LedgerAccount.Event>>> {
 
-  private final SendProducer<String, String> producer;
+  private final KafkaPublisher publisher;
   private final String topic;
 
-  public AccountEventsKafkaProjectionHandler(SendProducer<String, String> producer, String topic) {
-    this.producer = producer;
+  public AccountEventsKafkaProjectionHandler(KafkaPublisher publisher, String topic) {
+    this.publisher = publisher;
     this.topic = topic;
   }
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<LedgerAccount.Event>> envelopes) {
-    // Sent in order on one idempotent producer: per-partition order is kept even with retries.
-    var sends = envelopes.stream()
-        .map(env -> producer.send(new ProducerRecord<>(topic, env.event().accountId(),
-            Json.write(AccountEventMessage.of(env.event(), env.sequenceNr())))).toCompletableFuture())
-        .toArray(CompletableFuture[]::new);
-    return CompletableFuture.allOf(sends).thenApply(v -> Done.getInstance());
+    return publisher.publish(envelopes.stream()
+        .map(env -> new ProducerRecord<>(topic, env.event().accountId(),
+            Json.write(AccountEventMessage.of(env.event(), env.sequenceNr()))))
+        .toList());
   }
 }

@@ -5,7 +5,7 @@ import io.plaza.platform.TaggedProjections;
 import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.kafka.javadsl.SendProducer;
+import io.plaza.platform.KafkaPublisher;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
 /** Wires the ledger domain into a node: the sharded accounts, their projections and their routes. */
@@ -18,7 +18,7 @@ public final class Ledger {
   }
 
   public static List<Endpoint> start(
-      ActorSystem<?> system, CassandraSession session, SendProducer<String, String> producer, Duration askTimeout) {
+      ActorSystem<?> system, CassandraSession session, KafkaPublisher kafka, Duration askTimeout) {
     var config = system.settings().config();
     var ledger = config.getConfig("plaza.ledger");
     LedgerAccount.init(system, ledger.getInt("remembered-operations"));
@@ -30,7 +30,7 @@ public final class Ledger {
         () -> new BalancesProjectionHandler(balances));
     var topic = ledger.getString("accounts-topic");
     TaggedProjections.<LedgerAccount.Event>start(system, "ledger-accounts-kafka", LedgerAccount.TAGS, group, within,
-        () -> new AccountEventsKafkaProjectionHandler(producer, topic));
+        () -> new AccountEventsKafkaProjectionHandler(kafka, topic));
 
     return new LedgerRoutes(system, balances, askTimeout).endpoints();
   }

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -15,19 +16,22 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.kafka.ProducerSettings;
-import org.apache.pekko.kafka.javadsl.SendProducer;
 
 /** The node's one Kafka producer (closed by coordinated shutdown) and creation of the topics Plaza owns. */
 public final class Kafka {
 
   private Kafka() {}
 
-  public static SendProducer<String, String> producer(ActorSystem<?> system) {
+  public static KafkaPublisher publisher(ActorSystem<?> system) {
     var settings = ProducerSettings.create(system, new StringSerializer(), new StringSerializer());
-    var producer = new SendProducer<>(settings, system);
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-kafka-producer",
-        () -> producer.close().thenApply(d -> Done.getInstance()));
-    return producer;
+    var publisher = new KafkaPublisher(settings.createKafkaProducer());
+    // Runs after the projections stopped: flushes what they sent, then closes.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+        "close-kafka-producer", () -> CompletableFuture.supplyAsync(() -> {
+          publisher.close();
+          return Done.getInstance();
+        }));
+    return publisher;
   }
 
   /** Creates the topics that do not exist yet; existing ones are left as they are. */

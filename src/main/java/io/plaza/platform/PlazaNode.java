@@ -55,14 +55,14 @@ public final class PlazaNode implements AutoCloseable {
       await(CassandraSchema.create(cql, config));
     }
     Kafka.ensureTopics(config, Ledger.kafkaTopics(config), Duration.ofSeconds(30));
-    var producer = Kafka.producer(system);
+    var kafka = Kafka.publisher(system);
     var session = Cassandra.session(system);
 
     var http = config.getConfig("plaza.http");
     var askTimeout = http.getDuration("ask-timeout");
     var auth = JwtAuth.fromConfig(config);
     var endpoints = new ArrayList<>(PlatformRoutes.endpoints(config, auth));
-    endpoints.addAll(Ledger.start(system, session, producer, askTimeout));
+    endpoints.addAll(Ledger.start(system, session, kafka, askTimeout));
 
     var limits = http.getConfig("rate-limit");
     var rateLimiter = new RateLimiter(limits.getLong("requests-per-second"), limits.getLong("burst"));

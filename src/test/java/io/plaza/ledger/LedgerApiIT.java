@@ -1,0 +1,240 @@
+package io.plaza.ledger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.plaza.platform.ApiClient;
+import io.plaza.platform.JwtAuth;
+import io.plaza.platform.PlazaNode;
+import io.plaza.platform.TestNodes;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** The account API end to end on one node over the real Cassandra and Kafka. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class LedgerApiIT {
+
+  private PlazaNode node;
+  private ApiClient api;
+  private String alice;
+  private String bob;
+
+  @BeforeAll
+  void startNode() {
+    node = TestNodes.start();
+    api = new ApiClient(node.httpPort());
+    alice = api.token("alice");
+    bob = api.token("bob");
+  }
+
+  @AfterAll
+  void stopNode() {
+    if (node != null) node.close();
+  }
+
+  private String openAccount(String token, String currency) {
+    var opened = api.post("/v1/accounts", token, "{\"currency\":\"" + currency + "\"}", Map.of());
+    assertEquals(201, opened.status(), opened.toString());
+    return opened.json().get("accountId").asText();
+  }
+
+  private ApiClient.Response deposit(String token, String id, long amount, String key) {
+    return api.post("/v1/accounts/" + id + "/deposits", token, "{\"amount\":" + amount + "}",
+        Map.of("Idempotency-Key", key));
+  }
+
+  private static <T> T eventually(Duration within, Supplier<T> attempt) {
+    long deadline = System.nanoTime() + within.toNanos();
+    AssertionError last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        return attempt.get();
+      } catch (AssertionError e) {
+        last = e;
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+    throw last != null ? last : new AssertionError("timed out");
+  }
+
+  private static void assertProblem(int status, ApiClient.Response response, String detailFragment) {
+    assertEquals(status, response.status(), response.toString());
+    assertEquals("application/problem+json", response.contentType(), response.toString());
+    var detail = response.json().get("detail").asText();
+    assertTrue(detail.contains(detailFragment), "detail '" + detail + "' should mention '" + detailFragment + "'");
+    assertEquals(status, response.json().get("status").asInt());
+    assertNotNull(response.header("X-Request-Id"));
+  }
+
+  @Test
+  void accountLifeCycleOverHttp() {
+    var opened = api.post("/v1/accounts", alice, "{\"currency\":\"EUR\",\"overdraftLimit\":100}", Map.of());
+    assertEquals(201, opened.status(), opened.toString());
+    var id = opened.json().get("accountId").asText();
+    assertEquals("/v1/accounts/" + id, opened.header("Location"));
+
+    var deposited = deposit(alice, id, 1_000, "dep-1");
+    assertEquals(201, deposited.status(), deposited.toString());
+    assertEquals(1_000, deposited.json().get("balanceAfter").asLong());
+
+    var retried = deposit(alice, id, 1_000, "dep-1");
+    assertEquals(200, retried.status(), retried.toString());
+    assertEquals("true", retried.header("Idempotent-Replayed"));
+    assertEquals(1_000, retried.json().get("balanceAfter").asLong());
+
+    var withdrawn = api.post("/v1/accounts/" + id + "/withdrawals", alice, "{\"amount\":1050}",
+        Map.of("Idempotency-Key", "wd-1"));
+    assertEquals(201, withdrawn.status(), withdrawn.toString());
+    assertEquals(-50, withdrawn.json().get("balanceAfter").asLong());
+
+    var account = api.get("/v1/accounts/" + id, alice);
+    assertEquals(200, account.status());
+    assertEquals(-50, account.json().get("balance").asLong());
+    assertEquals(3, account.json().get("version").asLong());
+    assertEquals("alice", account.json().get("owner").asText());
+
+    // The read model catches up through the projection (eventsByTag lag is about a second).
+    var balance = eventually(Duration.ofSeconds(20), () -> {
+      var r = api.get("/v1/accounts/" + id + "/balance", alice);
+      assertEquals(200, r.status(), r.toString());
+      assertEquals(3, r.json().get("version").asLong(), r.toString());
+      return r.json();
+    });
+    assertEquals(-50, balance.get("balance").asLong());
+    assertEquals("EUR", balance.get("currency").asText());
+  }
+
+  @Test
+  void openingWithTheSameIdempotencyKeyReturnsTheSameAccount() {
+    var key = Map.of("Idempotency-Key", "open-" + UUID.randomUUID());
+    var first = api.post("/v1/accounts", alice, "{\"currency\":\"USD\"}", key);
+    var second = api.post("/v1/accounts", alice, "{\"currency\":\"USD\"}", key);
+    assertEquals(201, first.status());
+    assertEquals(first.json().get("accountId"), second.json().get("accountId"));
+    var conflicting = api.post("/v1/accounts", alice, "{\"currency\":\"GBP\"}", key);
+    assertProblem(409, conflicting, "already exists");
+  }
+
+  @Test
+  void badInputIsRefusedWithProblemJsonAndChangesNothing() {
+    var id = openAccount(alice, "EUR");
+    assertEquals(201, deposit(alice, id, 500, "seed").status());
+    var path = "/v1/accounts/" + id + "/deposits";
+    var withdrawals = "/v1/accounts/" + id + "/withdrawals";
+    var key = Map.of("Idempotency-Key", "bad-1");
+
+    assertProblem(400, api.post(path, alice, "{\"amount\": 10", key), "malformed JSON");
+    assertProblem(400, api.post(path, alice, "{\"amount\": \"ten\"}", key), "'amount' must be an integer");
+    assertProblem(400, api.post(path, alice, "{\"amount\": 1.5}", key), "'amount' must be an integer");
+    assertProblem(400, api.post(path, alice, "{\"amount\": 10, \"to\": \"x\"}", key), "unknown field 'to'");
+    assertProblem(400, api.post(path, alice, "{}", key), "amount is required");
+    assertProblem(400, api.post(path, alice, "{\"amount\": -10}", key), "positive");
+    assertProblem(400, api.post(path, alice, "{\"amount\": 0}", key), "positive");
+    assertProblem(400, api.post(path, alice, "{\"amount\": 10}", Map.of()), "Idempotency-Key header is required");
+    assertProblem(400, api.post(path, alice, "{\"amount\": 10}", Map.of("Idempotency-Key", "x".repeat(129))),
+        "Idempotency-Key must be");
+    assertProblem(413, api.post(path, alice, "{\"amount\": 1, \"pad\": \"" + "x".repeat(70_000) + "\"}", key),
+        "exceeds the limit");
+    assertProblem(415, api.post(path, alice, "amount=10", Map.of("Idempotency-Key", "bad-2",
+        "Content-Type", "text/plain")), "Content-Type");
+    assertProblem(422, api.post("/v1/accounts", alice, "{\"currency\":\"EUX\"}", Map.of()), "unknown currency");
+    assertProblem(400, api.post("/v1/accounts", alice, "{}", Map.of()), "currency is required");
+    assertProblem(422, api.post(withdrawals, alice, "{\"amount\": 501}", key), "insufficient funds");
+    assertProblem(404, deposit(alice, UUID.randomUUID().toString(), 10, "bad-3"), "does not exist");
+    assertProblem(404, api.get("/v1/accounts/not%20an%20id", alice), "not a valid id");
+    assertProblem(403, deposit(bob, id, 10, "bad-4"), "another user");
+    assertProblem(403, api.post(withdrawals, bob, "{\"amount\": 10}", key), "another user");
+    assertProblem(403, api.get("/v1/accounts/" + id, bob), "another user");
+    assertProblem(401, api.post(path, null, "{\"amount\": 10}", key), "missing bearer token");
+    assertProblem(401, api.post(path, "not-a-jwt", "{\"amount\": 10}", key), "not a JWT");
+    var devAuth = JwtAuth.fromConfig(node.system().settings().config());
+    assertProblem(401, api.post(path, devAuth.mint("alice", Duration.ofMinutes(-5)), "{\"amount\": 10}", key),
+        "expired");
+    var forged = new JwtAuth("another-secret-of-at-least-32-bytes!!".getBytes(), "plaza", Duration.ZERO)
+        .mint("alice", Duration.ofMinutes(5));
+    assertProblem(401, api.post(path, forged, "{\"amount\": 10}", key), "signature");
+    assertProblem(405, api.send("DELETE", "/v1/accounts/" + id, alice, null, Map.of()), "supported methods");
+    assertProblem(404, api.get("/v1/nowhere", alice), "no such resource");
+
+    // Nothing above changed the account: still the seed deposit only.
+    var account = api.get("/v1/accounts/" + id, alice).json();
+    assertEquals(500, account.get("balance").asLong());
+    assertEquals(2, account.get("version").asLong());
+    eventually(Duration.ofSeconds(20), () -> {
+      var balance = api.get("/v1/accounts/" + id + "/balance", alice);
+      assertEquals(200, balance.status(), balance.toString());
+      assertEquals(2, balance.json().get("version").asLong(), balance.toString());
+      assertProblem(403, api.get("/v1/accounts/" + id + "/balance", bob), "another user");
+      return balance;
+    });
+  }
+
+  @Test
+  void publishesAccountEventsToKafkaInOrder() {
+    var id = openAccount(alice, "EUR");
+    for (int i = 1; i <= 5; i++) assertEquals(201, deposit(alice, id, i * 10, "k-" + i).status());
+    assertEquals(201, api.post("/v1/accounts/" + id + "/withdrawals", alice, "{\"amount\":15}",
+        Map.of("Idempotency-Key", "w-1")).status());
+
+    var props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + TestNodes.KAFKA_PORT);
+    props.put(ConsumerConfig.GROUP_ID_CONFIG, "it-" + UUID.randomUUID());
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    var received = new ArrayList<JsonNode>();
+    try (var consumer = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
+      consumer.subscribe(List.of(TestNodes.ACCOUNTS_TOPIC));
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (received.size() < 7 && System.nanoTime() < deadline) {
+        for (var record : consumer.poll(Duration.ofMillis(500))) {
+          if (record.key().equals(id)) received.add(io.plaza.platform.Json.MAPPER.readTree(record.value()));
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
+    assertEquals(7, received.size(), "events for " + id + ": " + received);
+    for (int i = 0; i < received.size(); i++) {
+      assertEquals(i + 1, received.get(i).get("sequenceNr").asLong(), received.toString());
+      assertEquals(1, received.get(i).get("schemaVersion").asInt());
+    }
+    assertEquals("AccountOpened", received.get(0).get("type").asText());
+    assertEquals("FundsDeposited", received.get(1).get("type").asText());
+    assertEquals(150, received.get(5).get("balance").asLong());
+    assertEquals("FundsWithdrawn", received.get(6).get("type").asText());
+    assertEquals(135, received.get(6).get("balance").asLong());
+  }
+
+  @Test
+  void managementReportsAliveAndReady() throws Exception {
+    var http = HttpClient.newHttpClient();
+    for (var check : List.of("/alive", "/ready")) {
+      var response = http.send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + node.managementPort() + check)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, response.statusCode(), check + ": " + response.body());
+    }
+  }
+}

@@ -1,0 +1,75 @@
+package io.plaza.platform;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+/** A plain JDK HTTP client for the integration tests: real requests over the loopback to a running node. */
+public final class ApiClient {
+
+  public record Response(int status, HttpResponse<String> raw) {
+    public JsonNode json() {
+      try {
+        return Json.MAPPER.readTree(raw.body());
+      } catch (IOException e) {
+        throw new AssertionError("not JSON: " + raw.body(), e);
+      }
+    }
+
+    public String contentType() {
+      return raw.headers().firstValue("Content-Type").orElse("");
+    }
+
+    public String header(String name) {
+      return raw.headers().firstValue(name).orElse(null);
+    }
+
+    @Override
+    public String toString() {
+      return status + " " + raw.body();
+    }
+  }
+
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final String base;
+
+  public ApiClient(int port) {
+    this.base = "http://127.0.0.1:" + port;
+  }
+
+  public String token(String userId) {
+    var response = send("POST", "/v1/dev/tokens", null, "{\"userId\":\"" + userId + "\"}", Map.of());
+    if (response.status() != 201) throw new AssertionError("cannot mint token: " + response);
+    return response.json().get("token").asText();
+  }
+
+  public Response get(String path, String token) {
+    return send("GET", path, token, null, Map.of());
+  }
+
+  public Response post(String path, String token, String body, Map<String, String> headers) {
+    return send("POST", path, token, body, headers);
+  }
+
+  public Response send(String method, String path, String token, String body, Map<String, String> headers) {
+    var request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(15))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (body != null && !headers.containsKey("Content-Type")) request.header("Content-Type", "application/json");
+    if (token != null) request.header("Authorization", "Bearer " + token);
+    headers.forEach(request::header);
+    try {
+      var raw = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      return new Response(raw.statusCode(), raw);
+    } catch (IOException e) {
+      throw new AssertionError(method + " " + path + " failed", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+package io.plaza.platform;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+
+/**
+ * Plaza nodes for integration tests, on the real Cassandra and Kafka that the build starts (bin/infra). Each test
+ * run gets its own keyspace and topics, named after the run id the build passes in.
+ */
+public final class TestNodes {
+
+  public static final String RUN_ID = System.getProperty("plaza.it.run-id", String.valueOf(System.currentTimeMillis()));
+  public static final int CASSANDRA_PORT = Integer.getInteger("plaza.it.cassandra.port", 9042);
+  public static final int KAFKA_PORT = Integer.getInteger("plaza.it.kafka.port", 9092);
+  public static final String KEYSPACE = "plaza_it_" + RUN_ID;
+  public static final String ACCOUNTS_TOPIC = "it-" + RUN_ID + ".plaza.ledger.accounts";
+
+  private TestNodes() {}
+
+  public static Config config() {
+    // Overrides go in before resolution, so ${plaza.cassandra.keyspace} and friends pick them up.
+    return ConfigFactory.load(ConfigFactory.parseString("""
+            plaza.dev-mode = on
+            plaza.cassandra.keyspace = "%s"
+            plaza.ledger.accounts-topic = "%s"
+            plaza.kafka.bootstrap-servers = "127.0.0.1:%d"
+            plaza.http.interface = "127.0.0.1"
+            plaza.http.port = 0
+            plaza.http.rate-limit.requests-per-second = 1000
+            plaza.http.rate-limit.burst = 1000
+            pekko.management.http.port = 0
+            pekko.remote.artery.canonical.port = 0
+            datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
+            """.formatted(KEYSPACE, ACCOUNTS_TOPIC, KAFKA_PORT, CASSANDRA_PORT))
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
+  }
+
+  public static PlazaNode start() {
+    return PlazaNode.start(config());
+  }
+}
