@@ -28,11 +28,14 @@ public final class PlazaNode implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
   private final int managementPort;
+  private final java.util.List<Endpoint> endpoints;
 
-  private PlazaNode(ActorSystem<Void> system, ServerBinding binding, int managementPort) {
+  private PlazaNode(ActorSystem<Void> system, ServerBinding binding, int managementPort,
+      java.util.List<Endpoint> endpoints) {
     this.system = system;
     this.binding = binding;
     this.managementPort = managementPort;
+    this.endpoints = endpoints;
   }
 
   public static PlazaNode start(Config config) {
@@ -76,7 +79,7 @@ public final class PlazaNode implements AutoCloseable {
     var mgmtPort = management.getPort();
     log.info("Plaza node up: API on http://{}:{}/v1, management on http://{}:{} (/alive, /ready)",
         binding.localAddress().getHostString(), binding.localAddress().getPort(), management.getHost(), mgmtPort);
-    return new PlazaNode(system, binding, mgmtPort);
+    return new PlazaNode(system, binding, mgmtPort, api.endpoints());
   }
 
   private static void joinCluster(ActorSystem<?> system, Config config) {
@@ -103,6 +106,11 @@ public final class PlazaNode implements AutoCloseable {
 
   public int httpPort() {
     return binding.localAddress().getPort();
+  }
+
+  /** Every operation this node serves (what the OpenAPI document must describe). */
+  public java.util.List<Endpoint> endpoints() {
+    return endpoints;
   }
 
   public int managementPort() {
