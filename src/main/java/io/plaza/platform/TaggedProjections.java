@@ -8,14 +8,12 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
 import org.apache.pekko.persistence.cassandra.query.javadsl.CassandraReadJournal;
-import org.apache.pekko.persistence.query.Offset;
 import org.apache.pekko.projection.ProjectionBehavior;
 import org.apache.pekko.projection.ProjectionId;
 import org.apache.pekko.projection.cassandra.javadsl.CassandraProjection;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.eventsourced.javadsl.EventSourcedProvider;
 import org.apache.pekko.projection.javadsl.Handler;
-import org.apache.pekko.projection.javadsl.SourceProvider;
 
 /**
  * Runs one projection per tag, spread over the cluster by a ShardedDaemonProcess: at-least-once with offsets in
@@ -42,8 +40,4 @@ public final class TaggedProjections {
         Optional.of(ProjectionBehavior.stopMessage()));
   }
 
-  /** For tests that drive a handler from a test source instead of the journal. */
-  public static <E> SourceProvider<Offset, EventEnvelope<E>> eventsByTag(ActorSystem<?> system, String tag) {
-    return EventSourcedProvider.eventsByTag(system, CassandraReadJournal.Identifier(), tag);
-  }
 }

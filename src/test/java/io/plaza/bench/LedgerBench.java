@@ -3,7 +3,6 @@ package io.plaza.bench;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.datastax.oss.driver.api.core.uuid.Uuids;
-import com.typesafe.config.ConfigFactory;
 import io.plaza.platform.JwtAuth;
 import io.plaza.platform.PlazaNode;
 import java.net.InetSocketAddress;
@@ -95,20 +94,8 @@ public final class LedgerBench {
 
   /** (b) The full write path a client sees: HTTP, JWT, routing, sharding, persist with tags, reply. */
   static Result depositsOverHttp() throws Exception {
-    var config = ConfigFactory.load(ConfigFactory.parseString("""
-            plaza.dev-mode = on
-            plaza.cassandra.keyspace = "bench_%d"
-            plaza.kafka.bootstrap-servers = "127.0.0.1:%d"
-            plaza.http.interface = "127.0.0.1"
-            plaza.http.port = 0
-            # One client drives many accounts from a few users: the per-user limit is not what is measured.
-            plaza.http.rate-limit.requests-per-second = 1000000
-            plaza.http.rate-limit.burst = 1000000
-            pekko.management.http.port = 0
-            pekko.remote.artery.canonical.port = 0
-            datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
-            """.formatted(System.currentTimeMillis(), KAFKA_PORT, CASSANDRA_PORT))
-        .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
+    var config = io.plaza.platform.TestNodes.config("bench_" + System.currentTimeMillis(), "bench.plaza.ledger.accounts",
+        CASSANDRA_PORT, KAFKA_PORT);
     try (var node = PlazaNode.start(config)) {
       var auth = JwtAuth.fromConfig(config);
       var client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();

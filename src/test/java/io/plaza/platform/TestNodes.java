@@ -18,7 +18,13 @@ public final class TestNodes {
   private TestNodes() {}
 
   public static Config config() {
-    // Overrides go in before resolution, so ${plaza.cassandra.keyspace} and friends pick them up.
+    return config(KEYSPACE, ACCOUNTS_TOPIC, CASSANDRA_PORT, KAFKA_PORT);
+  }
+
+  /** A dev-mode node on ephemeral ports against the given servers, keyspace and topic. */
+  public static Config config(String keyspace, String accountsTopic, int cassandraPort, int kafkaPort) {
+    // Overrides go in before resolution, so ${plaza.cassandra.keyspace} and friends pick them up. One client
+    // drives many users' requests here: the per-user rate limit (unit-tested in RateLimiterTest) is not in the way.
     return ConfigFactory.load(ConfigFactory.parseString("""
             plaza.dev-mode = on
             plaza.cassandra.keyspace = "%s"
@@ -26,12 +32,12 @@ public final class TestNodes {
             plaza.kafka.bootstrap-servers = "127.0.0.1:%d"
             plaza.http.interface = "127.0.0.1"
             plaza.http.port = 0
-            plaza.http.rate-limit.requests-per-second = 1000
-            plaza.http.rate-limit.burst = 1000
+            plaza.http.rate-limit.requests-per-second = 1000000
+            plaza.http.rate-limit.burst = 1000000
             pekko.management.http.port = 0
             pekko.remote.artery.canonical.port = 0
             datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
-            """.formatted(KEYSPACE, ACCOUNTS_TOPIC, KAFKA_PORT, CASSANDRA_PORT))
+            """.formatted(keyspace, accountsTopic, kafkaPort, cassandraPort))
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }
 
