@@ -3,24 +3,23 @@ package io.plaza.bench;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.datastax.oss.driver.api.core.uuid.Uuids;
+import io.plaza.ledger.LedgerAccount;
 import io.plaza.platform.JwtAuth;
 import io.plaza.platform.PlazaNode;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.HdrHistogram.ConcurrentHistogram;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
  * bin/bench: (a) the raw ceiling — prepared async single-row inserts into a journal-shaped Cassandra table — and
@@ -53,12 +52,11 @@ public final class LedgerBench {
   public static void main(String[] args) throws Exception {
     var out = new ArrayList<String>();
     var raw = rawInserts();
-    var http = depositsOverHttp();
     out.add(String.format("Plaza ledger benchmark — %s, %d cores, warmup %d s, measure %d s",
         java.time.LocalDate.now(), Runtime.getRuntime().availableProcessors(), WARMUP.toSeconds(),
         MEASURE.toSeconds()));
     out.add("(a) " + raw.line() + "  [" + RAW_IN_FLIGHT + " in flight]");
-    out.add("(b) " + http.line() + "  [" + HTTP_IN_FLIGHT + " in flight, " + ACCOUNTS + " accounts]");
+    var http = writePath(out);
     out.add(String.format("ratio (b)/(a) = %.2f   (goal >= 0.40; out-of-the-box Pekko measured 0.12-0.16 here)",
         http.rate() / raw.rate()));
     var text = String.join("\n", out) + "\n";
@@ -92,38 +90,111 @@ public final class LedgerBench {
     }
   }
 
-  /** (b) The full write path a client sees: HTTP, JWT, routing, sharding, persist with tags, reply. */
-  static Result depositsOverHttp() throws Exception {
+  /**
+   * On one node: (b') deposits by ask straight to the sharded entity (no HTTP), to separate the HTTP cost from the
+   * journal cost; (b) deposits over HTTP, the path a client sees; how far the projections lag behind; (c) account
+   * reads over HTTP (entity in memory, no write): the cost of HTTP alone.
+   */
+  static Result writePath(List<String> out) throws Exception {
     var config = io.plaza.platform.TestNodes.config("bench_" + System.currentTimeMillis(), "bench.plaza.ledger.accounts",
         CASSANDRA_PORT, KAFKA_PORT);
-    try (var node = PlazaNode.start(config)) {
+    try (var node = PlazaNode.start(config);
+        var client = new BenchHttpClient("http://127.0.0.1:" + node.httpPort(), HTTP_IN_FLIGHT)) {
       var auth = JwtAuth.fromConfig(config);
-      var client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-      var base = "http://127.0.0.1:" + node.httpPort();
       var users = 50;
       var tokens = new String[users];
       for (int u = 0; u < users; u++) tokens[u] = auth.mint("bench-" + u, Duration.ofHours(1));
       var accounts = new String[ACCOUNTS];
       var accountTokens = new String[ACCOUNTS];
-      for (int i = 0; i < ACCOUNTS; i++) {
+      // Opened 32 at a time: one by one would take minutes before the measurement starts.
+      var opening = new java.util.ArrayList<java.util.concurrent.CompletableFuture<?>>();
+      var permits = new Semaphore(32);
+      for (int n = 0; n < ACCOUNTS; n++) {
+        int i = n;
         accountTokens[i] = tokens[i % users];
-        var response = client.send(HttpRequest.newBuilder(URI.create(base + "/v1/accounts"))
-            .header("Authorization", "Bearer " + accountTokens[i]).header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString("{\"currency\":\"EUR\"}")).build(),
-            HttpResponse.BodyHandlers.ofString());
-        if (response.statusCode() != 201) throw new IllegalStateException("open failed: " + response.body());
-        accounts[i] = io.plaza.platform.Json.MAPPER.readTree(response.body()).get("accountId").asText();
+        permits.acquire();
+        opening.add(client.post("/v1/accounts", accountTokens[i], "{\"currency\":\"EUR\"}", null)
+            .whenComplete((r, e) -> permits.release()).thenApply(response -> {
+              if (response.status() != 201) throw new IllegalStateException("open failed: " + response.body());
+              accounts[i] = readAccountId(response.body());
+              return response;
+            }).toCompletableFuture());
       }
+      java.util.concurrent.CompletableFuture.allOf(opening.toArray(java.util.concurrent.CompletableFuture[]::new))
+          .join();
       var op = new AtomicLong();
-      return closedLoop("HTTP deposits (persisted)", HTTP_IN_FLIGHT, () -> {
+      var deposited = new AtomicLong(); // every accepted deposit of 100, warmup included: what the read model must show
+
+      var sharding = ClusterSharding.get(node.system());
+      var askTimeout = Duration.ofSeconds(10);
+      var ask = closedLoop("ask deposits (no HTTP)", HTTP_IN_FLIGHT, () -> {
         int i = ThreadLocalRandom.current().nextInt(ACCOUNTS);
-        var request = HttpRequest.newBuilder(URI.create(base + "/v1/accounts/" + accounts[i] + "/deposits"))
-            .header("Authorization", "Bearer " + accountTokens[i]).header("Content-Type", "application/json")
-            .header("Idempotency-Key", "op-" + op.incrementAndGet())
-            .POST(HttpRequest.BodyPublishers.ofString("{\"amount\":100}")).build();
-        return client.sendAsync(request, HttpResponse.BodyHandlers.discarding())
-            .thenApply(r -> r.statusCode() == 201);
+        var owner = "bench-" + (i % users);
+        var operationId = "op-" + op.incrementAndGet();
+        return sharding.entityRefFor(LedgerAccount.ENTITY_KEY, accounts[i])
+            .<LedgerAccount.Reply>ask(replyTo -> new LedgerAccount.Deposit(owner, 100, operationId, replyTo),
+                askTimeout)
+            .thenApply(reply -> reply instanceof LedgerAccount.MovementReply && count(deposited));
       });
+      out.add("(b') " + ask.line() + "  [" + HTTP_IN_FLIGHT + " in flight, " + ACCOUNTS + " accounts]");
+
+      var http = closedLoop("HTTP deposits (persisted)", HTTP_IN_FLIGHT, () -> {
+        int i = ThreadLocalRandom.current().nextInt(ACCOUNTS);
+        return client.post("/v1/accounts/" + accounts[i] + "/deposits", accountTokens[i], "{\"amount\":100}",
+            "op-" + op.incrementAndGet()).thenApply(r -> r.status() == 201 && count(deposited));
+      });
+      out.add("(b) " + http.line() + "  [" + HTTP_IN_FLIGHT + " in flight, " + ACCOUNTS + " accounts]");
+      out.add(projectionLag(config, deposited.get()));
+      var reads = closedLoop("HTTP account reads (no write)", HTTP_IN_FLIGHT, () -> {
+        int i = ThreadLocalRandom.current().nextInt(ACCOUNTS);
+        return client.get("/v1/accounts/" + accounts[i], accountTokens[i]).thenApply(r -> r.status() == 200);
+      });
+      out.add("(c) " + reads.line() + "  [" + HTTP_IN_FLIGHT + " in flight]");
+      return http;
+    }
+  }
+
+  private static String readAccountId(String body) {
+    try {
+      return io.plaza.platform.Json.MAPPER.readTree(body).get("accountId").asText();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static boolean count(AtomicLong deposited) {
+    deposited.incrementAndGet();
+    return true;
+  }
+
+  /**
+   * Projections under sustained load: when the writes stop, how many deposits the balances read model is behind,
+   * and how long it takes to show them all (polled every 100 ms).
+   */
+  static String projectionLag(com.typesafe.config.Config config, long deposits) throws Exception {
+    var keyspace = config.getString("plaza.cassandra.keyspace");
+    try (var session = CqlSession.builder()
+        .addContactPoint(new InetSocketAddress("127.0.0.1", CASSANDRA_PORT))
+        .withLocalDatacenter("datacenter1").build()) {
+      var sum = session.prepare("SELECT balance FROM " + keyspace + ".balances");
+      long loadEnd = System.nanoTime();
+      long behindAtEnd = -1;
+      while (true) {
+        long projected = 0;
+        for (var row : session.execute(sum.bind())) projected += row.getLong(0);
+        projected /= 100;
+        if (behindAtEnd < 0) behindAtEnd = deposits - projected;
+        double waited = (System.nanoTime() - loadEnd) / 1e9;
+        if (projected >= deposits) {
+          return String.format("balances projection: %d deposits behind when the load stopped; all %d shown %.1f s "
+              + "later", behindAtEnd, deposits, waited);
+        }
+        if (waited > 300) {
+          return String.format("balances projection: %d deposits behind when the load stopped, still %d behind "
+              + "after 300 s", behindAtEnd, deposits - projected);
+        }
+        Thread.sleep(100);
+      }
     }
   }
 
