@@ -9,10 +9,6 @@ import io.plaza.platform.ApiClient;
 import io.plaza.platform.JwtAuth;
 import io.plaza.platform.PlazaNode;
 import io.plaza.platform.TestNodes;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -225,16 +221,5 @@ class LedgerApiIT {
     assertEquals(150, received.get(5).get("balance").asLong());
     assertEquals("FundsWithdrawn", received.get(6).get("type").asText());
     assertEquals(135, received.get(6).get("balance").asLong());
-  }
-
-  @Test
-  void managementReportsAliveAndReady() throws Exception {
-    var http = HttpClient.newHttpClient();
-    for (var check : List.of("/alive", "/ready")) {
-      var response = http.send(HttpRequest.newBuilder(
-              URI.create("http://127.0.0.1:" + node.managementPort() + check)).build(),
-          HttpResponse.BodyHandlers.ofString());
-      assertEquals(200, response.statusCode(), check + ": " + response.body());
-    }
   }
 }

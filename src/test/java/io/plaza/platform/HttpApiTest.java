@@ -1,0 +1,95 @@
+package io.plaza.platform;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Directives;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** The HTTP front door over a real server socket: per-user rate limit (429) and authentication before handlers. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HttpApiTest {
+
+  private static final int BURST = 3;
+
+  private final AtomicInteger handled = new AtomicInteger();
+  private final JwtAuth auth = new JwtAuth("0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8),
+      "plaza-test", Duration.ofSeconds(5));
+  private final HttpClient client = HttpClient.newHttpClient();
+  private ActorSystem<Void> system;
+  private ServerBinding binding;
+
+  @BeforeAll
+  void bind() throws Exception {
+    system = ActorSystem.create(Behaviors.empty(), "http-api-test",
+        ConfigFactory.parseString("pekko.actor.provider = local").withFallback(ConfigFactory.load()));
+    var ping = Endpoint.get("/v1/ping", call -> {
+      handled.incrementAndGet();
+      return Directives.complete(StatusCodes.OK, "pong " + call.userId());
+    });
+    var api = new HttpApi(List.of(ping), auth, new RateLimiter(1, BURST));
+    binding = Http.get(system).newServerAt("127.0.0.1", 0).bind(api.route()).toCompletableFuture().get();
+  }
+
+  @AfterAll
+  void unbind() {
+    system.terminate();
+  }
+
+  private HttpResponse<String> ping(String user) throws Exception {
+    var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + binding.localAddress().getPort()
+        + "/v1/ping"));
+    if (user != null) request.header("Authorization", "Bearer " + auth.mint(user, Duration.ofMinutes(1)));
+    return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aUserOverTheLimitGets429WithRetryAfterAndOthersAreServed() throws Exception {
+    for (int i = 0; i < BURST; i++) assertEquals(200, ping("carol").statusCode());
+    // The bucket refills one token per second, so a slow machine may earn one more 200 before the 429.
+    int before = handled.get();
+    var limited = ping("carol");
+    for (int extra = 0; extra < 3 && limited.statusCode() == 200; extra++) {
+      before = handled.get();
+      limited = ping("carol");
+    }
+    assertEquals(429, limited.statusCode(), limited.body());
+    assertEquals("application/problem+json", limited.headers().firstValue("Content-Type").orElseThrow());
+    long retryAfter = Long.parseLong(limited.headers().firstValue("Retry-After").orElseThrow());
+    assertTrue(retryAfter >= 1, "Retry-After " + retryAfter);
+    var problem = Json.MAPPER.readTree(limited.body());
+    assertEquals(429, problem.get("status").asInt());
+    assertTrue(problem.get("detail").asText().contains("rate limit exceeded for user carol"), limited.body());
+    assertEquals(before, handled.get(), "a limited request must not reach the handler");
+
+    var other = ping("dave");
+    assertEquals(200, other.statusCode());
+    assertEquals("pong dave", other.body());
+  }
+
+  @Test
+  void anUnauthenticatedRequestNeverReachesTheHandlerNorSpendsAnyonesBudget() throws Exception {
+    int before = handled.get();
+    var anonymous = ping(null);
+    assertEquals(401, anonymous.statusCode());
+    assertEquals("Bearer realm=\"plaza\"", anonymous.headers().firstValue("WWW-Authenticate").orElseThrow());
+    assertEquals(before, handled.get());
+  }
+}
