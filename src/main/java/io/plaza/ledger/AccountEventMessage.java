@@ -19,21 +19,44 @@ public record AccountEventMessage(
     Long overdraftLimit,
     String operationId,
     Long amount,
-    Long balance) {
+    Long balance,
+    String transferId,
+    String counterparty) {
 
   public static final int SCHEMA_VERSION = 1;
 
   public static AccountEventMessage of(LedgerAccount.Event event, long sequenceNr) {
     if (event instanceof LedgerAccount.AccountOpened o) {
       return new AccountEventMessage(SCHEMA_VERSION, "AccountOpened", o.accountId(), sequenceNr, o.openedAt(),
-          o.owner(), o.currency(), o.overdraftLimit(), null, null, 0L);
+          o.owner(), o.currency(), o.overdraftLimit(), null, null, 0L, null, null);
     }
-    if (event instanceof LedgerAccount.FundsDeposited d) {
-      return new AccountEventMessage(SCHEMA_VERSION, "FundsDeposited", d.accountId(), sequenceNr, d.occurredAt(),
-          null, null, null, d.operationId(), d.amount(), d.balanceAfter());
+    if (event instanceof LedgerAccount.AccountClosed c) {
+      return new AccountEventMessage(SCHEMA_VERSION, "AccountClosed", c.accountId(), sequenceNr, c.closedAt(),
+          null, null, null, null, null, null, null, null);
     }
-    var w = (LedgerAccount.FundsWithdrawn) event;
-    return new AccountEventMessage(SCHEMA_VERSION, "FundsWithdrawn", w.accountId(), sequenceNr, w.occurredAt(),
-        null, null, null, w.operationId(), w.amount(), w.balanceAfter());
+    var m = (LedgerAccount.Movement) event;
+    String transferId = null;
+    String counterparty = null;
+    if (m instanceof LedgerAccount.TransferDebited d) {
+      transferId = d.transferId();
+      counterparty = d.counterparty();
+    } else if (m instanceof LedgerAccount.TransferCredited c) {
+      transferId = c.transferId();
+      counterparty = c.counterparty();
+    } else if (m instanceof LedgerAccount.TransferRefunded r) {
+      transferId = r.transferId();
+    }
+    // Transfer legs carry their transfer id instead of an internal operation id.
+    var operationId = transferId == null ? m.operationId() : null;
+    // Spelled out, not taken from class names: the contract must not change when code is refactored.
+    var type = switch (m.kind()) {
+      case DEPOSIT -> "FundsDeposited";
+      case WITHDRAWAL -> "FundsWithdrawn";
+      case TRANSFER_DEBIT -> "TransferDebited";
+      case TRANSFER_CREDIT -> "TransferCredited";
+      case TRANSFER_REFUND -> "TransferRefunded";
+    };
+    return new AccountEventMessage(SCHEMA_VERSION, type, m.accountId(), sequenceNr,
+        m.occurredAt(), null, null, null, operationId, m.amount(), m.balanceAfter(), transferId, counterparty);
   }
 }

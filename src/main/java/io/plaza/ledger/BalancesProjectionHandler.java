@@ -34,12 +34,9 @@ public final class BalancesProjectionHandler extends Handler<List<EventEnvelope<
       if (event instanceof LedgerAccount.AccountOpened o) {
         opened.add(new BalanceRepository.Opened(o.accountId(), o.owner(), o.currency(), o.overdraftLimit(),
             o.openedAt(), version));
-      } else if (event instanceof LedgerAccount.FundsDeposited d) {
-        keepLatest(latest, new BalanceRepository.BalanceChanged(d.accountId(), d.balanceAfter(), version,
-            d.occurredAt()));
-      } else if (event instanceof LedgerAccount.FundsWithdrawn w) {
-        keepLatest(latest, new BalanceRepository.BalanceChanged(w.accountId(), w.balanceAfter(), version,
-            w.occurredAt()));
+      } else if (event instanceof LedgerAccount.Movement m) {
+        keepLatest(latest, new BalanceRepository.BalanceChanged(m.accountId(), m.balanceAfter(), version,
+            m.occurredAt()));
       }
     }
     var writes = new ArrayList<BalanceRepository.Write>(opened);

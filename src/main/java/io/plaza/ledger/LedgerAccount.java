@@ -64,6 +64,29 @@ public final class LedgerAccount
 
   public record Get(String requester, ActorRef<Reply> replyTo) implements Command {}
 
+  /** Closes an account whose balance is zero: no more deposits, debits or credits (refunds still land). */
+  public record Close(String requester, ActorRef<Reply> replyTo) implements Command {}
+
+  /** Public facts (currency, open or closed) for anyone who wants to pay into the account. */
+  public record Describe(ActorRef<Reply> replyTo) implements Command {}
+
+  // Transfer legs, sent by the Transfer saga. Each is idempotent by transfer id; {@code initiatedAt} tells the account
+  // whether a leg it does not remember could have been forgotten (see OpenAccount.forgottenUpTo).
+
+  public record Debit(
+      String transferId, String requester, String counterparty, long amount, String currency, Instant initiatedAt,
+      ActorRef<Reply> replyTo)
+      implements Command {}
+
+  public record Credit(
+      String transferId, String counterparty, long amount, String currency, Instant initiatedAt,
+      ActorRef<Reply> replyTo)
+      implements Command {}
+
+  /** Gives back a debit whose credit could not happen. Never refused, also not on a closed account. */
+  public record Refund(String transferId, long amount, Instant initiatedAt, ActorRef<Reply> replyTo)
+      implements Command {}
+
   // ---- Replies ----------------------------------------------------------------------------------------------
 
   public sealed interface Reply extends CborSerializable {}
@@ -76,9 +99,17 @@ public final class LedgerAccount
 
   public record Rejected(Rejection rejection) implements Reply {}
 
+  public record AccountInfo(String accountId, String currency, boolean closed) implements Reply {}
+
+  /**
+   * The leg is not remembered, but the account has forgotten legs as recent as this transfer: it cannot tell whether
+   * the leg was applied, so it refuses to guess. The saga parks the transfer for review.
+   */
+  public record LegUnknown(String transferId) implements Reply {}
+
   public record Summary(
       String accountId, String owner, String currency, long overdraftLimit, long balance, long version,
-      Instant openedAt)
+      Instant openedAt, boolean closed)
       implements CborSerializable {}
 
   // ---- Events -----------------------------------------------------------------------------------------------
@@ -91,13 +122,69 @@ public final class LedgerAccount
       String accountId, String owner, String currency, long overdraftLimit, Instant openedAt)
       implements Event {}
 
+  public record AccountClosed(String accountId, Instant closedAt) implements Event {}
+
+  /** Every event that changes the balance, with the balance after it. */
+  public sealed interface Movement extends Event {
+    String operationId();
+
+    long amount();
+
+    long balanceAfter();
+
+    Instant occurredAt();
+
+    Operation.Kind kind();
+  }
+
   public record FundsDeposited(
       String accountId, String operationId, long amount, long balanceAfter, Instant occurredAt)
-      implements Event {}
+      implements Movement {
+    @Override
+    public Operation.Kind kind() {
+      return Operation.Kind.DEPOSIT;
+    }
+  }
 
   public record FundsWithdrawn(
       String accountId, String operationId, long amount, long balanceAfter, Instant occurredAt)
-      implements Event {}
+      implements Movement {
+    @Override
+    public Operation.Kind kind() {
+      return Operation.Kind.WITHDRAWAL;
+    }
+  }
+
+  /** The debit leg of a transfer ({@code operationId} = {@link #legId}). */
+  public record TransferDebited(
+      String accountId, String transferId, String operationId, String counterparty, long amount, long balanceAfter,
+      Instant occurredAt)
+      implements Movement {
+    @Override
+    public Operation.Kind kind() {
+      return Operation.Kind.TRANSFER_DEBIT;
+    }
+  }
+
+  public record TransferCredited(
+      String accountId, String transferId, String operationId, String counterparty, long amount, long balanceAfter,
+      Instant occurredAt)
+      implements Movement {
+    @Override
+    public Operation.Kind kind() {
+      return Operation.Kind.TRANSFER_CREDIT;
+    }
+  }
+
+  /** A debit given back because its credit could not happen. */
+  public record TransferRefunded(
+      String accountId, String transferId, String operationId, long amount, long balanceAfter, Instant occurredAt)
+      implements Movement {
+    @Override
+    public Operation.Kind kind() {
+      return Operation.Kind.TRANSFER_REFUND;
+    }
+  }
 
   // ---- State ------------------------------------------------------------------------------------------------
 
@@ -105,28 +192,58 @@ public final class LedgerAccount
 
   public record Unopened() implements State {}
 
+  /**
+   * {@code recentOperations}: the last N operation ids (client keys and transfer legs) with what they did, oldest
+   * first. {@code forgottenUpTo}: the latest time of an operation dropped from it (null: none dropped yet).
+   */
   public record OpenAccount(
       String owner, String currency, long overdraftLimit, long balance, long version, Instant openedAt,
-      Map<String, Operation> recentOperations)
+      Map<String, Operation> recentOperations, boolean closed, Instant forgottenUpTo)
       implements State {
 
     OpenAccount withMovement(Operation op, int remember) {
       // Copy on write: state must stay immutable because snapshots are serialized asynchronously.
       var ops = new LinkedHashMap<String, Operation>(recentOperations);
       ops.put(op.operationId(), op);
-      var it = ops.keySet().iterator();
+      var forgotten = forgottenUpTo;
+      var it = ops.values().iterator();
       while (ops.size() > remember) {
-        it.next();
+        var dropped = it.next();
+        if (dropped.occurredAt() != null && (forgotten == null || dropped.occurredAt().isAfter(forgotten))) {
+          forgotten = dropped.occurredAt();
+        }
         it.remove();
       }
       return new OpenAccount(owner, currency, overdraftLimit, op.balanceAfter(), version + 1, openedAt,
-          Collections.unmodifiableMap(ops));
+          Collections.unmodifiableMap(ops), closed, forgotten);
+    }
+
+    OpenAccount closedNow() {
+      return new OpenAccount(owner, currency, overdraftLimit, balance, version + 1, openedAt, recentOperations, true,
+          forgottenUpTo);
+    }
+
+    /** Could a leg of a transfer started at {@code initiatedAt} have been applied and forgotten since? */
+    boolean mayHaveForgotten(Instant initiatedAt) {
+      return forgottenUpTo != null && !initiatedAt.minus(CLOCK_SKEW).isAfter(forgottenUpTo);
     }
   }
 
-  /** What a remembered deposit or withdrawal did, to answer its retries identically. */
-  public record Operation(String operationId, Kind kind, long amount, long balanceAfter) implements CborSerializable {
-    public enum Kind { DEPOSIT, WITHDRAWAL }
+  /** What a remembered operation did, to answer its retries identically. */
+  public record Operation(String operationId, Kind kind, long amount, long balanceAfter, Instant occurredAt)
+      implements CborSerializable {
+    public enum Kind { DEPOSIT, WITHDRAWAL, TRANSFER_DEBIT, TRANSFER_CREDIT, TRANSFER_REFUND }
+  }
+
+  /** Tolerated clock difference between the node that starts a transfer and the node that applies its legs. */
+  static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
+
+  /**
+   * The operation id of a transfer leg. It contains spaces, which client Idempotency-Keys cannot, so a client key can
+   * never collide with (or pre-empt) a transfer leg.
+   */
+  public static String legId(String transferId, Operation.Kind kind) {
+    return "transfer " + transferId + " " + kind.name().toLowerCase(java.util.Locale.ROOT);
   }
 
   // ---- Behavior ---------------------------------------------------------------------------------------------
@@ -174,14 +291,25 @@ public final class LedgerAccount
         .onCommand(Open.class, this::open)
         .onCommand(Deposit.class, cmd -> unknown(cmd.replyTo()))
         .onCommand(Withdraw.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Get.class, cmd -> unknown(cmd.replyTo()));
+        .onCommand(Get.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(Close.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(Describe.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(Debit.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(Credit.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(Refund.class, cmd -> unknown(cmd.replyTo()));
     builder.forStateType(OpenAccount.class)
         .onCommand(Open.class, this::reopen)
         .onCommand(Deposit.class, this::deposit)
         .onCommand(Withdraw.class, this::withdraw)
         .onCommand(Get.class, (state, cmd) -> owned(state, cmd.requester())
             ? Effect().reply(cmd.replyTo(), new AccountReply(summary(state)))
-            : forbidden(cmd.replyTo()));
+            : forbidden(cmd.replyTo()))
+        .onCommand(Close.class, this::close)
+        .onCommand(Describe.class, (state, cmd) ->
+            Effect().reply(cmd.replyTo(), new AccountInfo(accountId, state.currency(), state.closed())))
+        .onCommand(Debit.class, this::debit)
+        .onCommand(Credit.class, this::credit)
+        .onCommand(Refund.class, this::refund);
     return builder.build();
   }
 
@@ -210,6 +338,7 @@ public final class LedgerAccount
     if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
     var earlier = replayOf(state, cmd.operationId(), Operation.Kind.DEPOSIT, cmd.amount(), cmd.replyTo());
     if (earlier != null) return earlier;
+    if (state.closed()) return closed(cmd.replyTo());
     if (cmd.amount() <= 0) return reject(cmd.replyTo(), Rejection.badRequest("amount must be positive"));
     long after;
     try {
@@ -226,20 +355,100 @@ public final class LedgerAccount
     var earlier = replayOf(state, cmd.operationId(), Operation.Kind.WITHDRAWAL, cmd.amount(), cmd.replyTo());
     if (earlier != null) return earlier;
     if (cmd.amount() <= 0) return reject(cmd.replyTo(), Rejection.badRequest("amount must be positive"));
+    var refusal = overdraftRefusal(state, cmd.amount());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    var event = new FundsWithdrawn(accountId, cmd.operationId(), cmd.amount(), state.balance() - cmd.amount(),
+        clock.instant());
+    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, cmd.operationId()));
+  }
+
+  /** Why taking {@code amount} out is refused (overflow, or below the overdraft limit), or null when it is fine. */
+  private static Rejection overdraftRefusal(OpenAccount state, long amount) {
     long after;
     try {
-      after = Math.subtractExact(state.balance(), cmd.amount());
+      after = Math.subtractExact(state.balance(), amount);
     } catch (ArithmeticException overflow) {
-      return reject(cmd.replyTo(), Rejection.unprocessable("withdrawal would overflow the balance"));
+      return Rejection.unprocessable("withdrawal would overflow the balance");
     }
-    if (after < -state.overdraftLimit()) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(state.overdraftLimit() == 0
-          ? "insufficient funds: balance " + state.balance() + ", requested " + cmd.amount()
-          : "overdraft limit " + state.overdraftLimit() + " exceeded: balance " + state.balance()
-              + ", requested " + cmd.amount()));
+    if (after >= -state.overdraftLimit()) return null;
+    return Rejection.unprocessable(state.overdraftLimit() == 0
+        ? "insufficient funds: balance " + state.balance() + ", requested " + amount
+        : "overdraft limit " + state.overdraftLimit() + " exceeded: balance " + state.balance()
+            + ", requested " + amount);
+  }
+
+  private ReplyEffect<Event, State> close(OpenAccount state, Close cmd) {
+    if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
+    if (state.closed()) return Effect().reply(cmd.replyTo(), new AccountReply(summary(state)));
+    if (state.balance() != 0) {
+      return reject(cmd.replyTo(), Rejection.unprocessable(
+          "only an account with balance 0 can be closed; balance is " + state.balance()));
     }
-    var event = new FundsWithdrawn(accountId, cmd.operationId(), cmd.amount(), after, clock.instant());
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, cmd.operationId()));
+    return Effect().persist(new AccountClosed(accountId, clock.instant()))
+        .thenReply(cmd.replyTo(), s -> new AccountReply(summary((OpenAccount) s)));
+  }
+
+  private ReplyEffect<Event, State> debit(OpenAccount state, Debit cmd) {
+    var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_DEBIT);
+    var earlier = legReplay(state, id, Operation.Kind.TRANSFER_DEBIT, cmd.amount(), cmd.transferId(),
+        cmd.initiatedAt(), cmd.replyTo());
+    if (earlier != null) return earlier;
+    if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
+    if (state.closed()) return closed(cmd.replyTo());
+    var refusal = legRefusal(state, cmd.amount(), cmd.currency());
+    if (refusal == null) refusal = overdraftRefusal(state, cmd.amount());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    var event = new TransferDebited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(),
+        state.balance() - cmd.amount(), clock.instant());
+    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+  }
+
+  private ReplyEffect<Event, State> credit(OpenAccount state, Credit cmd) {
+    var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_CREDIT);
+    var earlier = legReplay(state, id, Operation.Kind.TRANSFER_CREDIT, cmd.amount(), cmd.transferId(),
+        cmd.initiatedAt(), cmd.replyTo());
+    if (earlier != null) return earlier;
+    if (state.closed()) return closed(cmd.replyTo());
+    var refusal = legRefusal(state, cmd.amount(), cmd.currency());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    long after;
+    try {
+      after = Math.addExact(state.balance(), cmd.amount());
+    } catch (ArithmeticException overflow) {
+      return reject(cmd.replyTo(), Rejection.unprocessable("credit would overflow the balance"));
+    }
+    var event = new TransferCredited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(), after,
+        clock.instant());
+    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+  }
+
+  /** Refunds are never refused: the money was taken from this account and must come back. */
+  private ReplyEffect<Event, State> refund(OpenAccount state, Refund cmd) {
+    var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_REFUND);
+    var earlier = legReplay(state, id, Operation.Kind.TRANSFER_REFUND, cmd.amount(), cmd.transferId(),
+        cmd.initiatedAt(), cmd.replyTo());
+    if (earlier != null) return earlier;
+    // A debit took this amount out of this balance, so giving it back cannot overflow.
+    var event = new TransferRefunded(accountId, cmd.transferId(), id, cmd.amount(), state.balance() + cmd.amount(),
+        clock.instant());
+    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+  }
+
+  private static Rejection legRefusal(OpenAccount state, long amount, String currency) {
+    if (amount <= 0) return Rejection.badRequest("amount must be positive");
+    if (!state.currency().equals(currency)) {
+      return Rejection.unprocessable("currency " + currency + " does not match the account's " + state.currency());
+    }
+    return null;
+  }
+
+  /** A remembered leg answers as before; an unremembered one that may have been forgotten answers LegUnknown. */
+  private ReplyEffect<Event, State> legReplay(OpenAccount state, String legId, Operation.Kind kind, long amount,
+      String transferId, Instant initiatedAt, ActorRef<Reply> replyTo) {
+    var earlier = replayOf(state, legId, kind, amount, replyTo);
+    if (earlier != null) return earlier;
+    if (state.mayHaveForgotten(initiatedAt)) return Effect().reply(replyTo, new LegUnknown(transferId));
+    return null;
   }
 
   /** The reply to a retried operation id, or null when the id is new. Same id, other request: 409. */
@@ -266,6 +475,10 @@ public final class LedgerAccount
     return reject(replyTo, Rejection.notFound("account " + accountId + " does not exist"));
   }
 
+  private ReplyEffect<Event, State> closed(ActorRef<Reply> replyTo) {
+    return reject(replyTo, Rejection.unprocessable("account " + accountId + " is closed"));
+  }
+
   private ReplyEffect<Event, State> forbidden(ActorRef<Reply> replyTo) {
     return reject(replyTo, Rejection.forbidden("account " + accountId + " belongs to another user"));
   }
@@ -276,7 +489,7 @@ public final class LedgerAccount
 
   private Summary summary(OpenAccount state) {
     return new Summary(accountId, state.owner(), state.currency(), state.overdraftLimit(), state.balance(),
-        state.version(), state.openedAt());
+        state.version(), state.openedAt(), state.closed());
   }
 
   @Override
@@ -284,14 +497,12 @@ public final class LedgerAccount
     var builder = newEventHandlerBuilder();
     builder.forStateType(Unopened.class)
         .onEvent(AccountOpened.class, (state, e) ->
-            new OpenAccount(e.owner(), e.currency(), e.overdraftLimit(), 0, 1, e.openedAt(), Map.of()));
+            new OpenAccount(e.owner(), e.currency(), e.overdraftLimit(), 0, 1, e.openedAt(), Map.of(), false, null));
     builder.forStateType(OpenAccount.class)
-        .onEvent(FundsDeposited.class, (state, e) -> state.withMovement(
-            new Operation(e.operationId(), Operation.Kind.DEPOSIT, e.amount(), e.balanceAfter()),
+        .onEvent(Movement.class, (state, e) -> state.withMovement(
+            new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt()),
             rememberedOperations))
-        .onEvent(FundsWithdrawn.class, (state, e) -> state.withMovement(
-            new Operation(e.operationId(), Operation.Kind.WITHDRAWAL, e.amount(), e.balanceAfter()),
-            rememberedOperations));
+        .onEvent(AccountClosed.class, (state, e) -> state.closedNow());
     return builder.build();
   }
 }

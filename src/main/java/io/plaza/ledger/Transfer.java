@@ -1,0 +1,389 @@
+package io.plaza.ledger;
+
+import io.plaza.platform.CborSerializable;
+import io.plaza.platform.Rejection;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.stream.IntStream;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One money transfer between two ledger accounts, run as a saga: debit the source, credit the destination, and if
+ * the credit cannot happen give the debit back. Its id comes from the caller and their Idempotency-Key, so the entity
+ * is also the persisted idempotency record. Only the request and the outcome are persisted: after a crash the saga
+ * re-sends its legs, and the accounts answer legs they already applied from memory (idempotent by transfer id).
+ */
+public final class Transfer
+    extends EventSourcedBehaviorWithEnforcedReplies<Transfer.Command, Transfer.Event, Transfer.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Transfer");
+
+  /** Fixed forever once events are written, for the same reason as {@link LedgerAccount#TAG_COUNT}. */
+  public static final int TAG_COUNT = 8;
+
+  public static final List<String> TAGS =
+      IntStream.range(0, TAG_COUNT).mapToObj(i -> "ledger-transfer-" + i).toList();
+
+  /** How the saga reaches accounts: sharding in production, plain actors in unit tests. */
+  public interface Accounts {
+    CompletionStage<LedgerAccount.Reply> ask(
+        String accountId, Function<ActorRef<LedgerAccount.Reply>, LedgerAccount.Command> command);
+  }
+
+  /** {@code completionWait}: how long a caller waits for the outcome before it is told "pending". */
+  public record Settings(Duration completionWait, Duration minRetry, Duration maxRetry) {}
+
+  /** What the caller asked for; a retry with the same key must ask for exactly the same. */
+  public record Request(String requester, String from, String to, long amount, String currency, String reference)
+      implements CborSerializable {}
+
+  // ---- Commands ---------------------------------------------------------------------------------------------
+
+  public sealed interface Command extends CborSerializable {}
+
+  public record Initiate(Request request, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Get(String requester, ActorRef<Reply> replyTo) implements Command {}
+
+  /** A leg's answer (or failure to answer), piped back to the entity. Local only. */
+  record LegAnswered(Leg leg, LedgerAccount.Reply reply, Throwable failure) implements Command {}
+
+  record RetryLeg(Leg leg) implements Command {}
+
+  /** The completion wait is over: tell waiting callers where the transfer stands. */
+  record ReplyNow() implements Command {}
+
+  enum Leg { DEBIT, CREDIT, REFUND }
+
+  // ---- Replies ----------------------------------------------------------------------------------------------
+
+  public sealed interface Reply extends CborSerializable {}
+
+  /** {@code replayed}: the same request under the same key had been accepted before. */
+  public record TransferReply(View transfer, boolean replayed) implements Reply {}
+
+  public record Rejected(Rejection rejection) implements Reply {}
+
+  public enum Status { PENDING, COMPLETED, FAILED, COMPENSATED, PARKED }
+
+  public record Step(String name, Instant at) implements CborSerializable {}
+
+  public record View(
+      String transferId, Request request, Status status, String detail, Rejection rejection, List<Step> steps,
+      Instant createdAt, Instant finishedAt)
+      implements CborSerializable {}
+
+  // ---- Events -----------------------------------------------------------------------------------------------
+
+  public sealed interface Event extends CborSerializable {
+    String transferId();
+  }
+
+  public record Requested(String transferId, Request request, Instant initiatedAt) implements Event {}
+
+  /** The destination refused the credit after the source was debited: the refund comes next. */
+  public record CreditRefused(String transferId, String reason, Instant debitedAt, Instant at) implements Event {}
+
+  public record Completed(String transferId, Instant debitedAt, Instant creditedAt, Instant at) implements Event {}
+
+  /** The source refused the debit: nothing moved. */
+  public record Failed(String transferId, Rejection rejection, Instant at) implements Event {}
+
+  public record Compensated(String transferId, Instant refundedAt, Instant at) implements Event {}
+
+  /** An account could not tell whether a leg was applied: an operator must look (the invariant checker lists it). */
+  public record Parked(String transferId, Leg leg, String reason, Instant at) implements Event {}
+
+  // ---- State ------------------------------------------------------------------------------------------------
+
+  public sealed interface State extends CborSerializable {}
+
+  public record NoTransfer() implements State {}
+
+  public record InFlight(Request request, Instant initiatedAt, List<Step> steps, String creditRefusal)
+      implements State {}
+
+  public record Finished(
+      Request request, Instant initiatedAt, List<Step> steps, Status status, String detail, Rejection rejection,
+      Instant finishedAt)
+      implements State {}
+
+  // ---- Behavior ---------------------------------------------------------------------------------------------
+
+  /** @param passivate stops the entity once it is finished (sharding's Passivate), or does nothing in tests */
+  public static Behavior<Command> create(
+      String transferId, Accounts accounts, Settings settings, Clock clock, Runnable passivate) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new Transfer(ctx, timers, transferId, accounts, settings, clock, passivate)));
+  }
+
+  public static String tagFor(String transferId) {
+    return TAGS.get(Math.floorMod(transferId.hashCode(), TAG_COUNT));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final String transferId;
+  private final Accounts accounts;
+  private final Settings settings;
+  private final Clock clock;
+  private final Runnable passivate;
+  // In memory only: callers waiting for the outcome, the leg whose answer counts, and the retry backoff.
+  private final List<ActorRef<Reply>> waiting = new ArrayList<>();
+  private Leg outstanding;
+  private Instant debitedAt;
+  private Duration nextRetry;
+
+  private Transfer(ActorContext<Command> ctx, TimerScheduler<Command> timers, String transferId, Accounts accounts,
+      Settings settings, Clock clock, Runnable passivate) {
+    super(PersistenceId.of(ENTITY_KEY.name(), transferId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+    this.ctx = ctx;
+    this.timers = timers;
+    this.transferId = transferId;
+    this.accounts = accounts;
+    this.settings = settings;
+    this.clock = clock;
+    this.passivate = passivate;
+    this.nextRetry = settings.minRetry();
+  }
+
+  @Override
+  public State emptyState() {
+    return new NoTransfer();
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(tagFor(transferId));
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          // A transfer interrupted by a crash or a move carries on from its last persisted step.
+          if (state instanceof InFlight inFlight) {
+            send(inFlight.creditRefusal() == null ? Leg.DEBIT : Leg.REFUND, inFlight);
+          }
+        })
+        .build();
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    var builder = newCommandHandlerWithReplyBuilder();
+    builder.forStateType(NoTransfer.class)
+        .onCommand(Initiate.class, this::initiate)
+        .onCommand(Get.class, cmd -> Effect().reply(cmd.replyTo(),
+            new Rejected(Rejection.notFound("transfer " + transferId + " does not exist"))))
+        .onCommand(LegAnswered.class, cmd -> Effect().noReply())
+        .onCommand(RetryLeg.class, cmd -> Effect().noReply())
+        .onCommand(ReplyNow.class, cmd -> Effect().noReply());
+    builder.forStateType(InFlight.class)
+        .onCommand(Initiate.class, this::initiateAgain)
+        .onCommand(Get.class, (state, cmd) -> viewFor(state, cmd.requester(), cmd.replyTo()))
+        .onCommand(LegAnswered.class, this::legAnswered)
+        .onCommand(RetryLeg.class, (state, cmd) -> {
+          if (cmd.leg() == outstanding) send(cmd.leg(), state);
+          return Effect().noReply();
+        })
+        .onCommand(ReplyNow.class, (state, cmd) -> {
+          answerWaiting(view(state), false);
+          return Effect().noReply();
+        });
+    builder.forStateType(Finished.class)
+        .onCommand(Initiate.class, (state, cmd) -> {
+          if (!state.request().equals(cmd.request())) return keyReused(cmd.replyTo());
+          // Finished transfers do not stay in memory: answer, then passivate again.
+          return Effect().none().thenRun(s -> passivate.run())
+              .thenReply(cmd.replyTo(), s -> new TransferReply(view(s), true));
+        })
+        .onCommand(Get.class, (state, cmd) -> viewFor(state, cmd.requester(), cmd.replyTo()))
+        .onCommand(LegAnswered.class, cmd -> Effect().noReply())
+        .onCommand(RetryLeg.class, cmd -> Effect().noReply())
+        .onCommand(ReplyNow.class, cmd -> Effect().noReply());
+    return builder.build();
+  }
+
+  private ReplyEffect<Event, State> initiate(Initiate cmd) {
+    var request = cmd.request();
+    if (request.amount() <= 0) {
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.badRequest("amount must be positive")));
+    }
+    if (request.from().equals(request.to())) {
+      return Effect().reply(cmd.replyTo(),
+          new Rejected(Rejection.badRequest("from and to must be different accounts")));
+    }
+    waiting.add(cmd.replyTo());
+    timers.startSingleTimer(new ReplyNow(), settings.completionWait());
+    return Effect().persist(new Requested(transferId, request, clock.instant()))
+        .thenRun(state -> send(Leg.DEBIT, (InFlight) state))
+        .thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> initiateAgain(InFlight state, Initiate cmd) {
+    if (!state.request().equals(cmd.request())) return keyReused(cmd.replyTo());
+    waiting.add(cmd.replyTo());
+    if (!timers.isTimerActive(new ReplyNow())) timers.startSingleTimer(new ReplyNow(), settings.completionWait());
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> keyReused(ActorRef<Reply> replyTo) {
+    return Effect().reply(replyTo, new Rejected(Rejection.conflict(
+        "this Idempotency-Key was already used for a different transfer request")));
+  }
+
+  private ReplyEffect<Event, State> viewFor(State state, String requester, ActorRef<Reply> replyTo) {
+    var view = view(state);
+    if (!view.request().requester().equals(requester)) {
+      return Effect().reply(replyTo, new Rejected(Rejection.forbidden(
+          "transfer " + transferId + " was made by another user")));
+    }
+    return Effect().reply(replyTo, new TransferReply(view, false));
+  }
+
+  private ReplyEffect<Event, State> legAnswered(InFlight state, LegAnswered answer) {
+    if (answer.leg() != outstanding) return Effect().noReply(); // a late answer to an earlier try
+    if (answer.failure() != null) {
+      // No answer (timeout, node moving): the outcome is unknown, so ask again later; the leg is idempotent.
+      ctx.getLog().info("transfer {}: {} got no answer ({}), retrying in {}", transferId, answer.leg(),
+          answer.failure().toString(), nextRetry);
+      timers.startSingleTimer(new RetryLeg(answer.leg()), nextRetry);
+      nextRetry = min(nextRetry.multipliedBy(2), settings.maxRetry());
+      return Effect().noReply();
+    }
+    nextRetry = settings.minRetry();
+    var reply = answer.reply();
+    var now = clock.instant();
+    if (reply instanceof LedgerAccount.LegUnknown) {
+      return finish(new Parked(transferId, answer.leg(), "account cannot tell whether the "
+          + answer.leg().name().toLowerCase(java.util.Locale.ROOT) + " was applied", now));
+    }
+    switch (answer.leg()) {
+      case DEBIT -> {
+        if (reply instanceof LedgerAccount.MovementReply moved) {
+          debitedAt = moved.operation().occurredAt();
+          send(Leg.CREDIT, state);
+          return Effect().noReply();
+        }
+        return finish(new Failed(transferId, ((LedgerAccount.Rejected) reply).rejection(), now));
+      }
+      case CREDIT -> {
+        if (reply instanceof LedgerAccount.MovementReply moved) {
+          return finish(new Completed(transferId, debitedAt, moved.operation().occurredAt(), now));
+        }
+        var reason = ((LedgerAccount.Rejected) reply).rejection().detail();
+        return Effect().persist(new CreditRefused(transferId, reason, debitedAt, now))
+            .thenRun(s -> send(Leg.REFUND, (InFlight) s))
+            .thenNoReply();
+      }
+      default -> {
+        if (reply instanceof LedgerAccount.MovementReply moved) {
+          return finish(new Compensated(transferId, moved.operation().occurredAt(), now));
+        }
+        // A refund is never refused by an existing account; keep trying rather than lose the money.
+        ctx.getLog().warn("transfer {}: refund refused ({}), retrying in {}", transferId, reply,
+            settings.maxRetry());
+        timers.startSingleTimer(new RetryLeg(Leg.REFUND), settings.maxRetry());
+        return Effect().noReply();
+      }
+    }
+  }
+
+  private ReplyEffect<Event, State> finish(Event outcome) {
+    outstanding = null;
+    timers.cancel(new ReplyNow());
+    return Effect().persist(outcome)
+        .thenRun(state -> {
+          answerWaiting(view(state), false);
+          passivate.run();
+        })
+        .thenNoReply();
+  }
+
+  private void answerWaiting(View view, boolean replayed) {
+    for (var caller : waiting) caller.tell(new TransferReply(view, replayed));
+    waiting.clear();
+  }
+
+  private void send(Leg leg, InFlight state) {
+    outstanding = leg;
+    var r = state.request();
+    var answer = switch (leg) {
+      case DEBIT -> accounts.ask(r.from(), replyTo ->
+          new LedgerAccount.Debit(transferId, r.requester(), r.to(), r.amount(), r.currency(), state.initiatedAt(),
+              replyTo));
+      case CREDIT -> accounts.ask(r.to(), replyTo ->
+          new LedgerAccount.Credit(transferId, r.from(), r.amount(), r.currency(), state.initiatedAt(), replyTo));
+      case REFUND -> accounts.ask(r.from(), replyTo ->
+          new LedgerAccount.Refund(transferId, r.amount(), state.initiatedAt(), replyTo));
+    };
+    ctx.pipeToSelf(answer, (reply, failure) -> new LegAnswered(leg, reply, failure));
+  }
+
+  private static List<Step> withStep(List<Step> steps, String name, Instant at) {
+    var copy = new ArrayList<>(steps);
+    copy.add(new Step(name, at));
+    return List.copyOf(copy);
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  private View view(State state) {
+    if (state instanceof InFlight f) {
+      return new View(transferId, f.request(), Status.PENDING, f.creditRefusal(), null, f.steps(), f.initiatedAt(),
+          null);
+    }
+    var f = (Finished) state;
+    return new View(transferId, f.request(), f.status(), f.detail(), f.rejection(), f.steps(), f.initiatedAt(),
+        f.finishedAt());
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    var builder = newEventHandlerBuilder();
+    builder.forStateType(NoTransfer.class)
+        .onEvent(Requested.class, (state, e) ->
+            new InFlight(e.request(), e.initiatedAt(), List.of(new Step("requested", e.initiatedAt())), null));
+    builder.forStateType(InFlight.class)
+        .onEvent(CreditRefused.class, (state, e) -> new InFlight(state.request(), state.initiatedAt(),
+            withStep(withStep(state.steps(), "debited", e.debitedAt()), "credit refused", e.at()), e.reason()))
+        .onEvent(Completed.class, (state, e) -> finished(state,
+            withStep(withStep(state.steps(), "debited", e.debitedAt()), "credited", e.creditedAt()),
+            Status.COMPLETED, null, null, e.at()))
+        .onEvent(Failed.class, (state, e) -> finished(state, withStep(state.steps(), "debit refused", e.at()),
+            Status.FAILED, e.rejection().detail(), e.rejection(), e.at()))
+        .onEvent(Compensated.class, (state, e) -> finished(state, withStep(state.steps(), "refunded", e.refundedAt()),
+            Status.COMPENSATED, state.creditRefusal(), null, e.at()))
+        .onEvent(Parked.class, (state, e) -> finished(state, withStep(state.steps(), "parked", e.at()),
+            Status.PARKED, e.reason(), null, e.at()));
+    return builder.build();
+  }
+
+  private static Finished finished(
+      InFlight state, List<Step> steps, Status status, String detail, Rejection rejection, Instant at) {
+    return new Finished(state.request(), state.initiatedAt(), steps, status, detail, rejection, at);
+  }
+}
