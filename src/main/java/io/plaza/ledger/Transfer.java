@@ -9,14 +9,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
@@ -50,7 +55,12 @@ public final class Transfer
   }
 
   /** {@code completionWait}: how long a caller waits for the outcome before it is told "pending". */
-  public record Settings(Duration completionWait, Duration minRetry, Duration maxRetry) {}
+  public record Settings(Duration completionWait, Duration legTimeout, Duration minRetry, Duration maxRetry) {
+    public static Settings fromConfig(com.typesafe.config.Config transfers) {
+      return new Settings(transfers.getDuration("completion-wait"), transfers.getDuration("leg-timeout"),
+          transfers.getDuration("min-retry"), transfers.getDuration("max-retry"));
+    }
+  }
 
   /** What the caller asked for; a retry with the same key must ask for exactly the same. */
   public record Request(String requester, String from, String to, long amount, String currency, String reference)
@@ -129,11 +139,24 @@ public final class Transfer
 
   // ---- Behavior ---------------------------------------------------------------------------------------------
 
+  /**
+   * Sharded with remember-entities: a transfer in flight is restarted wherever its shard lands after a crash and
+   * finishes its saga; a finished one passivates, which also drops it from the remembered set.
+   */
+  public static void init(ActorSystem<?> system, Settings settings) {
+    var sharding = ClusterSharding.get(system);
+    Accounts accounts = (accountId, command) ->
+        sharding.entityRefFor(LedgerAccount.ENTITY_KEY, accountId).ask(command::apply, settings.legTimeout());
+    sharding.init(Entity.of(ENTITY_KEY, entity -> create(entity.getEntityId(), accounts, settings,
+            Clock.systemUTC(), self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))
+        .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
+  }
+
   /** @param passivate stops the entity once it is finished (sharding's Passivate), or does nothing in tests */
-  public static Behavior<Command> create(
-      String transferId, Accounts accounts, Settings settings, Clock clock, Runnable passivate) {
+  public static Behavior<Command> create(String transferId, Accounts accounts, Settings settings, Clock clock,
+      Consumer<ActorRef<Command>> passivate) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new Transfer(ctx, timers, transferId, accounts, settings, clock, passivate)));
+        new Transfer(ctx, timers, transferId, accounts, settings, clock, () -> passivate.accept(ctx.getSelf()))));
   }
 
   public static String tagFor(String transferId) {
@@ -184,6 +207,10 @@ public final class Transfer
           // A transfer interrupted by a crash or a move carries on from its last persisted step.
           if (state instanceof InFlight inFlight) {
             send(inFlight.creditRefusal() == null ? Leg.DEBIT : Leg.REFUND, inFlight);
+          } else if (state instanceof Finished) {
+            // Started for a read or a replay, or restarted as remembered after a crash that came before its
+            // passivation: it answers what is already in its mailbox, then leaves memory (and the remembered set).
+            passivate.run();
           }
         })
         .build();

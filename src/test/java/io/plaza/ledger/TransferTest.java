@@ -37,7 +37,7 @@ class TransferTest {
           .withFallback(ConfigFactory.load()));
   private static final Duration WAIT = Duration.ofSeconds(5);
   private static final Transfer.Settings SETTINGS =
-      new Transfer.Settings(Duration.ofSeconds(3), Duration.ofMillis(50), Duration.ofMillis(200));
+      new Transfer.Settings(Duration.ofSeconds(3), WAIT, Duration.ofMillis(50), Duration.ofMillis(200));
 
   /** Account entities by id, spawned on first use as sharding does. */
   private final Map<String, ActorRef<LedgerAccount.Command>> accountActors = new ConcurrentHashMap<>();
@@ -73,7 +73,7 @@ class TransferTest {
   }
 
   private ActorRef<Transfer.Command> transfer(String id, Transfer.Settings settings, Clock clock) {
-    return testKit.spawn(Transfer.create(id, accounts, settings, clock, () -> {}));
+    return testKit.spawn(Transfer.create(id, accounts, settings, clock, self -> {}));
   }
 
   private Transfer.Request request(long amount) {
@@ -207,7 +207,7 @@ class TransferTest {
     // The first debit reaches the account, but its answer is lost.
     var lost = new java.util.concurrent.atomic.AtomicBoolean();
     Predicate<Object> firstDebit = cmd -> cmd instanceof LedgerAccount.Debit && lost.compareAndSet(false, true);
-    var transfer = testKit.spawn(Transfer.create("t8", dropping(firstDebit), SETTINGS, Clock.systemUTC(), () -> {}));
+    var transfer = testKit.spawn(Transfer.create("t8", dropping(firstDebit), SETTINGS, Clock.systemUTC(), self -> {}));
     assertEquals(Transfer.Status.COMPLETED, view(initiate(transfer, request(30))).status());
     assertTrue(lost.get());
     assertEquals(70, balance(a, "alice"));
@@ -220,8 +220,8 @@ class TransferTest {
     open(b, "bob", 0);
     // Credits vanish (never delivered, never answered): the saga is stuck right after the debit.
     Predicate<Object> credits = cmd -> cmd instanceof LedgerAccount.Credit;
-    var quick = new Transfer.Settings(Duration.ofMillis(300), Duration.ofSeconds(30), Duration.ofSeconds(30));
-    var crashing = testKit.spawn(Transfer.create("t9", swallowing(credits), quick, Clock.systemUTC(), () -> {}));
+    var quick = new Transfer.Settings(Duration.ofMillis(300), WAIT, Duration.ofSeconds(30), Duration.ofSeconds(30));
+    var crashing = testKit.spawn(Transfer.create("t9", swallowing(credits), quick, Clock.systemUTC(), self -> {}));
     var pending = view(initiate(crashing, request(30)));
     assertEquals(Transfer.Status.PENDING, pending.status()); // what a caller sees as 202 Accepted
     awaitBalance(a, "alice", 70);
