@@ -219,6 +219,9 @@ public final class Transfer
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     var builder = newCommandHandlerWithReplyBuilder();
+    // Not passivated here on purpose: a valid Initiate may already sit behind this command in the mailbox, and a
+    // passivation would stop its saga mid-flight. With remember-entities there is no idle passivation, so the HTTP
+    // layer must validate requests before they reach this entity and answer reads of unknown ids elsewhere.
     builder.forStateType(NoTransfer.class)
         .onCommand(Initiate.class, this::initiate)
         .onCommand(Get.class, cmd -> Effect().reply(cmd.replyTo(),
