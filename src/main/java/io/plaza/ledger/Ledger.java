@@ -1,37 +1,52 @@
 package io.plaza.ledger;
 
 import io.plaza.platform.Endpoint;
+import io.plaza.platform.KafkaProjectionHandler;
+import io.plaza.platform.KafkaPublisher;
 import io.plaza.platform.TaggedProjections;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorSystem;
-import io.plaza.platform.KafkaPublisher;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
-/** Wires the ledger domain into a node: the sharded accounts, their projections and their routes. */
+/** Wires the ledger domain into a node: the sharded accounts and transfers, their projections and their routes. */
 public final class Ledger {
 
   private Ledger() {}
 
   public static List<String> kafkaTopics(com.typesafe.config.Config config) {
-    return List.of(config.getString("plaza.ledger.accounts-topic"));
+    return List.of(config.getString("plaza.ledger.accounts-topic"), config.getString("plaza.ledger.transfers-topic"));
   }
 
   public static List<Endpoint> start(
       ActorSystem<?> system, CassandraSession session, KafkaPublisher kafka, Duration askTimeout) {
     var config = system.settings().config();
     var ledger = config.getConfig("plaza.ledger");
+    var keyspace = config.getString("plaza.cassandra.keyspace");
     LedgerAccount.init(system, ledger.getInt("remembered-operations"));
+    Transfer.init(system, Transfer.Settings.fromConfig(ledger.getConfig("transfers")));
 
-    var balances = new CassandraBalanceRepository(session, config.getString("plaza.cassandra.keyspace"));
     int group = ledger.getInt("projection-group-size");
     var within = ledger.getDuration("projection-group-within");
+    var balances = new CassandraBalanceRepository(session, keyspace);
     TaggedProjections.<LedgerAccount.Event>start(system, "balances", LedgerAccount.TAGS, group, within,
         () -> new BalancesProjectionHandler(balances));
-    var topic = ledger.getString("accounts-topic");
+    var accountsTopic = ledger.getString("accounts-topic");
     TaggedProjections.<LedgerAccount.Event>start(system, "ledger-accounts-kafka", LedgerAccount.TAGS, group, within,
-        () -> new AccountEventsKafkaProjectionHandler(kafka, topic));
+        () -> new KafkaProjectionHandler<>(kafka, accountsTopic, LedgerAccount.Event::accountId,
+            AccountEventMessage::of));
 
-    return new LedgerRoutes(system, balances, askTimeout).endpoints();
+    var transfers = new CassandraTransferRepository(session, keyspace);
+    TaggedProjections.<Transfer.Event>start(system, "transfers", Transfer.TAGS, group, within,
+        () -> new TransfersProjectionHandler(transfers));
+    var transfersTopic = ledger.getString("transfers-topic");
+    TaggedProjections.<Transfer.Event>start(system, "ledger-transfers-kafka", Transfer.TAGS, group, within,
+        () -> new KafkaProjectionHandler<>(kafka, transfersTopic, Transfer.Event::transferId,
+            TransferEventMessage::of));
+
+    var endpoints = new ArrayList<>(new LedgerRoutes(system, balances, askTimeout).endpoints());
+    endpoints.addAll(new TransferRoutes(system, transfers, askTimeout).endpoints());
+    return endpoints;
   }
 }

@@ -165,11 +165,11 @@ public final class LedgerRoutes {
     return inner.apply(id);
   }
 
-  private static Route badIdempotencyKey() {
+  static Route badIdempotencyKey() {
     return Problems.badRequest("Idempotency-Key must be 1-128 printable ASCII characters without spaces");
   }
 
-  private static String abbreviate(String s) {
+  static String abbreviate(String s) {
     return s.length() <= 64 ? s : s.substring(0, 64) + "…";
   }
 }

@@ -54,11 +54,22 @@ public final class Transfer
         String accountId, Function<ActorRef<LedgerAccount.Reply>, LedgerAccount.Command> command);
   }
 
-  /** {@code completionWait}: how long a caller waits for the outcome before it is told "pending". */
-  public record Settings(Duration completionWait, Duration legTimeout, Duration minRetry, Duration maxRetry) {
+  /**
+   * {@code completionWait}: how long a caller waits for the outcome before it is told "pending".
+   * {@code pauseBeforeCredit}: fault injection for tests (zero in production): holds the saga between its debit and
+   * its credit, so a test can crash a node exactly there.
+   */
+  public record Settings(
+      Duration completionWait, Duration legTimeout, Duration minRetry, Duration maxRetry, Duration pauseBeforeCredit) {
+
+    public Settings(Duration completionWait, Duration legTimeout, Duration minRetry, Duration maxRetry) {
+      this(completionWait, legTimeout, minRetry, maxRetry, Duration.ZERO);
+    }
+
     public static Settings fromConfig(com.typesafe.config.Config transfers) {
       return new Settings(transfers.getDuration("completion-wait"), transfers.getDuration("leg-timeout"),
-          transfers.getDuration("min-retry"), transfers.getDuration("max-retry"));
+          transfers.getDuration("min-retry"), transfers.getDuration("max-retry"),
+          transfers.getDuration("fault-injection.pause-before-credit"));
     }
   }
 
@@ -157,6 +168,12 @@ public final class Transfer
       Consumer<ActorRef<Command>> passivate) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
         new Transfer(ctx, timers, transferId, accounts, settings, clock, () -> passivate.accept(ctx.getSelf()))));
+  }
+
+  /** A caller's Idempotency-Key names one transfer: the same user and key always give the same id. */
+  public static String idFor(String requester, String idempotencyKey) {
+    return java.util.UUID.nameUUIDFromBytes(("transfer\n" + requester + "\n" + idempotencyKey)
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString();
   }
 
   public static String tagFor(String transferId) {
@@ -313,7 +330,12 @@ public final class Transfer
       case DEBIT -> {
         if (reply instanceof LedgerAccount.MovementReply moved) {
           debitedAt = moved.operation().occurredAt();
-          send(Leg.CREDIT, state);
+          if (settings.pauseBeforeCredit().isZero()) {
+            send(Leg.CREDIT, state);
+          } else {
+            outstanding = Leg.CREDIT;
+            timers.startSingleTimer(new RetryLeg(Leg.CREDIT), settings.pauseBeforeCredit());
+          }
           return Effect().noReply();
         }
         return finish(new Failed(transferId, ((LedgerAccount.Rejected) reply).rejection(), now));

@@ -31,7 +31,8 @@ public final class CassandraSchema {
   public static final List<String> RESOURCES = List.of(
       "cql/journal.cql",
       "cql/projection-offsets.cql",
-      "cql/projections/balances.cql");
+      "cql/projections/balances.cql",
+      "cql/projections/transfers.cql");
 
   private CassandraSchema() {}
 

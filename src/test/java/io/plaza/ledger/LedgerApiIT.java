@@ -3,22 +3,17 @@ package io.plaza.ledger;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.plaza.platform.ItSupport.assertProblem;
+import static io.plaza.platform.ItSupport.eventually;
+import static io.plaza.platform.ItSupport.readTopic;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.plaza.platform.ApiClient;
 import io.plaza.platform.JwtAuth;
 import io.plaza.platform.PlazaNode;
 import io.plaza.platform.TestNodes;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
-import java.util.function.Supplier;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,34 +50,6 @@ class LedgerApiIT {
   private ApiClient.Response deposit(String token, String id, long amount, String key) {
     return api.post("/v1/accounts/" + id + "/deposits", token, "{\"amount\":" + amount + "}",
         Map.of("Idempotency-Key", key));
-  }
-
-  private static <T> T eventually(Duration within, Supplier<T> attempt) {
-    long deadline = System.nanoTime() + within.toNanos();
-    AssertionError last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        return attempt.get();
-      } catch (AssertionError e) {
-        last = e;
-        try {
-          Thread.sleep(200);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          throw e;
-        }
-      }
-    }
-    throw last != null ? last : new AssertionError("timed out");
-  }
-
-  private static void assertProblem(int status, ApiClient.Response response, String detailFragment) {
-    assertEquals(status, response.status(), response.toString());
-    assertEquals("application/problem+json", response.contentType(), response.toString());
-    var detail = response.json().get("detail").asText();
-    assertTrue(detail.contains(detailFragment), "detail '" + detail + "' should mention '" + detailFragment + "'");
-    assertEquals(status, response.json().get("status").asInt());
-    assertNotNull(response.header("X-Request-Id"));
   }
 
   @Test
@@ -195,22 +162,7 @@ class LedgerApiIT {
     assertEquals(201, api.post("/v1/accounts/" + id + "/withdrawals", alice, "{\"amount\":15}",
         Map.of("Idempotency-Key", "w-1")).status());
 
-    var props = new Properties();
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + TestNodes.KAFKA_PORT);
-    props.put(ConsumerConfig.GROUP_ID_CONFIG, "it-" + UUID.randomUUID());
-    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    var received = new ArrayList<JsonNode>();
-    try (var consumer = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
-      consumer.subscribe(List.of(TestNodes.ACCOUNTS_TOPIC));
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (received.size() < 7 && System.nanoTime() < deadline) {
-        for (var record : consumer.poll(Duration.ofMillis(500))) {
-          if (record.key().equals(id)) received.add(io.plaza.platform.Json.MAPPER.readTree(record.value()));
-        }
-      }
-    } catch (java.io.IOException e) {
-      throw new AssertionError(e);
-    }
+    var received = readTopic(TestNodes.ACCOUNTS_TOPIC, id, 7, Duration.ofSeconds(30));
     assertEquals(7, received.size(), "events for " + id + ": " + received);
     for (int i = 0; i < received.size(); i++) {
       assertEquals(i + 1, received.get(i).get("sequenceNr").asLong(), received.toString());

@@ -14,6 +14,7 @@ public final class TestNodes {
   public static final int KAFKA_PORT = Integer.getInteger("plaza.it.kafka.port", 9092);
   public static final String KEYSPACE = "plaza_it_" + RUN_ID;
   public static final String ACCOUNTS_TOPIC = "it-" + RUN_ID + ".plaza.ledger.accounts";
+  public static final String TRANSFERS_TOPIC = "it-" + RUN_ID + ".plaza.ledger.transfers";
 
   private TestNodes() {}
 
@@ -29,6 +30,7 @@ public final class TestNodes {
             plaza.dev-mode = on
             plaza.cassandra.keyspace = "%s"
             plaza.ledger.accounts-topic = "%s"
+            plaza.ledger.transfers-topic = "%s"
             plaza.kafka.bootstrap-servers = "127.0.0.1:%d"
             plaza.http.interface = "127.0.0.1"
             plaza.http.port = 0
@@ -37,7 +39,7 @@ public final class TestNodes {
             pekko.management.http.port = 0
             pekko.remote.artery.canonical.port = 0
             datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
-            """.formatted(keyspace, accountsTopic, kafkaPort, cassandraPort))
+            """.formatted(keyspace, accountsTopic, accountsTopic.replace("accounts", "transfers"), kafkaPort, cassandraPort))
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }
 

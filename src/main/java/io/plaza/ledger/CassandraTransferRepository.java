@@ -1,0 +1,77 @@
+package io.plaza.ledger;
+
+import com.datastax.oss.driver.api.core.cql.PreparedStatement;
+import com.datastax.oss.driver.api.core.cql.Row;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
+
+/**
+ * `transfers` on Cassandra. One UPDATE per event, {@code USING TIMESTAMP <sequence number>}, setting only the columns
+ * the event knows (the rest stay unset, not nulled), so events may land in any order and any number of times.
+ */
+public final class CassandraTransferRepository implements TransferRepository {
+
+  private final CassandraSession session;
+  private final CompletionStage<PreparedStatement> update;
+  private final CompletionStage<PreparedStatement> select;
+
+  public CassandraTransferRepository(CassandraSession session, String keyspace) {
+    this.session = session;
+    update = session.prepare("UPDATE " + keyspace + ".transfers USING TIMESTAMP :version SET "
+        + "requester = :requester, from_account = :from_account, to_account = :to_account, amount = :amount, "
+        + "currency = :currency, reference = :reference, created_at = :created_at, status = :status, "
+        + "detail = :detail, problem_status = :problem_status, steps = steps + :steps, finished_at = :finished_at, "
+        + "version = :version WHERE transfer_id = :transfer_id");
+    select = session.prepare("SELECT transfer_id, requester, from_account, to_account, amount, currency, reference, "
+        + "status, detail, problem_status, steps, created_at, finished_at, version FROM " + keyspace
+        + ".transfers WHERE transfer_id = ?");
+  }
+
+  @Override
+  public CompletionStage<Done> apply(List<Change> changes) {
+    var pending = changes.stream().map(this::execute).map(CompletionStage::toCompletableFuture)
+        .toArray(CompletableFuture[]::new);
+    return CompletableFuture.allOf(pending).thenApply(v -> Done.getInstance());
+  }
+
+  private CompletionStage<Done> execute(Change c) {
+    return update.thenCompose(ps -> {
+      var b = ps.boundStatementBuilder()
+          .setString("transfer_id", c.transferId())
+          .setLong("version", c.version())
+          .setString("status", c.status().name())
+          .setMap("steps", c.steps(), String.class, Instant.class);
+      var r = c.request();
+      if (r != null) {
+        b = b.setString("requester", r.requester()).setString("from_account", r.from())
+            .setString("to_account", r.to()).setLong("amount", r.amount()).setString("currency", r.currency())
+            .setString("reference", r.reference()).setInstant("created_at", c.createdAt());
+      }
+      if (c.detail() != null) b = b.setString("detail", c.detail());
+      if (c.problemStatus() != null) b = b.setInt("problem_status", c.problemStatus());
+      if (c.finishedAt() != null) b = b.setInstant("finished_at", c.finishedAt());
+      return session.executeWrite(b.build());
+    });
+  }
+
+  @Override
+  public CompletionStage<Optional<TransferRow>> find(String transferId) {
+    return select.thenCompose(ps -> session.selectOne(ps.bind(transferId)))
+        .thenApply(row -> row.filter(r -> r.getString("status") != null && r.getString("requester") != null)
+            .map(CassandraTransferRepository::toRow));
+  }
+
+  private static TransferRow toRow(Row row) {
+    var request = new Transfer.Request(row.getString("requester"), row.getString("from_account"),
+        row.getString("to_account"), row.getLong("amount"), row.getString("currency"), row.getString("reference"));
+    return new TransferRow(row.getString("transfer_id"), request, Transfer.Status.valueOf(row.getString("status")),
+        row.getString("detail"), row.isNull("problem_status") ? null : row.getInt("problem_status"),
+        row.getMap("steps", String.class, Instant.class), row.getInstant("created_at"),
+        row.getInstant("finished_at"), row.getLong("version"));
+  }
+}

@@ -1,0 +1,57 @@
+package io.plaza.ledger;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+
+/**
+ * The public contract of topic `plaza.ledger.transfers` (projections/ledger-transfers-kafka.md): one message per
+ * state change of a transfer, keyed by transfer id. Versioned apart from the journal events; fields are only added.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record TransferEventMessage(
+    int schemaVersion,
+    String type,
+    String transferId,
+    long sequenceNr,
+    Instant occurredAt,
+    String status,
+    String requester,
+    String from,
+    String to,
+    Long amount,
+    String currency,
+    String reference,
+    String detail) {
+
+  public static final int SCHEMA_VERSION = 1;
+
+  public static TransferEventMessage of(Transfer.Event event, long sequenceNr) {
+    var id = event.transferId();
+    if (event instanceof Transfer.Requested e) {
+      var r = e.request();
+      return new TransferEventMessage(SCHEMA_VERSION, "TransferRequested", id, sequenceNr, e.initiatedAt(),
+          "PENDING", r.requester(), r.from(), r.to(), r.amount(), r.currency(), r.reference(), null);
+    }
+    // Spelled out, not taken from class names: the contract must not change when code is refactored.
+    if (event instanceof Transfer.CreditRefused e) {
+      return state("TransferCreditRefused", id, sequenceNr, e.at(), "PENDING", e.reason());
+    }
+    if (event instanceof Transfer.Completed e) {
+      return state("TransferCompleted", id, sequenceNr, e.at(), "COMPLETED", null);
+    }
+    if (event instanceof Transfer.Failed e) {
+      return state("TransferFailed", id, sequenceNr, e.at(), "FAILED", e.rejection().detail());
+    }
+    if (event instanceof Transfer.Compensated e) {
+      return state("TransferCompensated", id, sequenceNr, e.at(), "COMPENSATED", null);
+    }
+    var e = (Transfer.Parked) event;
+    return state("TransferParked", id, sequenceNr, e.at(), "PARKED", e.reason());
+  }
+
+  private static TransferEventMessage state(
+      String type, String id, long sequenceNr, Instant at, String status, String detail) {
+    return new TransferEventMessage(SCHEMA_VERSION, type, id, sequenceNr, at, status, null, null, null, null, null,
+        null, detail);
+  }
+}

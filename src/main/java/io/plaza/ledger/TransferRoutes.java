@@ -1,0 +1,205 @@
+package io.plaza.ledger;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.entity;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeaders;
+
+import io.plaza.platform.Endpoint;
+import io.plaza.platform.Json;
+import io.plaza.platform.Problems;
+import io.plaza.platform.Rejection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.Location;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * The transfer API. A POST is checked here (syntax, ownership of the source, destination open and in the same
+ * currency) before it reaches the Transfer entity, so a refused request starts no entity and leaves no trace. The
+ * contract:
+ * <ul>
+ *   <li>201 Created: the transfer completed within {@code completion-wait} (200 with Idempotent-Replayed: true when
+ *       the same key and body had been accepted before);
+ *   <li>202 Accepted: still running (or parked for an operator), poll the {@code Location};
+ *   <li>4xx problem: refused; a refusal by the source account (e.g. insufficient funds) is final for that key, and a
+ *       compensated transfer (the destination refused, the source was refunded) answers 422.
+ * </ul>
+ */
+public final class TransferRoutes {
+
+  static final Pattern TRANSFER_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+  static final int MAX_REFERENCE = 140;
+
+  public record TransferRequest(String from, String to, Long amount, String currency, String reference) {}
+
+  public record StepResponse(String name, Instant at) {}
+
+  public record TransferResponse(
+      String transferId, String from, String to, long amount, String currency, String reference, String status,
+      String detail, List<StepResponse> steps, Instant createdAt, Instant finishedAt) {
+
+    static TransferResponse of(Transfer.View v) {
+      var r = v.request();
+      return new TransferResponse(v.transferId(), r.from(), r.to(), r.amount(), r.currency(), r.reference(),
+          v.status().name(), v.detail(), v.steps().stream().map(s -> new StepResponse(s.name(), s.at())).toList(),
+          v.createdAt(), v.finishedAt());
+    }
+
+    static TransferResponse of(TransferRepository.TransferRow row) {
+      var r = row.request();
+      return new TransferResponse(row.transferId(), r.from(), r.to(), r.amount(), r.currency(), r.reference(),
+          row.status().name(), row.detail(), steps(row.steps()), row.createdAt(), row.finishedAt());
+    }
+
+    private static List<StepResponse> steps(Map<String, Instant> steps) {
+      return steps.entrySet().stream().sorted(Map.Entry.comparingByValue(Comparator.naturalOrder()))
+          .map(e -> new StepResponse(e.getKey(), e.getValue())).toList();
+    }
+  }
+
+  private final ClusterSharding sharding;
+  private final TransferRepository transfers;
+  private final Duration askTimeout;
+
+  public TransferRoutes(ActorSystem<?> system, TransferRepository transfers, Duration askTimeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.transfers = transfers;
+    this.askTimeout = askTimeout;
+  }
+
+  public List<Endpoint> endpoints() {
+    return List.of(
+        Endpoint.post("/v1/transfers", call -> initiate(call.userId())),
+        Endpoint.get("/v1/transfers/{id}", call -> get(call.userId(), call.param("id"))));
+  }
+
+  private Route initiate(String user) {
+    return optionalHeaderValueByName(LedgerRoutes.IDEMPOTENCY_HEADER, key -> {
+      if (key.isEmpty()) {
+        return Problems.badRequest("the Idempotency-Key header is required: a retry with the same key moves the "
+            + "money once");
+      }
+      if (!LedgerRoutes.IDEMPOTENCY_KEY.matcher(key.get()).matches()) return LedgerRoutes.badIdempotencyKey();
+      return entity(Json.unmarshaller(TransferRequest.class), body -> {
+        var invalid = invalid(body);
+        if (invalid != null) return Problems.complete(invalid);
+        var request = new Transfer.Request(user, body.from(), body.to(), body.amount(), body.currency(),
+            body.reference() == null ? "" : body.reference());
+        var transferId = Transfer.idFor(user, key.get());
+        return onSuccess(precheck(request), refusal -> {
+          if (refusal == null) return start(transferId, request);
+          // Refused now, but a retry of a transfer accepted earlier (the account closed since) gets its first answer.
+          return onSuccess(transfers.find(transferId),
+              existing -> existing.isPresent() ? start(transferId, request) : Problems.complete(refusal));
+        });
+      });
+    });
+  }
+
+  private static Rejection invalid(TransferRequest body) {
+    if (body.from() == null || body.to() == null) return Rejection.badRequest("from and to are required account ids");
+    if (!LedgerRoutes.ACCOUNT_ID.matcher(body.from()).matches()) {
+      return Rejection.unprocessable("from '" + LedgerRoutes.abbreviate(body.from()) + "' is not a valid account id");
+    }
+    if (!LedgerRoutes.ACCOUNT_ID.matcher(body.to()).matches()) {
+      return Rejection.unprocessable("to '" + LedgerRoutes.abbreviate(body.to()) + "' is not a valid account id");
+    }
+    if (body.from().equals(body.to())) return Rejection.unprocessable("from and to must be different accounts");
+    if (body.amount() == null) return Rejection.badRequest("amount is required (integer minor units, e.g. cents)");
+    if (body.amount() <= 0) return Rejection.badRequest("amount must be a positive integer of minor units");
+    if (body.currency() == null) return Rejection.badRequest("currency is required (ISO-4217 code, e.g. EUR)");
+    if (!Currencies.isKnown(body.currency())) {
+      return Rejection.unprocessable("unknown currency '" + LedgerRoutes.abbreviate(body.currency()) + "'");
+    }
+    if (body.reference() != null && body.reference().length() > MAX_REFERENCE) {
+      return Rejection.badRequest("reference must be at most " + MAX_REFERENCE + " characters");
+    }
+    return null;
+  }
+
+  /** Why the accounts refuse this transfer right now, or null. Asks both accounts at once. */
+  private CompletionStage<Rejection> precheck(Transfer.Request r) {
+    var source = sharding.entityRefFor(LedgerAccount.ENTITY_KEY, r.from())
+        .<LedgerAccount.Reply>ask(replyTo -> new LedgerAccount.Get(r.requester(), replyTo), askTimeout);
+    var destination = sharding.entityRefFor(LedgerAccount.ENTITY_KEY, r.to())
+        .<LedgerAccount.Reply>ask(LedgerAccount.Describe::new, askTimeout);
+    return source.thenCombine(destination, (from, to) -> {
+      if (from instanceof LedgerAccount.Rejected rejected) {
+        var why = rejected.rejection();
+        // An unknown account named in the body is a semantic error of the body, not a missing URL resource.
+        return why.kind() == Rejection.Kind.NOT_FOUND ? Rejection.unprocessable(why.detail()) : why;
+      }
+      var account = ((LedgerAccount.AccountReply) from).account();
+      if (account.closed()) return Rejection.unprocessable("account " + r.from() + " is closed");
+      if (!account.currency().equals(r.currency())) {
+        return Rejection.unprocessable("currency " + r.currency() + " does not match account " + r.from() + "'s "
+            + account.currency());
+      }
+      if (to instanceof LedgerAccount.Rejected rejected) {
+        return Rejection.unprocessable("destination " + rejected.rejection().detail());
+      }
+      var info = (LedgerAccount.AccountInfo) to;
+      if (info.closed()) return Rejection.unprocessable("destination account " + r.to() + " is closed");
+      if (!info.currency().equals(r.currency())) {
+        return Rejection.unprocessable("currency " + r.currency() + " does not match destination account " + r.to()
+            + "'s " + info.currency());
+      }
+      return null;
+    });
+  }
+
+  private Route start(String transferId, Transfer.Request request) {
+    CompletionStage<Transfer.Reply> reply = sharding.entityRefFor(Transfer.ENTITY_KEY, transferId)
+        .ask(replyTo -> new Transfer.Initiate(request, replyTo), askTimeout);
+    return onSuccess(reply, r -> {
+      if (r instanceof Transfer.Rejected rejected) return Problems.complete(rejected.rejection());
+      var answer = (Transfer.TransferReply) r;
+      var view = answer.transfer();
+      List<HttpHeader> headers = List.of(Location.create("/v1/transfers/" + transferId),
+          RawHeader.create("Idempotent-Replayed", String.valueOf(answer.replayed())));
+      return switch (view.status()) {
+        case COMPLETED -> respond(answer.replayed() ? StatusCodes.OK : StatusCodes.CREATED, view, headers);
+        case PENDING, PARKED -> respond(StatusCodes.ACCEPTED, view, headers);
+        case FAILED -> complete(Problems.response(StatusCodes.get(view.rejection().kind().status),
+            view.rejection().detail(), headers));
+        case COMPENSATED -> complete(Problems.response(StatusCodes.UNPROCESSABLE_ENTITY,
+            "the destination refused the credit (" + view.detail() + "); the debit was refunded", headers));
+      };
+    });
+  }
+
+  private static Route respond(StatusCode status, Transfer.View view, List<HttpHeader> headers) {
+    return respondWithHeaders(headers, () -> complete(status, TransferResponse.of(view), Json.marshaller()));
+  }
+
+  /** From the read model, about a second behind the entity: a transfer appears shortly after its POST. */
+  private Route get(String user, String id) {
+    if (!TRANSFER_ID.matcher(id).matches()) {
+      return Problems.complete(StatusCodes.NOT_FOUND, "transfer id '" + LedgerRoutes.abbreviate(id)
+          + "' is not a valid id");
+    }
+    return onSuccess(transfers.find(id), found -> {
+      if (found.isEmpty()) {
+        return Problems.complete(StatusCodes.NOT_FOUND,
+            "transfer " + id + " does not exist (a new transfer shows here about a second after its POST)");
+      }
+      if (!found.get().request().requester().equals(user)) {
+        return Problems.complete(StatusCodes.FORBIDDEN, "transfer " + id + " was made by another user");
+      }
+      return complete(StatusCodes.OK, TransferResponse.of(found.get()), Json.marshaller());
+    });
+  }
+}

@@ -1,0 +1,171 @@
+package io.plaza.ledger;
+
+import static io.plaza.platform.ItSupport.assertProblem;
+import static io.plaza.platform.ItSupport.eventually;
+import static io.plaza.platform.ItSupport.readTopic;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.plaza.platform.ApiClient;
+import io.plaza.platform.PlazaNode;
+import io.plaza.platform.TestNodes;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Transfers end to end on one node over the real Cassandra and Kafka. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TransferApiIT {
+
+  private PlazaNode node;
+  private ApiClient api;
+  private String alice;
+  private String bob;
+
+  @BeforeAll
+  void startNode() {
+    node = TestNodes.start();
+    api = new ApiClient(node.httpPort());
+    alice = api.token("alice");
+    bob = api.token("bob");
+  }
+
+  @AfterAll
+  void stopNode() {
+    if (node != null) node.close();
+  }
+
+  private String openAccount(String token, String currency, long deposit) {
+    var opened = api.post("/v1/accounts", token, "{\"currency\":\"" + currency + "\"}", Map.of());
+    assertEquals(201, opened.status(), opened.toString());
+    var id = opened.json().get("accountId").asText();
+    if (deposit > 0) {
+      var deposited = api.post("/v1/accounts/" + id + "/deposits", token, "{\"amount\":" + deposit + "}",
+          Map.of("Idempotency-Key", "seed-" + id));
+      assertEquals(201, deposited.status(), deposited.toString());
+    }
+    return id;
+  }
+
+  private ApiClient.Response transfer(String token, String key, String from, String to, long amount) {
+    return api.post("/v1/transfers", token, """
+        {"from":"%s","to":"%s","amount":%d,"currency":"EUR","reference":"rent"}""".formatted(from, to, amount),
+        Map.of("Idempotency-Key", key));
+  }
+
+  private long balance(String token, String id) {
+    var account = api.get("/v1/accounts/" + id, token);
+    assertEquals(200, account.status(), account.toString());
+    return account.json().get("balance").asLong();
+  }
+
+  @Test
+  void aTransferMovesMoneyOnceWhateverTheRetries() {
+    var a = openAccount(alice, "EUR", 1_000);
+    var b = openAccount(bob, "EUR", 0);
+    var key = "pay-" + UUID.randomUUID();
+
+    var created = transfer(alice, key, a, b, 300);
+    assertEquals(201, created.status(), created.toString());
+    var id = created.json().get("transferId").asText();
+    assertEquals("/v1/transfers/" + id, created.header("Location"));
+    assertEquals("false", created.header("Idempotent-Replayed"));
+    assertEquals("COMPLETED", created.json().get("status").asText());
+    assertEquals(List.of("requested", "debited", "credited"),
+        created.json().get("steps").findValuesAsText("name"));
+
+    var retried = transfer(alice, key, a, b, 300);
+    assertEquals(200, retried.status(), retried.toString());
+    assertEquals("true", retried.header("Idempotent-Replayed"));
+    assertEquals(id, retried.json().get("transferId").asText());
+    assertProblem(409, transfer(alice, key, a, b, 301), "already used for a different transfer");
+
+    assertEquals(700, balance(alice, a));
+    assertEquals(300, balance(bob, b));
+
+    var shown = eventually(Duration.ofSeconds(20), () -> {
+      var r = api.get("/v1/transfers/" + id, alice);
+      assertEquals(200, r.status(), r.toString());
+      assertEquals("COMPLETED", r.json().get("status").asText(), r.toString());
+      return r.json();
+    });
+    assertEquals(List.of("requested", "debited", "credited"), shown.get("steps").findValuesAsText("name"));
+    assertEquals(300, shown.get("amount").asLong());
+    assertEquals("rent", shown.get("reference").asText());
+    assertProblem(403, api.get("/v1/transfers/" + id, bob), "another user");
+    assertProblem(404, api.get("/v1/transfers/" + UUID.randomUUID(), alice), "does not exist");
+    assertProblem(404, api.get("/v1/transfers/nope", alice), "not a valid id");
+
+    // One Kafka message per state change, keyed by transfer id.
+    var messages = readTopic(TestNodes.TRANSFERS_TOPIC, id, 2, Duration.ofSeconds(30));
+    assertEquals(List.of("TransferRequested", "TransferCompleted"), messages.stream()
+        .map(m -> m.get("type").asText()).toList(), messages.toString());
+    assertEquals(List.of(1L, 2L), messages.stream().map(m -> m.get("sequenceNr").asLong()).toList());
+  }
+
+  @Test
+  void aRefusedDebitIsTheFinalAnswerForItsKey() {
+    var a = openAccount(alice, "EUR", 100);
+    var b = openAccount(bob, "EUR", 0);
+    var key = "big-" + UUID.randomUUID();
+
+    assertProblem(422, transfer(alice, key, a, b, 101), "insufficient funds");
+    var again = transfer(alice, key, a, b, 101);
+    assertProblem(422, again, "insufficient funds");
+    assertEquals("true", again.header("Idempotent-Replayed"));
+    assertEquals(100, balance(alice, a));
+    assertEquals(0, balance(bob, b));
+    var id = Transfer.idFor("alice", key);
+    var shown = eventually(Duration.ofSeconds(20), () -> {
+      var r = api.get("/v1/transfers/" + id, alice);
+      assertEquals(200, r.status(), r.toString());
+      return r.json();
+    });
+    assertEquals("FAILED", shown.get("status").asText());
+  }
+
+  @Test
+  void badTransfersAreRefusedWithProblemJsonAndChangeNothing() {
+    var a = openAccount(alice, "EUR", 500);
+    var b = openAccount(bob, "EUR", 0);
+    var dollars = openAccount(bob, "USD", 0);
+    var key = Map.of("Idempotency-Key", "bad-" + UUID.randomUUID());
+    String body = "{\"from\":\"" + a + "\",\"to\":\"" + b + "\",\"amount\":10,\"currency\":\"EUR\"}";
+
+    assertProblem(400, api.post("/v1/transfers", alice, body, Map.of()), "Idempotency-Key header is required");
+    assertProblem(400, api.post("/v1/transfers", alice, body, Map.of("Idempotency-Key", "k".repeat(129))),
+        "Idempotency-Key must be");
+    assertProblem(400, api.post("/v1/transfers", alice, "{\"from\":", key), "malformed JSON");
+    assertProblem(400, api.post("/v1/transfers", alice, body.replace("10", "\"ten\""), key),
+        "'amount' must be an integer");
+    assertProblem(400, api.post("/v1/transfers", alice, body.replace("10", "0"), key), "positive");
+    assertProblem(400, api.post("/v1/transfers", alice, body.replace("10", "-10"), key), "positive");
+    assertProblem(400, api.post("/v1/transfers", alice, body.replace("\"amount\":10,", ""), key),
+        "amount is required");
+    assertProblem(400, api.post("/v1/transfers", alice, body.replace("}", ",\"memo\":\"x\"}"), key),
+        "unknown field 'memo'");
+    assertProblem(400, api.post("/v1/transfers", alice, body.replace("}", ",\"reference\":\"" + "r".repeat(141)
+        + "\"}"), key), "reference must be at most");
+    assertProblem(422, transfer(alice, key.get("Idempotency-Key"), a, a, 10), "different accounts");
+    assertProblem(422, api.post("/v1/transfers", alice, body.replace("EUR", "EUX"), key), "unknown currency");
+    assertProblem(422, api.post("/v1/transfers", alice, body.replace("EUR", "USD"), key), "does not match");
+    assertProblem(422, transfer(alice, key.get("Idempotency-Key"), a, dollars, 10), "does not match destination");
+    assertProblem(422, transfer(alice, key.get("Idempotency-Key"), a, UUID.randomUUID().toString(), 10),
+        "does not exist");
+    assertProblem(422, transfer(alice, key.get("Idempotency-Key"), a, "bad id!", 10), "not a valid account id");
+    assertProblem(403, transfer(bob, key.get("Idempotency-Key"), a, b, 10), "another user");
+    assertProblem(401, api.post("/v1/transfers", null, body, key), "missing bearer token");
+
+    assertEquals(500, balance(alice, a));
+    assertEquals(0, balance(bob, b));
+    assertEquals(0, balance(bob, dollars));
+    // None of the refusals left a transfer behind: the key is still free for a valid request.
+    var valid = api.post("/v1/transfers", alice, body, key);
+    assertEquals(201, valid.status(), valid.toString());
+    assertEquals(490, balance(alice, a));
+  }
+}
