@@ -35,17 +35,8 @@ public record AccountEventMessage(
           null, null, null, null, null, null, null, null);
     }
     var m = (LedgerAccount.Movement) event;
-    String transferId = null;
-    String counterparty = null;
-    if (m instanceof LedgerAccount.TransferDebited d) {
-      transferId = d.transferId();
-      counterparty = d.counterparty();
-    } else if (m instanceof LedgerAccount.TransferCredited c) {
-      transferId = c.transferId();
-      counterparty = c.counterparty();
-    } else if (m instanceof LedgerAccount.TransferRefunded r) {
-      transferId = r.transferId();
-    }
+    var transferId = m.transferId();
+    var counterparty = m.counterparty();
     // Transfer legs carry their transfer id instead of an internal operation id.
     var operationId = transferId == null ? m.operationId() : null;
     // Spelled out, not taken from class names: the contract must not change when code is refactored.

@@ -32,6 +32,9 @@ public final class Ledger {
     var balances = new CassandraBalanceRepository(session, keyspace);
     TaggedProjections.<LedgerAccount.Event>start(system, "balances", LedgerAccount.TAGS, group, within,
         () -> new BalancesProjectionHandler(balances));
+    var journal = new CassandraJournalRepository(session, keyspace);
+    TaggedProjections.<LedgerAccount.Event>start(system, "journal", LedgerAccount.TAGS, group, within,
+        () -> new JournalProjectionHandler(journal));
     var accountsTopic = ledger.getString("accounts-topic");
     TaggedProjections.<LedgerAccount.Event>start(system, "ledger-accounts-kafka", LedgerAccount.TAGS, group, within,
         () -> new KafkaProjectionHandler<>(kafka, accountsTopic, LedgerAccount.Event::accountId,
@@ -45,7 +48,7 @@ public final class Ledger {
         () -> new KafkaProjectionHandler<>(kafka, transfersTopic, Transfer.Event::transferId,
             TransferEventMessage::of));
 
-    var endpoints = new ArrayList<>(new LedgerRoutes(system, balances, askTimeout).endpoints());
+    var endpoints = new ArrayList<>(new LedgerRoutes(system, balances, journal, askTimeout).endpoints());
     endpoints.addAll(new TransferRoutes(system, transfers, askTimeout).endpoints());
     return endpoints;
   }

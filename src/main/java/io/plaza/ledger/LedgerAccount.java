@@ -135,6 +135,16 @@ public final class LedgerAccount
     Instant occurredAt();
 
     Operation.Kind kind();
+
+    /** The transfer this movement is a leg of; null for deposits and withdrawals. */
+    default String transferId() {
+      return null;
+    }
+
+    /** The other account of a transfer leg; null when there is none. */
+    default String counterparty() {
+      return null;
+    }
   }
 
   public record FundsDeposited(

@@ -4,8 +4,10 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.plaza.platform.Endpoint;
 import io.plaza.platform.Json;
 import io.plaza.platform.Problems;
@@ -52,13 +54,34 @@ public final class LedgerRoutes {
   public record BalanceResponse(
       String accountId, String currency, long balance, long overdraftLimit, long version, Instant updatedAt) {}
 
+  /** One journal entry; {@code side} DEBIT takes money out of the account, CREDIT puts it in. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record EntryResponse(
+      long position, String type, String side, long amount, String currency, long balanceAfter, String transferId,
+      String operationId, String counterparty, Instant occurredAt) {
+    static EntryResponse of(JournalRepository.Entry e, String currency) {
+      return new EntryResponse(e.seq(), e.type(), e.side().name(), e.amount(), currency, e.balanceAfter(),
+          e.transferId(), e.operationId(), e.counterparty(), e.occurredAt());
+    }
+  }
+
+  public record EntriesResponse(String accountId, String currency, List<EntryResponse> entries, String nextCursor) {}
+
+  static final int DEFAULT_PAGE = 50;
+  static final int MAX_PAGE = 200;
+  private static final Pattern CURSOR = Pattern.compile("[0-9]{1,18}");
+  private static final Pattern LIMIT = Pattern.compile("[0-9]{1,4}");
+
   private final ClusterSharding sharding;
   private final BalanceRepository balances;
+  private final JournalRepository journal;
   private final Duration askTimeout;
 
-  public LedgerRoutes(ActorSystem<?> system, BalanceRepository balances, Duration askTimeout) {
+  public LedgerRoutes(ActorSystem<?> system, BalanceRepository balances, JournalRepository journal,
+      Duration askTimeout) {
     this.sharding = ClusterSharding.get(system);
     this.balances = balances;
+    this.journal = journal;
     this.askTimeout = askTimeout;
   }
 
@@ -70,7 +93,8 @@ public final class LedgerRoutes {
         Endpoint.post("/v1/accounts/{id}/deposits", call -> withAccountId(call, id -> move(call.userId(), id, true))),
         Endpoint.post("/v1/accounts/{id}/withdrawals",
             call -> withAccountId(call, id -> move(call.userId(), id, false))),
-        Endpoint.get("/v1/accounts/{id}/balance", call -> withAccountId(call, id -> balance(call.userId(), id))));
+        Endpoint.get("/v1/accounts/{id}/balance", call -> withAccountId(call, id -> balance(call.userId(), id))),
+        Endpoint.get("/v1/accounts/{id}/entries", call -> withAccountId(call, id -> entries(call.userId(), id))));
   }
 
   private Route open(String user) {
@@ -126,16 +150,44 @@ public final class LedgerRoutes {
 
   /** From the read model: may lag the entity by the projection delay (about a second). */
   private Route balance(String user, String id) {
+    return withProjectedAccount(user, id, b -> complete(StatusCodes.OK, new BalanceResponse(b.accountId(),
+        b.currency(), b.balance(), b.overdraftLimit(), b.version(), b.updatedAt()), Json.marshaller()));
+  }
+
+  /**
+   * A page of the account's journal, oldest first. The cursor is the position of the last entry returned, so pages
+   * stay stable while new entries arrive (they only ever append).
+   */
+  private Route entries(String user, String id) {
+    return parameterOptional("cursor", cursor -> parameterOptional("limit", limitParam -> {
+      if (cursor.isPresent() && !CURSOR.matcher(cursor.get()).matches()) {
+        return Problems.badRequest("cursor must be the nextCursor of a previous page");
+      }
+      if (limitParam.isPresent() && !LIMIT.matcher(limitParam.get()).matches()) {
+        return Problems.badRequest("limit must be an integer from 1 to " + MAX_PAGE);
+      }
+      int limit = limitParam.map(Integer::parseInt).orElse(DEFAULT_PAGE);
+      if (limit < 1 || limit > MAX_PAGE) return Problems.badRequest("limit must be an integer from 1 to " + MAX_PAGE);
+      long after = cursor.map(Long::parseLong).orElse(0L);
+      return withProjectedAccount(user, id, account -> onSuccess(journal.page(id, after, limit + 1), found -> {
+        var page = found.size() > limit ? found.subList(0, limit) : found;
+        var next = found.size() > limit ? String.valueOf(page.get(page.size() - 1).seq()) : null;
+        var entries = page.stream().map(e -> EntryResponse.of(e, account.currency())).toList();
+        return complete(StatusCodes.OK, new EntriesResponse(id, account.currency(), entries, next),
+            Json.marshaller());
+      }));
+    }));
+  }
+
+  private Route withProjectedAccount(String user, String id, Function<BalanceRepository.Balance, Route> inner) {
     return onSuccess(balances.find(id), found -> {
       if (found.isEmpty() || found.get().owner() == null) {
         return Problems.complete(StatusCodes.NOT_FOUND, "account " + id + " does not exist (or is not projected yet)");
       }
-      var b = found.get();
-      if (!b.owner().equals(user)) {
+      if (!found.get().owner().equals(user)) {
         return Problems.complete(StatusCodes.FORBIDDEN, "account " + id + " belongs to another user");
       }
-      return complete(StatusCodes.OK, new BalanceResponse(b.accountId(), b.currency(), b.balance(),
-          b.overdraftLimit(), b.version(), b.updatedAt()), Json.marshaller());
+      return inner.apply(found.get());
     });
   }
 

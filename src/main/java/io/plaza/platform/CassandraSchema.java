@@ -32,7 +32,8 @@ public final class CassandraSchema {
       "cql/journal.cql",
       "cql/projection-offsets.cql",
       "cql/projections/balances.cql",
-      "cql/projections/transfers.cql");
+      "cql/projections/transfers.cql",
+      "cql/projections/journal.cql");
 
   private CassandraSchema() {}
 

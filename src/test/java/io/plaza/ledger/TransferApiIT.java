@@ -4,6 +4,7 @@ import static io.plaza.platform.ItSupport.assertProblem;
 import static io.plaza.platform.ItSupport.eventually;
 import static io.plaza.platform.ItSupport.readTopic;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.plaza.platform.ApiClient;
 import io.plaza.platform.PlazaNode;
@@ -134,25 +135,30 @@ class TransferApiIT {
     var b = openAccount(bob, "EUR", 0);
     var dollars = openAccount(bob, "USD", 0);
     var key = Map.of("Idempotency-Key", "bad-" + UUID.randomUUID());
-    String body = "{\"from\":\"" + a + "\",\"to\":\"" + b + "\",\"amount\":10,\"currency\":\"EUR\"}";
+    java.util.function.BiFunction<String, String, String> bodyWith = (amount, currency) ->
+        "{\"from\":\"" + a + "\",\"to\":\"" + b + "\"," + amount + "\"currency\":\"" + currency + "\"}";
+    String body = bodyWith.apply("\"amount\":10,", "EUR");
 
     assertProblem(400, api.post("/v1/transfers", alice, body, Map.of()), "Idempotency-Key header is required");
     assertProblem(400, api.post("/v1/transfers", alice, body, Map.of("Idempotency-Key", "k".repeat(129))),
         "Idempotency-Key must be");
     assertProblem(400, api.post("/v1/transfers", alice, "{\"from\":", key), "malformed JSON");
-    assertProblem(400, api.post("/v1/transfers", alice, body.replace("10", "\"ten\""), key),
+    assertProblem(400, api.post("/v1/transfers", alice, bodyWith.apply("\"amount\":\"ten\",", "EUR"), key),
         "'amount' must be an integer");
-    assertProblem(400, api.post("/v1/transfers", alice, body.replace("10", "0"), key), "positive");
-    assertProblem(400, api.post("/v1/transfers", alice, body.replace("10", "-10"), key), "positive");
-    assertProblem(400, api.post("/v1/transfers", alice, body.replace("\"amount\":10,", ""), key),
+    assertProblem(400, api.post("/v1/transfers", alice, bodyWith.apply("\"amount\":0,", "EUR"), key), "positive");
+    assertProblem(400, api.post("/v1/transfers", alice, bodyWith.apply("\"amount\":-10,", "EUR"), key),
+        "positive");
+    assertProblem(400, api.post("/v1/transfers", alice, bodyWith.apply("", "EUR"), key),
         "amount is required");
     assertProblem(400, api.post("/v1/transfers", alice, body.replace("}", ",\"memo\":\"x\"}"), key),
         "unknown field 'memo'");
     assertProblem(400, api.post("/v1/transfers", alice, body.replace("}", ",\"reference\":\"" + "r".repeat(141)
         + "\"}"), key), "reference must be at most");
     assertProblem(422, transfer(alice, key.get("Idempotency-Key"), a, a, 10), "different accounts");
-    assertProblem(422, api.post("/v1/transfers", alice, body.replace("EUR", "EUX"), key), "unknown currency");
-    assertProblem(422, api.post("/v1/transfers", alice, body.replace("EUR", "USD"), key), "does not match");
+    assertProblem(422, api.post("/v1/transfers", alice, bodyWith.apply("\"amount\":10,", "EUX"), key),
+        "unknown currency");
+    assertProblem(422, api.post("/v1/transfers", alice, bodyWith.apply("\"amount\":10,", "USD"), key),
+        "does not match");
     assertProblem(422, transfer(alice, key.get("Idempotency-Key"), a, dollars, 10), "does not match destination");
     assertProblem(422, transfer(alice, key.get("Idempotency-Key"), a, UUID.randomUUID().toString(), 10),
         "does not exist");
@@ -167,5 +173,74 @@ class TransferApiIT {
     var valid = api.post("/v1/transfers", alice, body, key);
     assertEquals(201, valid.status(), valid.toString());
     assertEquals(490, balance(alice, a));
+  }
+
+  @Test
+  void theJournalHasOneEntryPerLegAndPagesStayStable() {
+    var a = openAccount(alice, "EUR", 1_000);
+    var b = openAccount(bob, "EUR", 0);
+    var ids = new java.util.ArrayList<String>();
+    for (int i = 1; i <= 3; i++) {
+      var r = transfer(alice, "j-" + i + "-" + a, a, b, i * 100);
+      assertEquals(201, r.status(), r.toString());
+      ids.add(r.json().get("transferId").asText());
+    }
+    // Alice: the deposit and three debits; Bob: three credits, each with the balance after it.
+    var first = eventually(Duration.ofSeconds(20), () -> {
+      var r = api.get("/v1/accounts/" + a + "/entries?limit=2", alice);
+      assertEquals(200, r.status(), r.toString());
+      assertEquals(2, r.json().get("entries").size(), r.toString());
+      assertFalse(r.json().get("nextCursor").isNull(), r.toString());
+      var rest = api.get("/v1/accounts/" + a + "/entries?cursor=" + r.json().get("nextCursor").asText(), alice);
+      assertEquals(200, rest.status(), rest.toString());
+      assertEquals(2, rest.json().get("entries").size(), rest.toString());
+      return r.json();
+    });
+    var cursor = first.get("nextCursor").asText();
+    assertEquals(List.of("deposit", "transfer"), first.get("entries").findValuesAsText("type"));
+    assertEquals(List.of("CREDIT", "DEBIT"), first.get("entries").findValuesAsText("side"));
+    assertEquals(ids.get(0), first.get("entries").get(1).get("transferId").asText());
+    assertEquals(b, first.get("entries").get(1).get("counterparty").asText());
+    assertEquals(900, first.get("entries").get(1).get("balanceAfter").asLong());
+    assertEquals("EUR", first.get("entries").get(1).get("currency").asText());
+
+    // A new entry arriving after the first page does not shift the next one.
+    assertEquals(201, api.post("/v1/accounts/" + a + "/deposits", alice, "{\"amount\":5}",
+        Map.of("Idempotency-Key", "late-" + a)).status());
+    var second = eventually(Duration.ofSeconds(20), () -> {
+      var response = api.get("/v1/accounts/" + a + "/entries?limit=2&cursor=" + cursor, alice);
+      assertEquals(200, response.status(), response.toString());
+      var r = response.json();
+      assertEquals(2, r.get("entries").size(), r.toString());
+      assertEquals("true", String.valueOf(r.hasNonNull("nextCursor")), r.toString());
+      return r;
+    });
+    assertEquals(List.of(ids.get(1), ids.get(2)), second.get("entries").findValuesAsText("transferId"));
+    assertEquals(List.of(700L, 400L), second.get("entries").findValues("balanceAfter").stream()
+        .map(n -> n.asLong()).toList());
+    var last = eventually(Duration.ofSeconds(20), () -> {
+      var r = api.get("/v1/accounts/" + a + "/entries?limit=2&cursor=" + second.get("nextCursor").asText(), alice);
+      assertEquals(200, r.status(), r.toString());
+      assertEquals(1, r.json().get("entries").size(), r.toString());
+      return r.json();
+    });
+    assertEquals(405, last.get("entries").get(0).get("balanceAfter").asLong());
+    assertEquals("true", String.valueOf(last.get("nextCursor").isNull()));
+
+    var credits = eventually(Duration.ofSeconds(20), () -> {
+      var r = api.get("/v1/accounts/" + b + "/entries", bob);
+      assertEquals(200, r.status(), r.toString());
+      assertEquals(3, r.json().get("entries").size(), r.toString());
+      return r.json();
+    });
+    assertEquals(List.of("CREDIT", "CREDIT", "CREDIT"), credits.get("entries").findValuesAsText("side"));
+    assertEquals(List.of(100L, 300L, 600L), credits.get("entries").findValues("balanceAfter").stream()
+        .map(n -> n.asLong()).toList());
+    assertEquals(ids, credits.get("entries").findValuesAsText("transferId"));
+
+    assertProblem(403, api.get("/v1/accounts/" + a + "/entries", bob), "another user");
+    assertProblem(400, api.get("/v1/accounts/" + a + "/entries?limit=0", alice), "limit must be");
+    assertProblem(400, api.get("/v1/accounts/" + a + "/entries?limit=201", alice), "limit must be");
+    assertProblem(400, api.get("/v1/accounts/" + a + "/entries?cursor=abc", alice), "cursor must be");
   }
 }
