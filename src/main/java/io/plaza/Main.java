@@ -1,6 +1,6 @@
 package io.plaza;
 
-import com.typesafe.config.ConfigFactory;
+import io.plaza.platform.PlazaConfig;
 import io.plaza.platform.PlazaNode;
 
 /** Starts a Plaza node; SIGTERM / Ctrl-C runs Pekko's coordinated shutdown. */
@@ -9,7 +9,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
-    var node = PlazaNode.start(ConfigFactory.load());
+    var node = PlazaNode.start(PlazaConfig.load());
     node.system().getWhenTerminated().toCompletableFuture().get();
     // Also when the cluster downed this node: exit, so the supervisor (systemd, Kubernetes) starts a fresh one.
     System.exit(0);

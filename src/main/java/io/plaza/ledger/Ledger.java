@@ -1,5 +1,6 @@
 package io.plaza.ledger;
 
+import io.plaza.platform.Admins;
 import io.plaza.platform.Endpoint;
 import io.plaza.platform.KafkaProjectionHandler;
 import io.plaza.platform.KafkaPublisher;
@@ -50,6 +51,7 @@ public final class Ledger {
 
     var endpoints = new ArrayList<>(new LedgerRoutes(system, balances, journal, askTimeout).endpoints());
     endpoints.addAll(new TransferRoutes(system, transfers, askTimeout).endpoints());
+    endpoints.addAll(new LedgerAdminRoutes(system, Admins.fromConfig(config)).endpoints());
     return endpoints;
   }
 }

@@ -3,7 +3,6 @@ package io.plaza.platform;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.cql.SimpleStatement;
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -76,6 +75,6 @@ public final class CassandraSchema {
 
   /** {@code bin/plaza schema}: prints the CQL for the configured keyspace, for cqlsh in production. */
   public static void main(String[] args) {
-    for (var cql : statements(ConfigFactory.load())) System.out.println(cql + ";\n");
+    for (var cql : statements(PlazaConfig.load())) System.out.println(cql + ";\n");
   }
 }

@@ -1,6 +1,5 @@
 package io.plaza.platform;
 
-import com.typesafe.config.ConfigFactory;
 
 /** {@code bin/plaza token <userId>}: prints a bearer token signed with the configured (or dev) secret. */
 public final class DevToken {
@@ -12,7 +11,7 @@ public final class DevToken {
       System.err.println("usage: bin/plaza token <userId>");
       System.exit(2);
     }
-    var config = ConfigFactory.load();
+    var config = PlazaConfig.load();
     System.out.println(JwtAuth.fromConfig(config).mint(args[0], config.getDuration("plaza.auth.dev-token-ttl")));
   }
 }

@@ -28,6 +28,7 @@ public final class TestNodes {
     // drives many users' requests here: the per-user rate limit (unit-tested in RateLimiterTest) is not in the way.
     return ConfigFactory.load(ConfigFactory.parseString("""
             plaza.dev-mode = on
+            plaza.auth.admin-users = "admin"
             plaza.cassandra.keyspace = "%s"
             plaza.ledger.accounts-topic = "%s"
             plaza.ledger.transfers-topic = "%s"

@@ -1,0 +1,114 @@
+package io.plaza.ledger;
+
+import static io.plaza.platform.ItSupport.eventually;
+import static io.plaza.platform.ItSupport.readTopic;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.plaza.platform.ApiClient;
+import io.plaza.platform.Cassandra;
+import io.plaza.platform.NodeProcess;
+import io.plaza.platform.TestNodes;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A node killed (SIGKILL) between a transfer's debit and its credit: a new node on the same keyspace finishes the
+ * transfer by itself (remember-entities restarts the saga), nobody has to retry, and the invariant checker passes.
+ */
+class TransferCrashIT {
+
+  @Test
+  void aTransferInterruptedBetweenDebitAndCreditCompletesAfterTheRestart() {
+    String from;
+    String to;
+    String transferId;
+    var log = Path.of(System.getProperty("plaza.it.infra-dir", "target"), "crash-node.log");
+    // The saga of this node waits 10 minutes after each debit: the kill is sure to land between debit and credit.
+    try (var doomed = NodeProcess.start(
+        Map.of("plaza.ledger.transfers.fault-injection.pause-before-credit", "10m"), log)) {
+      var api = new ApiClient(doomed.httpPort());
+      var dave = api.token("dave");
+      var erin = api.token("erin");
+      from = openAccount(api, dave, 1_000);
+      to = openAccount(api, erin, 0);
+
+      var accepted = api.post("/v1/transfers", dave, """
+          {"from":"%s","to":"%s","amount":250,"currency":"EUR"}""".formatted(from, to),
+          Map.of("Idempotency-Key", "crash-1"));
+      assertEquals(202, accepted.status(), accepted.toString());
+      assertEquals("PENDING", accepted.json().get("status").asText());
+      transferId = accepted.json().get("transferId").asText();
+      assertEquals("/v1/transfers/" + transferId, accepted.header("Location"));
+      eventually(Duration.ofSeconds(10), () -> {
+        assertEquals(750, balance(api, dave, from));
+        return null;
+      });
+      assertEquals(0, balance(api, erin, to));
+      doomed.kill();
+    }
+
+    try (var node = TestNodes.start()) {
+      var api = new ApiClient(node.httpPort());
+      var dave = api.token("dave");
+      // Nobody touches the transfer: the restarted saga re-sends its debit (answered from the account's memory of
+      // transfer legs, not applied twice) and then credits.
+      var done = eventually(Duration.ofSeconds(60), () -> {
+        var r = api.get("/v1/transfers/" + transferId, dave);
+        assertEquals(200, r.status(), r.toString());
+        assertEquals("COMPLETED", r.json().get("status").asText(), r.toString());
+        return r.json();
+      });
+      assertEquals(List.of("requested", "debited", "credited"), done.get("steps").findValuesAsText("name"));
+      assertEquals(750, balance(api, dave, from));
+      assertEquals(250, balance(api, api.token("erin"), to));
+
+      // A client retrying after the restart gets the outcome, and nothing moves again.
+      var retry = api.post("/v1/transfers", dave, """
+          {"from":"%s","to":"%s","amount":250,"currency":"EUR"}""".formatted(from, to),
+          Map.of("Idempotency-Key", "crash-1"));
+      assertEquals(200, retry.status(), retry.toString());
+      assertEquals(750, balance(api, dave, from));
+
+      var messages = readTopic(TestNodes.TRANSFERS_TOPIC, transferId, 2, Duration.ofSeconds(30));
+      assertEquals(List.of(1L, 2L), messages.stream().map(m -> m.get("sequenceNr").asLong()).distinct().toList(),
+          messages.toString());
+
+      var report = api.get("/v1/admin/ledger/check?settle=20", api.token("admin"));
+      assertEquals(200, report.status(), report.toString());
+      assertTrue(report.json().get("passed").asBoolean(), report.toString());
+      assertEquals(403, api.get("/v1/admin/ledger/check", dave).status());
+
+      // The checker is not blind: a forged journal credit (money from nowhere) fails two invariants.
+      Cassandra.underlying(node.system(), Duration.ofSeconds(10)).execute("INSERT INTO " + TestNodes.KEYSPACE
+          + ".journal_entries (account_id, bucket, seq, entry_type, side, amount, balance_after, transfer_id) "
+          + "VALUES ('" + to + "', 0, 999, 'transfer', 'CREDIT', 1, 251, 'forged')");
+      var failed = api.get("/v1/admin/ledger/check", api.token("admin")).json();
+      assertFalse(failed.get("passed").asBoolean(), failed.toString());
+      var violations = failed.findValues("violations").toString();
+      assertTrue(violations.contains("transfer forged has journal legs but no transfer record"), violations);
+      assertTrue(violations.contains("account " + to + ": balances 250, Σjournal 251, entity 250"), violations);
+    }
+  }
+
+  private static String openAccount(ApiClient api, String token, long deposit) {
+    var opened = api.post("/v1/accounts", token, "{\"currency\":\"EUR\"}", Map.of());
+    assertEquals(201, opened.status(), opened.toString());
+    var id = opened.json().get("accountId").asText();
+    if (deposit > 0) {
+      assertEquals(201, api.post("/v1/accounts/" + id + "/deposits", token, "{\"amount\":" + deposit + "}",
+          Map.of("Idempotency-Key", "seed")).status());
+    }
+    return id;
+  }
+
+  private static long balance(ApiClient api, String token, String id) {
+    var r = api.get("/v1/accounts/" + id, token);
+    assertEquals(200, r.status(), r.toString());
+    return r.json().get("balance").asLong();
+  }
+}

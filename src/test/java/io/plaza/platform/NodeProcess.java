@@ -1,0 +1,111 @@
+package io.plaza.platform;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Plaza node in a child JVM (io.plaza.Main with the test classpath), for tests that must kill a node abruptly:
+ * {@link #kill()} is SIGKILL, so no coordinated shutdown, no handoff, nothing flushed.
+ */
+public final class NodeProcess implements AutoCloseable {
+
+  private final Process process;
+  private final int httpPort;
+
+  private NodeProcess(Process process, int httpPort) {
+    this.process = process;
+    this.httpPort = httpPort;
+  }
+
+  /** Starts a dev-mode node on the test keyspace and topics with extra settings, and waits until it serves HTTP. */
+  public static NodeProcess start(Map<String, String> settings, Path log) {
+    int http = freePort();
+    var props = new java.util.LinkedHashMap<String, String>();
+    props.put("plaza.dev-mode", "on");
+    props.put("plaza.auth.admin-users", "admin");
+    props.put("plaza.cassandra.keyspace", TestNodes.KEYSPACE);
+    props.put("plaza.ledger.accounts-topic", TestNodes.ACCOUNTS_TOPIC);
+    props.put("plaza.ledger.transfers-topic", TestNodes.TRANSFERS_TOPIC);
+    props.put("plaza.kafka.bootstrap-servers", "127.0.0.1:" + TestNodes.KAFKA_PORT);
+    props.put("datastax-java-driver.basic.contact-points.0", "127.0.0.1:" + TestNodes.CASSANDRA_PORT);
+    props.put("plaza.http.interface", "127.0.0.1");
+    props.put("plaza.http.port", String.valueOf(http));
+    props.put("pekko.management.http.port", String.valueOf(freePort()));
+    props.put("pekko.remote.artery.canonical.port", String.valueOf(freePort()));
+    props.putAll(settings);
+    var command = new ArrayList<String>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m"));
+    props.forEach((k, v) -> command.add("-D" + k + "=" + v));
+    command.addAll(List.of("-cp", classpath(), "io.plaza.Main"));
+    try {
+      var process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      var node = new NodeProcess(process, http);
+      node.awaitUp(Duration.ofSeconds(120));
+      return node;
+    } catch (IOException e) {
+      throw new AssertionError("cannot start a node process", e);
+    }
+  }
+
+  /** Failsafe runs tests from a manifest-only jar; the real classpath is in this property. */
+  private static String classpath() {
+    var cp = System.getProperty("surefire.test.class.path");
+    return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
+  }
+
+  private void awaitUp(Duration within) {
+    var api = new ApiClient(httpPort);
+    long deadline = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) throw new AssertionError("the node process exited during startup");
+      try {
+        if (api.get("/v1/openapi.yaml", null).status() == 200) return;
+      } catch (AssertionError notYet) {
+        // still starting
+      }
+      sleep(500);
+    }
+    kill();
+    throw new AssertionError("the node process did not serve HTTP within " + within);
+  }
+
+  public int httpPort() {
+    return httpPort;
+  }
+
+  /** SIGKILL, as a crashed machine. */
+  public void kill() {
+    process.destroyForcibly();
+    try {
+      process.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    if (process.isAlive()) kill();
+  }
+
+  private static int freePort() {
+    try (var socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
