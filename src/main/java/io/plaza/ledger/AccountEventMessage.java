@@ -21,18 +21,27 @@ public record AccountEventMessage(
     Long amount,
     Long balance,
     String transferId,
-    String counterparty) {
+    String counterparty,
+    Long held) {
 
   public static final int SCHEMA_VERSION = 1;
 
   public static AccountEventMessage of(LedgerAccount.Event event, long sequenceNr) {
     if (event instanceof LedgerAccount.AccountOpened o) {
       return new AccountEventMessage(SCHEMA_VERSION, "AccountOpened", o.accountId(), sequenceNr, o.openedAt(),
-          o.owner(), o.currency(), o.overdraftLimit(), null, null, 0L, null, null);
+          o.owner(), o.currency(), o.overdraftLimit(), null, null, 0L, null, null, null);
     }
     if (event instanceof LedgerAccount.AccountClosed c) {
       return new AccountEventMessage(SCHEMA_VERSION, "AccountClosed", c.accountId(), sequenceNr, c.closedAt(),
-          null, null, null, null, null, null, null, null);
+          null, null, null, null, null, null, null, null, null);
+    }
+    if (event instanceof LedgerAccount.FundsHeld h) {
+      return new AccountEventMessage(SCHEMA_VERSION, "FundsHeld", h.accountId(), sequenceNr, h.occurredAt(), null,
+          null, null, null, h.amount(), null, h.transferId(), h.counterparty(), h.heldAfter());
+    }
+    if (event instanceof LedgerAccount.HoldReleased r) {
+      return new AccountEventMessage(SCHEMA_VERSION, "HoldReleased", r.accountId(), sequenceNr, r.occurredAt(), null,
+          null, null, null, r.amount(), null, r.transferId(), null, r.heldAfter());
     }
     var m = (LedgerAccount.Movement) event;
     var transferId = m.transferId();
@@ -46,8 +55,10 @@ public record AccountEventMessage(
       case TRANSFER_DEBIT -> "TransferDebited";
       case TRANSFER_CREDIT -> "TransferCredited";
       case TRANSFER_REFUND -> "TransferRefunded";
+      case HOLD, HOLD_RELEASE -> throw new IllegalStateException("holds are not movements");
     };
+    var held = m instanceof LedgerAccount.TransferDebited d ? d.heldAfter() : null;
     return new AccountEventMessage(SCHEMA_VERSION, type, m.accountId(), sequenceNr,
-        m.occurredAt(), null, null, null, operationId, m.amount(), m.balanceAfter(), transferId, counterparty);
+        m.occurredAt(), null, null, null, operationId, m.amount(), m.balanceAfter(), transferId, counterparty, held);
   }
 }

@@ -19,6 +19,7 @@ public final class CassandraBalanceRepository implements BalanceRepository {
   private final CassandraSession session;
   private final CompletionStage<PreparedStatement> insertOpened;
   private final CompletionStage<PreparedStatement> updateBalance;
+  private final CompletionStage<PreparedStatement> updateHeld;
   private final CompletionStage<PreparedStatement> select;
 
   public CassandraBalanceRepository(CassandraSession session, String keyspace) {
@@ -29,7 +30,9 @@ public final class CassandraBalanceRepository implements BalanceRepository {
     // Sets only what a movement changes, so an Opened with a lower timestamp still fills owner and currency.
     updateBalance = session.prepare("UPDATE " + keyspace + ".balances USING TIMESTAMP ? "
         + "SET balance = ?, version = ?, updated_at = ? WHERE account_id = ?");
-    select = session.prepare("SELECT account_id, owner, currency, overdraft_limit, balance, version, opened_at, "
+    updateHeld = session.prepare("UPDATE " + keyspace + ".balances USING TIMESTAMP ? "
+        + "SET held = ? WHERE account_id = ?");
+    select = session.prepare("SELECT account_id, owner, currency, overdraft_limit, balance, held, version, opened_at, "
         + "updated_at FROM " + keyspace + ".balances WHERE account_id = ?");
   }
 
@@ -45,6 +48,8 @@ public final class CassandraBalanceRepository implements BalanceRepository {
     if (write instanceof Opened o) {
       statement = insertOpened.thenApply(ps -> ps.bind(o.accountId(), o.owner(), o.currency(), o.overdraftLimit(),
           o.openedAt(), o.version(), o.openedAt(), o.version()));
+    } else if (write instanceof HeldChanged h) {
+      statement = updateHeld.thenApply(ps -> ps.bind(h.version(), h.held(), h.accountId()));
     } else {
       var b = (BalanceChanged) write;
       statement = updateBalance.thenApply(ps -> ps.bind(b.version(), b.balance(), b.version(), b.at(),
@@ -61,7 +66,8 @@ public final class CassandraBalanceRepository implements BalanceRepository {
 
   private static Balance toBalance(Row row) {
     return new Balance(row.getString("account_id"), row.getString("owner"), row.getString("currency"),
-        row.getLong("overdraft_limit"), row.getLong("balance"), row.getLong("version"),
+        row.getLong("overdraft_limit"), row.getLong("balance"), row.isNull("held") ? 0 : row.getLong("held"),
+        row.getLong("version"),
         row.getInstant("opened_at"), row.getInstant("updated_at"));
   }
 }

@@ -83,6 +83,23 @@ public final class LedgerAccount
       ActorRef<Reply> replyTo)
       implements Command {}
 
+  /**
+   * Reserves {@code amount} for a pending transfer: the balance stays, the available balance (balance minus holds)
+   * drops. Refused like a debit would be.
+   */
+  public record Hold(
+      String transferId, String requester, String counterparty, long amount, String currency, Instant initiatedAt,
+      ActorRef<Reply> replyTo)
+      implements Command {}
+
+  /** Turns a hold into the transfer's debit of {@code amount} (at most the held amount); the rest is released. */
+  public record Capture(
+      String transferId, String counterparty, long amount, Instant initiatedAt, ActorRef<Reply> replyTo)
+      implements Command {}
+
+  /** Releases a hold without moving money (void or expiry). */
+  public record Release(String transferId, Instant initiatedAt, ActorRef<Reply> replyTo) implements Command {}
+
   /** Gives back a debit whose credit could not happen. Never refused, also not on a closed account. */
   public record Refund(String transferId, long amount, Instant initiatedAt, ActorRef<Reply> replyTo)
       implements Command {}
@@ -107,8 +124,9 @@ public final class LedgerAccount
    */
   public record LegUnknown(String transferId) implements Reply {}
 
+  /** {@code held}: reserved by pending transfers; the available balance is {@code balance - held}. */
   public record Summary(
-      String accountId, String owner, String currency, long overdraftLimit, long balance, long version,
+      String accountId, String owner, String currency, long overdraftLimit, long balance, long held, long version,
       Instant openedAt, boolean closed)
       implements CborSerializable {}
 
@@ -165,10 +183,13 @@ public final class LedgerAccount
     }
   }
 
-  /** The debit leg of a transfer ({@code operationId} = {@link #legId}). */
+  /**
+   * The debit leg of a transfer ({@code operationId} = {@link #legId}). For a captured hold, {@code releasedHold} is the
+   * amount the hold had reserved and {@code heldAfter} what stays held on the account; both null for a plain debit.
+   */
   public record TransferDebited(
       String accountId, String transferId, String operationId, String counterparty, long amount, long balanceAfter,
-      Instant occurredAt)
+      Instant occurredAt, Long releasedHold, Long heldAfter)
       implements Movement {
     @Override
     public Operation.Kind kind() {
@@ -196,6 +217,17 @@ public final class LedgerAccount
     }
   }
 
+  /** A pending transfer reserved money; the balance is unchanged, {@code heldAfter} is the account's total held. */
+  public record FundsHeld(
+      String accountId, String transferId, String operationId, String counterparty, long amount, long heldAfter,
+      Instant occurredAt)
+      implements Event {}
+
+  /** A hold given up without moving money (the transfer was voided or expired). */
+  public record HoldReleased(
+      String accountId, String transferId, String operationId, long amount, long heldAfter, Instant occurredAt)
+      implements Event {}
+
   // ---- State ------------------------------------------------------------------------------------------------
 
   public sealed interface State extends CborSerializable {}
@@ -205,13 +237,26 @@ public final class LedgerAccount
   /**
    * {@code recentOperations}: the last N operation ids (client keys and transfer legs) with what they did, oldest
    * first. {@code forgottenUpTo}: the latest time of an operation dropped from it (null: none dropped yet).
+   * {@code holds}: the amount each pending transfer holds (null in snapshots taken before holds existed).
    */
   public record OpenAccount(
       String owner, String currency, long overdraftLimit, long balance, long version, Instant openedAt,
-      Map<String, Operation> recentOperations, boolean closed, Instant forgottenUpTo)
+      Map<String, Operation> recentOperations, boolean closed, Instant forgottenUpTo, Map<String, Long> holds)
       implements State {
 
-    OpenAccount withMovement(Operation op, int remember) {
+    public OpenAccount {
+      holds = holds == null ? Map.of() : holds;
+    }
+
+    long held() {
+      return holds.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    long available() {
+      return balance - held();
+    }
+
+    OpenAccount withOperation(Operation op, int remember) {
       // Copy on write: state must stay immutable because snapshots are serialized asynchronously.
       var ops = new LinkedHashMap<String, Operation>(recentOperations);
       ops.put(op.operationId(), op);
@@ -225,12 +270,20 @@ public final class LedgerAccount
         it.remove();
       }
       return new OpenAccount(owner, currency, overdraftLimit, op.balanceAfter(), version + 1, openedAt,
-          Collections.unmodifiableMap(ops), closed, forgotten);
+          Collections.unmodifiableMap(ops), closed, forgotten, holds);
+    }
+
+    OpenAccount withHold(String transferId, Long amount) {
+      var copy = new LinkedHashMap<>(holds);
+      if (amount == null) copy.remove(transferId);
+      else copy.put(transferId, amount);
+      return new OpenAccount(owner, currency, overdraftLimit, balance, version, openedAt, recentOperations, closed,
+          forgottenUpTo, Collections.unmodifiableMap(copy));
     }
 
     OpenAccount closedNow() {
       return new OpenAccount(owner, currency, overdraftLimit, balance, version + 1, openedAt, recentOperations, true,
-          forgottenUpTo);
+          forgottenUpTo, holds);
     }
 
     /** Could a leg of a transfer started at {@code initiatedAt} have been applied and forgotten since? */
@@ -242,7 +295,8 @@ public final class LedgerAccount
   /** What a remembered operation did, to answer its retries identically. */
   public record Operation(String operationId, Kind kind, long amount, long balanceAfter, Instant occurredAt)
       implements CborSerializable {
-    public enum Kind { DEPOSIT, WITHDRAWAL, TRANSFER_DEBIT, TRANSFER_CREDIT, TRANSFER_REFUND }
+    /** HOLD and HOLD_RELEASE do not change the balance: their balanceAfter is the balance they left. */
+    public enum Kind { DEPOSIT, WITHDRAWAL, TRANSFER_DEBIT, TRANSFER_CREDIT, TRANSFER_REFUND, HOLD, HOLD_RELEASE }
   }
 
   /** Tolerated clock difference between the node that starts a transfer and the node that applies its legs. */
@@ -306,7 +360,10 @@ public final class LedgerAccount
         .onCommand(Describe.class, cmd -> unknown(cmd.replyTo()))
         .onCommand(Debit.class, cmd -> unknown(cmd.replyTo()))
         .onCommand(Credit.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Refund.class, cmd -> unknown(cmd.replyTo()));
+        .onCommand(Refund.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(Hold.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(Capture.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(Release.class, cmd -> unknown(cmd.replyTo()));
     builder.forStateType(OpenAccount.class)
         .onCommand(Open.class, this::reopen)
         .onCommand(Deposit.class, this::deposit)
@@ -319,7 +376,10 @@ public final class LedgerAccount
             Effect().reply(cmd.replyTo(), new AccountInfo(accountId, state.currency(), state.closed())))
         .onCommand(Debit.class, this::debit)
         .onCommand(Credit.class, this::credit)
-        .onCommand(Refund.class, this::refund);
+        .onCommand(Refund.class, this::refund)
+        .onCommand(Hold.class, this::hold)
+        .onCommand(Capture.class, this::capture)
+        .onCommand(Release.class, this::release);
     return builder.build();
   }
 
@@ -376,14 +436,15 @@ public final class LedgerAccount
   private static Rejection overdraftRefusal(OpenAccount state, long amount) {
     long after;
     try {
-      after = Math.subtractExact(state.balance(), amount);
+      after = Math.subtractExact(state.available(), amount);
     } catch (ArithmeticException overflow) {
       return Rejection.unprocessable("withdrawal would overflow the balance");
     }
     if (after >= -state.overdraftLimit()) return null;
+    var held = state.held() == 0 ? "" : " (of which " + state.held() + " held by pending transfers)";
     return Rejection.unprocessable(state.overdraftLimit() == 0
-        ? "insufficient funds: balance " + state.balance() + ", requested " + amount
-        : "overdraft limit " + state.overdraftLimit() + " exceeded: balance " + state.balance()
+        ? "insufficient funds: balance " + state.balance() + held + ", requested " + amount
+        : "overdraft limit " + state.overdraftLimit() + " exceeded: balance " + state.balance() + held
             + ", requested " + amount);
   }
 
@@ -393,6 +454,10 @@ public final class LedgerAccount
     if (state.balance() != 0) {
       return reject(cmd.replyTo(), Rejection.unprocessable(
           "only an account with balance 0 can be closed; balance is " + state.balance()));
+    }
+    if (!state.holds().isEmpty()) {
+      return reject(cmd.replyTo(), Rejection.unprocessable(
+          "the account has " + state.holds().size() + " pending transfer(s) holding funds; post or void them first"));
     }
     return Effect().persist(new AccountClosed(accountId, clock.instant()))
         .thenReply(cmd.replyTo(), s -> new AccountReply(summary((OpenAccount) s)));
@@ -409,7 +474,7 @@ public final class LedgerAccount
     if (refusal == null) refusal = overdraftRefusal(state, cmd.amount());
     if (refusal != null) return reject(cmd.replyTo(), refusal);
     var event = new TransferDebited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(),
-        state.balance() - cmd.amount(), clock.instant());
+        state.balance() - cmd.amount(), clock.instant(), null, null);
     return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
   }
 
@@ -430,6 +495,72 @@ public final class LedgerAccount
     var event = new TransferCredited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(), after,
         clock.instant());
     return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+  }
+
+  private ReplyEffect<Event, State> hold(OpenAccount state, Hold cmd) {
+    var id = legId(cmd.transferId(), Operation.Kind.HOLD);
+    var earlier = legReplay(state, id, Operation.Kind.HOLD, cmd.amount(), cmd.transferId(), cmd.initiatedAt(),
+        cmd.replyTo());
+    if (earlier != null) return earlier;
+    if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
+    if (state.closed()) return closed(cmd.replyTo());
+    var refusal = legRefusal(state, cmd.amount(), cmd.currency());
+    if (refusal == null) refusal = overdraftRefusal(state, cmd.amount());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    var event = new FundsHeld(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(),
+        state.held() + cmd.amount(), clock.instant());
+    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+  }
+
+  /**
+   * The debit of a pending transfer: takes {@code amount} (at most what is held) and releases the whole hold. Never
+   * refused for funds or a closed account: the hold reserved the money.
+   */
+  private ReplyEffect<Event, State> capture(OpenAccount state, Capture cmd) {
+    var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_DEBIT);
+    var held = state.holds().get(cmd.transferId());
+    if (held == null) return holdGone(state, cmd.transferId(), id, Operation.Kind.TRANSFER_DEBIT, cmd.amount(),
+        cmd.initiatedAt(), cmd.replyTo());
+    if (cmd.amount() <= 0 || cmd.amount() > held) {
+      return reject(cmd.replyTo(), Rejection.unprocessable(
+          "a pending transfer can post at most the " + held + " it holds, not " + cmd.amount()));
+    }
+    var event = new TransferDebited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(),
+        state.balance() - cmd.amount(), clock.instant(), held, state.held() - held);
+    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+  }
+
+  private ReplyEffect<Event, State> release(OpenAccount state, Release cmd) {
+    var id = legId(cmd.transferId(), Operation.Kind.HOLD_RELEASE);
+    var held = state.holds().get(cmd.transferId());
+    if (held == null) return holdGone(state, cmd.transferId(), id, Operation.Kind.HOLD_RELEASE, null,
+        cmd.initiatedAt(), cmd.replyTo());
+    var event = new HoldReleased(accountId, cmd.transferId(), id, held, state.held() - held, clock.instant());
+    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+  }
+
+  /**
+   * A capture or release whose hold is not there: answered as before if this very leg already happened, refused if
+   * the hold ended otherwise (or never existed), unknown if the account may have forgotten.
+   */
+  private ReplyEffect<Event, State> holdGone(OpenAccount state, String transferId, String legId, Operation.Kind kind,
+      Long amount, Instant initiatedAt, ActorRef<Reply> replyTo) {
+    var earlier = state.recentOperations().get(legId);
+    if (earlier != null) {
+      if (amount == null || earlier.amount() == amount) {
+        return Effect().reply(replyTo, new MovementReply(summary(state), earlier, true));
+      }
+      return reject(replyTo, Rejection.conflict("transfer " + transferId + " was already posted with amount "
+          + earlier.amount()));
+    }
+    var capture = kind == Operation.Kind.TRANSFER_DEBIT;
+    var other = legId(transferId, capture ? Operation.Kind.HOLD_RELEASE : Operation.Kind.TRANSFER_DEBIT);
+    if (state.recentOperations().containsKey(other)) {
+      return reject(replyTo, Rejection.conflict("the hold of transfer " + transferId + " was already "
+          + (capture ? "released" : "posted")));
+    }
+    if (state.mayHaveForgotten(initiatedAt)) return Effect().reply(replyTo, new LegUnknown(transferId));
+    return reject(replyTo, Rejection.notFound("no hold of transfer " + transferId + " on account " + accountId));
   }
 
   /** Refunds are never refused: the money was taken from this account and must come back. */
@@ -499,6 +630,7 @@ public final class LedgerAccount
 
   private Summary summary(OpenAccount state) {
     return new Summary(accountId, state.owner(), state.currency(), state.overdraftLimit(), state.balance(),
+        state.held(),
         state.version(), state.openedAt(), state.closed());
   }
 
@@ -507,11 +639,24 @@ public final class LedgerAccount
     var builder = newEventHandlerBuilder();
     builder.forStateType(Unopened.class)
         .onEvent(AccountOpened.class, (state, e) ->
-            new OpenAccount(e.owner(), e.currency(), e.overdraftLimit(), 0, 1, e.openedAt(), Map.of(), false, null));
+            new OpenAccount(e.owner(), e.currency(), e.overdraftLimit(), 0, 1, e.openedAt(), Map.of(), false, null,
+                Map.of()));
     builder.forStateType(OpenAccount.class)
-        .onEvent(Movement.class, (state, e) -> state.withMovement(
+        .onEvent(TransferDebited.class, (state, e) -> {
+          var after = state.withOperation(
+              new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt()),
+              rememberedOperations);
+          return e.releasedHold() == null ? after : after.withHold(e.transferId(), null);
+        })
+        .onEvent(Movement.class, (state, e) -> state.withOperation(
             new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt()),
             rememberedOperations))
+        .onEvent(FundsHeld.class, (state, e) -> state.withOperation(
+            new Operation(e.operationId(), Operation.Kind.HOLD, e.amount(), state.balance(), e.occurredAt()),
+            rememberedOperations).withHold(e.transferId(), e.amount()))
+        .onEvent(HoldReleased.class, (state, e) -> state.withOperation(
+            new Operation(e.operationId(), Operation.Kind.HOLD_RELEASE, e.amount(), state.balance(), e.occurredAt()),
+            rememberedOperations).withHold(e.transferId(), null))
         .onEvent(AccountClosed.class, (state, e) -> state.closedNow());
     return builder.build();
   }

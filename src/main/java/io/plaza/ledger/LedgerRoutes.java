@@ -39,12 +39,13 @@ public final class LedgerRoutes {
 
   public record AmountRequest(Long amount) {}
 
+  /** {@code balance} is posted money; {@code available} = balance - held (what pending transfers reserve). */
   public record AccountResponse(
-      String accountId, String owner, String currency, long overdraftLimit, long balance, long version,
-      Instant openedAt) {
+      String accountId, String owner, String currency, long overdraftLimit, long balance, long held, long available,
+      long version, Instant openedAt, boolean closed) {
     static AccountResponse of(LedgerAccount.Summary s) {
-      return new AccountResponse(s.accountId(), s.owner(), s.currency(), s.overdraftLimit(), s.balance(),
-          s.version(), s.openedAt());
+      return new AccountResponse(s.accountId(), s.owner(), s.currency(), s.overdraftLimit(), s.balance(), s.held(),
+          s.balance() - s.held(), s.version(), s.openedAt(), s.closed());
     }
   }
 
@@ -52,7 +53,8 @@ public final class LedgerRoutes {
       String accountId, String operationId, String type, long amount, long balanceAfter, String currency) {}
 
   public record BalanceResponse(
-      String accountId, String currency, long balance, long overdraftLimit, long version, Instant updatedAt) {}
+      String accountId, String currency, long balance, long held, long available, long overdraftLimit, long version,
+      Instant updatedAt) {}
 
   /** One journal entry; {@code side} DEBIT takes money out of the account, CREDIT puts it in. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -151,7 +153,8 @@ public final class LedgerRoutes {
   /** From the read model: may lag the entity by the projection delay (about a second). */
   private Route balance(String user, String id) {
     return withProjectedAccount(user, id, b -> complete(StatusCodes.OK, new BalanceResponse(b.accountId(),
-        b.currency(), b.balance(), b.overdraftLimit(), b.version(), b.updatedAt()), Json.marshaller()));
+        b.currency(), b.balance(), b.held(), b.balance() - b.held(), b.overdraftLimit(), b.version(), b.updatedAt()),
+        Json.marshaller()));
   }
 
   /**

@@ -56,7 +56,16 @@ public final class CassandraSchema {
     for (var cql : statements(config)) {
       chain = chain.thenCompose(d -> session.executeAsync(
               SimpleStatement.newInstance(cql).setExecutionProfileName("plaza-ddl"))
-          .thenApply(rs -> Done.getInstance()));
+          .thenApply(rs -> Done.getInstance())
+          .exceptionally(e -> {
+            // Columns added later are in CREATE TABLE for new keyspaces and in ALTER TABLE ADD for old ones.
+            if (cql.startsWith("ALTER TABLE") && String.valueOf(e.getMessage()).contains("conflicts with an existing "
+                + "column")) {
+              return Done.getInstance();
+            }
+            throw e instanceof java.util.concurrent.CompletionException ce ? ce
+                : new java.util.concurrent.CompletionException(e);
+          }));
     }
     return chain.thenApply(d -> {
       log.info("Cassandra schema ready in keyspace {}", config.getString("plaza.cassandra.keyspace"));

@@ -24,21 +24,28 @@ class BalancesProjectionHandlerTest {
   static final class VersionedBalances implements BalanceRepository {
     final Map<String, Balance> rows = new HashMap<>();
     final List<List<Write>> calls = new ArrayList<>();
+    final Map<String, Long> heldVersions = new HashMap<>();
 
     @Override
     public CompletionStage<Done> apply(List<Write> writes) {
       calls.add(writes);
       for (var w : writes) {
-        var row = rows.getOrDefault(w.accountId(), new Balance(w.accountId(), null, null, 0, 0, 0, null, null));
+        var row = rows.getOrDefault(w.accountId(), new Balance(w.accountId(), null, null, 0, 0, 0, 0, null, null));
         if (w instanceof Opened o) {
           row = new Balance(o.accountId(), o.owner(), o.currency(), o.overdraftLimit(),
-              row.version() > 0 ? row.balance() : 0, Math.max(row.version(), o.version()), o.openedAt(),
+              row.version() > 0 ? row.balance() : 0, row.held(), Math.max(row.version(), o.version()), o.openedAt(),
               row.updatedAt() != null ? row.updatedAt() : o.openedAt());
+        } else if (w instanceof HeldChanged h) {
+          if (h.version() > heldVersions.getOrDefault(h.accountId(), 0L)) {
+            heldVersions.put(h.accountId(), h.version());
+            row = new Balance(row.accountId(), row.owner(), row.currency(), row.overdraftLimit(), row.balance(),
+                h.held(), row.version(), row.openedAt(), row.updatedAt());
+          }
         } else {
           var b = (BalanceChanged) w;
           if (b.version() > row.version()) {
             row = new Balance(row.accountId(), row.owner(), row.currency(), row.overdraftLimit(), b.balance(),
-                b.version(), row.openedAt(), b.at());
+                row.held(), b.version(), row.openedAt(), b.at());
           }
         }
         rows.put(w.accountId(), row);
@@ -94,5 +101,27 @@ class BalancesProjectionHandlerTest {
     handler.process(HISTORY.subList(0, 2)).toCompletableFuture().join();
     handler.process(HISTORY).toCompletableFuture().join();
     assertEquals(before, repo.rows);
+  }
+
+  @Test
+  void tracksWhatPendingTransfersHold() {
+    var repo = new VersionedBalances();
+    var handler = new BalancesProjectionHandler(repo);
+    handler.process(List.of(
+        envelope(new LedgerAccount.AccountOpened("a", "alice", "EUR", 0, T), 1),
+        envelope(new LedgerAccount.FundsDeposited("a", "op-1", 100, 100, T), 2),
+        envelope(new LedgerAccount.FundsHeld("a", "t1", "transfer t1 hold", "b", 60, 60, T), 3),
+        envelope(new LedgerAccount.FundsHeld("a", "t2", "transfer t2 hold", "b", 30, 90, T), 4)))
+        .toCompletableFuture().join();
+    assertEquals(100, repo.rows.get("a").balance());
+    assertEquals(90, repo.rows.get("a").held());
+    // t1 posts 50 of its 60 (the rest is released), t2 is voided.
+    handler.process(List.of(
+        envelope(new LedgerAccount.TransferDebited("a", "t1", "transfer t1 transfer_debit", "b", 50, 50, T, 60L, 30L),
+            5),
+        envelope(new LedgerAccount.HoldReleased("a", "t2", "transfer t2 hold_release", 30, 0, T), 6)))
+        .toCompletableFuture().join();
+    assertEquals(50, repo.rows.get("a").balance());
+    assertEquals(0, repo.rows.get("a").held());
   }
 }

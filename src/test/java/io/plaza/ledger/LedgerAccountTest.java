@@ -268,4 +268,73 @@ class LedgerAccountTest {
     assertInstanceOf(LedgerAccount.MovementReply.class, debit("t2", "alice", 10, "EUR", later));
     assertEquals(40, balance());
   }
+
+  // ---- holds (two-phase transfers) ------------------------------------------------------------------------------
+
+  private LedgerAccount.Reply hold(String transfer, String who, long amount) {
+    return account.<LedgerAccount.Reply>runCommand(r ->
+        new LedgerAccount.Hold(transfer, who, "acc-2", amount, "EUR", NOW, r)).reply();
+  }
+
+  private LedgerAccount.Reply capture(String transfer, long amount) {
+    return account.<LedgerAccount.Reply>runCommand(r ->
+        new LedgerAccount.Capture(transfer, "acc-2", amount, NOW, r)).reply();
+  }
+
+  private LedgerAccount.Reply release(String transfer) {
+    return account.<LedgerAccount.Reply>runCommand(r -> new LedgerAccount.Release(transfer, NOW, r)).reply();
+  }
+
+  private LedgerAccount.Summary summary() {
+    return assertInstanceOf(LedgerAccount.AccountReply.class,
+        account.<LedgerAccount.Reply>runCommand(r -> new LedgerAccount.Get("alice", r)).reply()).account();
+  }
+
+  @Test
+  void aHoldReservesAvailableMoneyWithoutMovingTheBalance() {
+    open("alice", "EUR", 0);
+    deposit("alice", 100, "d1");
+    assertInstanceOf(LedgerAccount.MovementReply.class, hold("t1", "alice", 60));
+    assertTrue(assertInstanceOf(LedgerAccount.MovementReply.class, hold("t1", "alice", 60)).replayed());
+    assertEquals(100, summary().balance());
+    assertEquals(60, summary().held());
+    // Only the 40 still available can be withdrawn, debited or held.
+    assertEquals(Rejection.Kind.UNPROCESSABLE, rejection(withdraw("alice", 41, "w1").reply()));
+    assertEquals(Rejection.Kind.UNPROCESSABLE, rejection(hold("t2", "alice", 41)));
+    assertEquals(Rejection.Kind.UNPROCESSABLE, rejection(debit("t3", "alice", 41, "EUR", NOW)));
+    assertEquals(Rejection.Kind.FORBIDDEN, rejection(hold("t4", "mallory", 1)));
+    // Nor can an account with money on hold be closed.
+    withdraw("alice", 40, "w2");
+    var close = account.<LedgerAccount.Reply>runCommand(r -> new LedgerAccount.Close("alice", r)).reply();
+    assertEquals(Rejection.Kind.UNPROCESSABLE, rejection(close));
+  }
+
+  @Test
+  void postingTakesAtMostTheHeldAmountAndReleasesTheRest() {
+    open("alice", "EUR", 0);
+    deposit("alice", 100, "d1");
+    hold("t1", "alice", 60);
+    assertEquals(Rejection.Kind.UNPROCESSABLE, rejection(capture("t1", 61)));
+    var posted = assertInstanceOf(LedgerAccount.MovementReply.class, capture("t1", 45));
+    assertEquals(55, posted.account().balance());
+    assertEquals(0, posted.account().held());
+    // The same post again is a replay; another amount, a void afterwards or a post of no hold are refused.
+    assertTrue(assertInstanceOf(LedgerAccount.MovementReply.class, capture("t1", 45)).replayed());
+    assertEquals(Rejection.Kind.CONFLICT, rejection(capture("t1", 50)));
+    assertEquals(Rejection.Kind.CONFLICT, rejection(release("t1")));
+    assertEquals(Rejection.Kind.NOT_FOUND, rejection(capture("t9", 1)));
+    assertEquals(55, summary().balance());
+  }
+
+  @Test
+  void aReleasedHoldFreesTheMoneyAndCannotBePostedAnymore() {
+    open("alice", "EUR", 0);
+    deposit("alice", 100, "d1");
+    hold("t1", "alice", 60);
+    assertEquals(0, assertInstanceOf(LedgerAccount.MovementReply.class, release("t1")).account().held());
+    assertTrue(assertInstanceOf(LedgerAccount.MovementReply.class, release("t1")).replayed());
+    assertEquals(Rejection.Kind.CONFLICT, rejection(capture("t1", 60)));
+    assertEquals(100, summary().balance());
+    assertInstanceOf(LedgerAccount.MovementReply.class, withdraw("alice", 100, "w1").reply());
+  }
 }
