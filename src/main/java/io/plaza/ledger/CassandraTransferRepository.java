@@ -24,11 +24,13 @@ public final class CassandraTransferRepository implements TransferRepository {
     this.session = session;
     update = session.prepare("UPDATE " + keyspace + ".transfers USING TIMESTAMP :version SET "
         + "requester = :requester, from_account = :from_account, to_account = :to_account, amount = :amount, "
-        + "currency = :currency, reference = :reference, created_at = :created_at, status = :status, "
+        + "currency = :currency, reference = :reference, hold_seconds = :hold_seconds, created_at = :created_at, "
+        + "expires_at = :expires_at, posted_amount = :posted_amount, status = :status, "
         + "detail = :detail, problem_status = :problem_status, steps = steps + :steps, finished_at = :finished_at, "
         + "version = :version WHERE transfer_id = :transfer_id");
     select = session.prepare("SELECT transfer_id, requester, from_account, to_account, amount, currency, reference, "
-        + "status, detail, problem_status, steps, created_at, finished_at, version FROM " + keyspace
+        + "hold_seconds, expires_at, posted_amount, status, detail, problem_status, steps, created_at, finished_at, "
+        + "version FROM " + keyspace
         + ".transfers WHERE transfer_id = ?");
   }
 
@@ -50,11 +52,14 @@ public final class CassandraTransferRepository implements TransferRepository {
       if (r != null) {
         b = b.setString("requester", r.requester()).setString("from_account", r.from())
             .setString("to_account", r.to()).setLong("amount", r.amount()).setString("currency", r.currency())
-            .setString("reference", r.reference()).setInstant("created_at", c.createdAt());
+            .setString("reference", r.reference()).setLong("hold_seconds", r.holdSeconds())
+            .setInstant("created_at", c.createdAt());
       }
       if (c.detail() != null) b = b.setString("detail", c.detail());
       if (c.problemStatus() != null) b = b.setInt("problem_status", c.problemStatus());
       if (c.finishedAt() != null) b = b.setInstant("finished_at", c.finishedAt());
+      if (c.expiresAt() != null) b = b.setInstant("expires_at", c.expiresAt());
+      if (c.postedAmount() != null) b = b.setLong("posted_amount", c.postedAmount());
       return session.executeWrite(b.build());
     });
   }
@@ -68,10 +73,12 @@ public final class CassandraTransferRepository implements TransferRepository {
 
   private static TransferRow toRow(Row row) {
     var request = new Transfer.Request(row.getString("requester"), row.getString("from_account"),
-        row.getString("to_account"), row.getLong("amount"), row.getString("currency"), row.getString("reference"));
+        row.getString("to_account"), row.getLong("amount"), row.getString("currency"), row.getString("reference"),
+        row.isNull("hold_seconds") ? 0 : row.getLong("hold_seconds"));
     return new TransferRow(row.getString("transfer_id"), request, Transfer.Status.valueOf(row.getString("status")),
         row.getString("detail"), row.isNull("problem_status") ? null : row.getInt("problem_status"),
         row.getMap("steps", String.class, Instant.class), row.getInstant("created_at"),
-        row.getInstant("finished_at"), row.getLong("version"));
+        row.getInstant("finished_at"), row.getInstant("expires_at"),
+        row.isNull("posted_amount") ? null : row.getLong("posted_amount"), row.getLong("version"));
   }
 }

@@ -83,7 +83,8 @@ public final class LedgerCheck {
 
   private record Account(String currency, long overdraftLimit, long balance, long version) {}
 
-  private record TransferRow(String status, String currency, long amount, Instant createdAt) {}
+  /** {@code amount}: what moves, the posted amount for a posted pending transfer. */
+  private record TransferRow(String status, String currency, long amount, Instant createdAt, Instant expiresAt) {}
 
   /** The journal legs of one transfer. */
   private static final class Legs {
@@ -104,10 +105,11 @@ public final class LedgerCheck {
     }
     var transfers = new HashMap<String, TransferRow>();
     for (var row : session.execute(SimpleStatement.newInstance("SELECT transfer_id, status, currency, amount, "
-        + "created_at FROM " + keyspace + ".transfers").setPageSize(5_000))) {
+        + "posted_amount, created_at, expires_at FROM " + keyspace + ".transfers").setPageSize(5_000))) {
       if (row.getString("currency") == null) continue;
+      long amount = row.isNull("posted_amount") ? row.getLong("amount") : row.getLong("posted_amount");
       transfers.put(row.getString("transfer_id"), new TransferRow(row.getString("status"), row.getString("currency"),
-          row.getLong("amount"), row.getInstant("created_at")));
+          amount, row.getInstant("created_at"), row.getInstant("expires_at")));
     }
     var journalSums = new HashMap<String, Long>();
     var legs = new HashMap<String, Legs>();
@@ -156,7 +158,7 @@ public final class LedgerCheck {
       var expected = switch (transfer.status()) {
         case "COMPLETED" -> l.debited == transfer.amount() && l.credited == transfer.amount() && l.refunded == 0;
         case "COMPENSATED" -> l.debited == transfer.amount() && l.refunded == transfer.amount() && l.credited == 0;
-        case "FAILED" -> l.count == 0;
+        case "FAILED", "VOIDED", "EXPIRED" -> l.count == 0; // holds are not journal entries
         default -> true; // in flight or parked: checked by "nothing stuck"
       };
       if (!expected) {
@@ -216,6 +218,7 @@ public final class LedgerCheck {
   private Check nothingStuck(Map<String, TransferRow> transfers, Instant now) {
     var violations = new ArrayList<String>();
     int inFlight = 0;
+    int held = 0;
     for (var e : transfers.entrySet()) {
       var t = e.getValue();
       if (t.status().equals("PARKED")) violations.add("transfer " + e.getKey() + " is parked: an operator must look");
@@ -225,9 +228,15 @@ public final class LedgerCheck {
           violations.add("transfer " + e.getKey() + " in flight since " + t.createdAt());
         }
       }
+      if (t.status().equals("HELD")) {
+        held++;
+        if (t.expiresAt() != null && t.expiresAt().plus(stuckAfter).isBefore(now)) {
+          violations.add("transfer " + e.getKey() + " still held although its hold expired at " + t.expiresAt());
+        }
+      }
     }
     return new Check("no transfer stuck in flight longer than " + stuckAfter.toSeconds() + " s", violations.isEmpty(),
-        transfers.size() + " transfers, " + inFlight + " in flight", violations);
+        transfers.size() + " transfers, " + inFlight + " in flight, " + held + " held", violations);
   }
 
   /**

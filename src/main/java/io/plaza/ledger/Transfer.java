@@ -73,9 +73,22 @@ public final class Transfer
     }
   }
 
-  /** What the caller asked for; a retry with the same key must ask for exactly the same. */
-  public record Request(String requester, String from, String to, long amount, String currency, String reference)
-      implements CborSerializable {}
+  /**
+   * What the caller asked for; a retry with the same key must ask for exactly the same. {@code holdSeconds} > 0 makes a
+   * pending transfer: the money is only held until it is posted, voided, or the hold expires.
+   */
+  public record Request(
+      String requester, String from, String to, long amount, String currency, String reference, long holdSeconds)
+      implements CborSerializable {
+
+    public Request(String requester, String from, String to, long amount, String currency, String reference) {
+      this(requester, from, to, amount, currency, reference, 0);
+    }
+
+    boolean pending() {
+      return holdSeconds > 0;
+    }
+  }
 
   // ---- Commands ---------------------------------------------------------------------------------------------
 
@@ -85,6 +98,15 @@ public final class Transfer
 
   public record Get(String requester, ActorRef<Reply> replyTo) implements Command {}
 
+  /** Completes a held (pending) transfer with {@code amount}, at most the held amount. */
+  public record PostPending(String requester, long amount, ActorRef<Reply> replyTo) implements Command {}
+
+  /** Gives up a held (pending) transfer: the hold is released, no money moves. */
+  public record VoidPending(String requester, ActorRef<Reply> replyTo) implements Command {}
+
+  /** The hold's deadline passed: void it. Local only. */
+  record Expire() implements Command {}
+
   /** A leg's answer (or failure to answer), piped back to the entity. Local only. */
   record LegAnswered(Leg leg, LedgerAccount.Reply reply, Throwable failure) implements Command {}
 
@@ -93,7 +115,7 @@ public final class Transfer
   /** The completion wait is over: tell waiting callers where the transfer stands. */
   record ReplyNow() implements Command {}
 
-  enum Leg { DEBIT, CREDIT, REFUND }
+  enum Leg { DEBIT, CREDIT, REFUND, HOLD, CAPTURE, RELEASE }
 
   // ---- Replies ----------------------------------------------------------------------------------------------
 
@@ -104,13 +126,15 @@ public final class Transfer
 
   public record Rejected(Rejection rejection) implements Reply {}
 
-  public enum Status { PENDING, COMPLETED, FAILED, COMPENSATED, PARKED }
+  /** HELD: a pending transfer's money is reserved, waiting for a post or a void. VOIDED, EXPIRED: released. */
+  public enum Status { PENDING, HELD, COMPLETED, FAILED, COMPENSATED, PARKED, VOIDED, EXPIRED }
 
   public record Step(String name, Instant at) implements CborSerializable {}
 
+  /** {@code postedAmount}: what a pending transfer posted (null until posted, and for plain transfers). */
   public record View(
       String transferId, Request request, Status status, String detail, Rejection rejection, List<Step> steps,
-      Instant createdAt, Instant finishedAt)
+      Instant createdAt, Instant finishedAt, Instant expiresAt, Long postedAmount)
       implements CborSerializable {}
 
   // ---- Events -----------------------------------------------------------------------------------------------
@@ -131,6 +155,17 @@ public final class Transfer
 
   public record Compensated(String transferId, Instant refundedAt, Instant at) implements Event {}
 
+  /** A pending transfer's money is held on the source until {@code expiresAt}. */
+  public record Held(String transferId, Instant heldAt, Instant expiresAt) implements Event {}
+
+  /** The caller posted the held transfer: capture {@code amount} from the hold, then credit it. */
+  public record PostRequested(String transferId, long amount, Instant at) implements Event {}
+
+  /** The hold is to be released: {@code expired} says whether its deadline passed or the caller voided it. */
+  public record VoidRequested(String transferId, boolean expired, Instant at) implements Event {}
+
+  public record Voided(String transferId, boolean expired, Instant releasedAt, Instant at) implements Event {}
+
   /** An account could not tell whether a leg was applied: an operator must look (the invariant checker lists it). */
   public record Parked(String transferId, Leg leg, String reason, Instant at) implements Event {}
 
@@ -140,12 +175,37 @@ public final class Transfer
 
   public record NoTransfer() implements State {}
 
-  public record InFlight(Request request, Instant initiatedAt, List<Step> steps, String creditRefusal)
-      implements State {}
+  /**
+   * A transfer on its way. For a pending one: {@code expiresAt} once the hold is placed, then {@code postAmount} once
+   * posted or {@code voiding} once voided or expired. {@code creditRefusal}: the credit was refused, a refund is next.
+   */
+  public record InFlight(
+      Request request, Instant initiatedAt, List<Step> steps, String creditRefusal, Instant expiresAt,
+      Long postAmount, Boolean voiding)
+      implements State {
+
+    InFlight(Request request, Instant initiatedAt, List<Step> steps, String creditRefusal) {
+      this(request, initiatedAt, steps, creditRefusal, null, null, null);
+    }
+
+    /** Held and waiting for the caller (or the deadline). */
+    boolean held() {
+      return expiresAt != null && postAmount == null && voiding == null;
+    }
+
+    /** What moves: the posted amount of a pending transfer, else the requested amount. */
+    long amount() {
+      return postAmount != null ? postAmount : request.amount();
+    }
+
+    InFlight with(List<Step> steps, String creditRefusal, Instant expiresAt, Long postAmount, Boolean voiding) {
+      return new InFlight(request, initiatedAt, steps, creditRefusal, expiresAt, postAmount, voiding);
+    }
+  }
 
   public record Finished(
       Request request, Instant initiatedAt, List<Step> steps, Status status, String detail, Rejection rejection,
-      Instant finishedAt)
+      Instant finishedAt, Instant expiresAt, Long postedAmount)
       implements State {}
 
   // ---- Behavior ---------------------------------------------------------------------------------------------
@@ -223,7 +283,7 @@ public final class Transfer
         .onSignal(RecoveryCompleted.instance(), state -> {
           // A transfer interrupted by a crash or a move carries on from its last persisted step.
           if (state instanceof InFlight inFlight) {
-            send(inFlight.creditRefusal() == null ? Leg.DEBIT : Leg.REFUND, inFlight);
+            resume(inFlight);
           } else if (state instanceof Finished) {
             // Started for a read or a replay, or restarted as remembered after a crash that came before its
             // passivation: it answers what is already in its mailbox, then leaves memory (and the remembered set).
@@ -231,6 +291,14 @@ public final class Transfer
           }
         })
         .build();
+  }
+
+  private void resume(InFlight f) {
+    if (f.creditRefusal() != null) send(Leg.REFUND, f);
+    else if (f.voiding() != null) send(Leg.RELEASE, f);
+    else if (f.postAmount() != null) send(Leg.CAPTURE, f);
+    else if (f.expiresAt() != null) armExpiry(f);
+    else send(f.request().pending() ? Leg.HOLD : Leg.DEBIT, f);
   }
 
   @Override
@@ -241,14 +309,22 @@ public final class Transfer
     // layer must validate requests before they reach this entity and answer reads of unknown ids elsewhere.
     builder.forStateType(NoTransfer.class)
         .onCommand(Initiate.class, this::initiate)
-        .onCommand(Get.class, cmd -> Effect().reply(cmd.replyTo(),
-            new Rejected(Rejection.notFound("transfer " + transferId + " does not exist"))))
+        .onCommand(Get.class, cmd -> Effect().reply(cmd.replyTo(), notFound()))
+        .onCommand(PostPending.class, cmd -> Effect().reply(cmd.replyTo(), notFound()))
+        .onCommand(VoidPending.class, cmd -> Effect().reply(cmd.replyTo(), notFound()))
+        .onCommand(Expire.class, cmd -> Effect().noReply())
         .onCommand(LegAnswered.class, cmd -> Effect().noReply())
         .onCommand(RetryLeg.class, cmd -> Effect().noReply())
         .onCommand(ReplyNow.class, cmd -> Effect().noReply());
     builder.forStateType(InFlight.class)
         .onCommand(Initiate.class, this::initiateAgain)
         .onCommand(Get.class, (state, cmd) -> viewFor(state, cmd.requester(), cmd.replyTo()))
+        .onCommand(PostPending.class, this::post)
+        .onCommand(VoidPending.class, this::voidHold)
+        .onCommand(Expire.class, (state, cmd) -> state.held()
+            ? Effect().persist(new VoidRequested(transferId, true, clock.instant()))
+                .thenRun(s -> send(Leg.RELEASE, (InFlight) s)).thenNoReply()
+            : Effect().noReply())
         .onCommand(LegAnswered.class, this::legAnswered)
         .onCommand(RetryLeg.class, (state, cmd) -> {
           if (cmd.leg() == outstanding) send(cmd.leg(), state);
@@ -261,15 +337,31 @@ public final class Transfer
     builder.forStateType(Finished.class)
         .onCommand(Initiate.class, (state, cmd) -> {
           if (!state.request().equals(cmd.request())) return keyReused(cmd.replyTo());
-          // Finished transfers do not stay in memory: answer, then passivate again.
-          return Effect().none().thenRun(s -> passivate.run())
-              .thenReply(cmd.replyTo(), s -> new TransferReply(view(s), true));
+          return replayed(cmd.replyTo());
         })
         .onCommand(Get.class, (state, cmd) -> viewFor(state, cmd.requester(), cmd.replyTo()))
+        .onCommand(PostPending.class, (state, cmd) -> {
+          var refusal = postRefusal(state, cmd);
+          return refusal != null ? Effect().reply(cmd.replyTo(), new Rejected(refusal)) : replayed(cmd.replyTo());
+        })
+        .onCommand(VoidPending.class, (state, cmd) -> {
+          var refusal = voidRefusal(state, cmd.requester());
+          return refusal != null ? Effect().reply(cmd.replyTo(), new Rejected(refusal)) : replayed(cmd.replyTo());
+        })
+        .onCommand(Expire.class, cmd -> Effect().noReply())
         .onCommand(LegAnswered.class, cmd -> Effect().noReply())
         .onCommand(RetryLeg.class, cmd -> Effect().noReply())
         .onCommand(ReplyNow.class, cmd -> Effect().noReply());
     return builder.build();
+  }
+
+  private Rejected notFound() {
+    return new Rejected(Rejection.notFound("transfer " + transferId + " does not exist"));
+  }
+
+  /** Finished transfers do not stay in memory: answer, then passivate again. */
+  private ReplyEffect<Event, State> replayed(ActorRef<Reply> replyTo) {
+    return Effect().none().thenRun(s -> passivate.run()).thenReply(replyTo, s -> new TransferReply(view(s), true));
   }
 
   private ReplyEffect<Event, State> initiate(Initiate cmd) {
@@ -281,18 +373,114 @@ public final class Transfer
       return Effect().reply(cmd.replyTo(),
           new Rejected(Rejection.badRequest("from and to must be different accounts")));
     }
-    waiting.add(cmd.replyTo());
-    timers.startSingleTimer(new ReplyNow(), settings.completionWait());
+    if (request.holdSeconds() < 0) {
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.badRequest("holdSeconds must not be negative")));
+    }
+    awaitOutcome(cmd.replyTo());
     return Effect().persist(new Requested(transferId, request, clock.instant()))
-        .thenRun(state -> send(Leg.DEBIT, (InFlight) state))
+        .thenRun(state -> resume((InFlight) state))
         .thenNoReply();
   }
 
   private ReplyEffect<Event, State> initiateAgain(InFlight state, Initiate cmd) {
     if (!state.request().equals(cmd.request())) return keyReused(cmd.replyTo());
-    waiting.add(cmd.replyTo());
-    if (!timers.isTimerActive(new ReplyNow())) timers.startSingleTimer(new ReplyNow(), settings.completionWait());
+    if (state.held()) return Effect().reply(cmd.replyTo(), new TransferReply(view(state), true));
+    awaitOutcome(cmd.replyTo());
     return Effect().noReply();
+  }
+
+  /** The caller is answered with the outcome, or with "pending" when the completion wait is over. */
+  private void awaitOutcome(ActorRef<Reply> replyTo) {
+    waiting.add(replyTo);
+    if (!timers.isTimerActive(new ReplyNow())) timers.startSingleTimer(new ReplyNow(), settings.completionWait());
+  }
+
+  private ReplyEffect<Event, State> post(InFlight state, PostPending cmd) {
+    if (!state.request().pending()) {
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+          "transfer " + transferId + " is not a pending transfer: there is nothing to post")));
+    }
+    if (!state.request().requester().equals(cmd.requester())) return Effect().reply(cmd.replyTo(), otherUser());
+    if (state.postAmount() != null) {
+      if (state.postAmount() != cmd.amount()) return Effect().reply(cmd.replyTo(), postedWith(state.postAmount()));
+      awaitOutcome(cmd.replyTo());
+      return Effect().noReply();
+    }
+    if (state.voiding() != null) {
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+          "transfer " + transferId + " is being voided and can no longer be posted")));
+    }
+    if (state.expiresAt() == null) {
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+          "transfer " + transferId + " is still placing its hold; post it once it is HELD")));
+    }
+    if (cmd.amount() <= 0 || cmd.amount() > state.request().amount()) {
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.unprocessable(
+          "a pending transfer posts 1 to " + state.request().amount() + " (the held amount), not " + cmd.amount())));
+    }
+    awaitOutcome(cmd.replyTo());
+    timers.cancel(new Expire());
+    return Effect().persist(new PostRequested(transferId, cmd.amount(), clock.instant()))
+        .thenRun(s -> send(Leg.CAPTURE, (InFlight) s))
+        .thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> voidHold(InFlight state, VoidPending cmd) {
+    if (!state.request().pending()) {
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+          "transfer " + transferId + " is not a pending transfer: there is nothing to void")));
+    }
+    if (!state.request().requester().equals(cmd.requester())) return Effect().reply(cmd.replyTo(), otherUser());
+    if (state.postAmount() != null) {
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+          "transfer " + transferId + " was already posted")));
+    }
+    if (state.voiding() != null) {
+      awaitOutcome(cmd.replyTo());
+      return Effect().noReply();
+    }
+    if (state.expiresAt() == null) {
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+          "transfer " + transferId + " is still placing its hold; void it once it is HELD")));
+    }
+    awaitOutcome(cmd.replyTo());
+    timers.cancel(new Expire());
+    return Effect().persist(new VoidRequested(transferId, false, clock.instant()))
+        .thenRun(s -> send(Leg.RELEASE, (InFlight) s))
+        .thenNoReply();
+  }
+
+  /** Why a finished transfer refuses a post, or null when the post is a retry of the one that completed it. */
+  private Rejection postRefusal(Finished state, PostPending cmd) {
+    if (!state.request().pending()) {
+      return Rejection.conflict("transfer " + transferId + " is not a pending transfer: there is nothing to post");
+    }
+    if (!state.request().requester().equals(cmd.requester())) return otherUser().rejection();
+    return switch (state.status()) {
+      case EXPIRED -> Rejection.conflict("the hold of transfer " + transferId + " expired at " + state.expiresAt()
+          + " and was released; it can no longer be posted");
+      case VOIDED -> Rejection.conflict("transfer " + transferId + " was voided and can no longer be posted");
+      default -> state.postedAmount() != null && state.postedAmount() == cmd.amount() ? null
+          : state.postedAmount() != null ? postedWith(state.postedAmount()).rejection()
+              : Rejection.conflict("transfer " + transferId + " ended " + state.status() + " and cannot be posted");
+    };
+  }
+
+  private Rejection voidRefusal(Finished state, String requester) {
+    if (!state.request().pending()) {
+      return Rejection.conflict("transfer " + transferId + " is not a pending transfer: there is nothing to void");
+    }
+    if (!state.request().requester().equals(requester)) return otherUser().rejection();
+    if (state.status() == Status.VOIDED || state.status() == Status.EXPIRED) return null;
+    return Rejection.conflict("transfer " + transferId + " ended " + state.status() + " and cannot be voided");
+  }
+
+  private Rejected otherUser() {
+    return new Rejected(Rejection.forbidden("transfer " + transferId + " was made by another user"));
+  }
+
+  private Rejected postedWith(long amount) {
+    return new Rejected(Rejection.conflict("transfer " + transferId + " was already posted with amount " + amount));
   }
 
   private ReplyEffect<Event, State> keyReused(ActorRef<Reply> replyTo) {
@@ -302,10 +490,7 @@ public final class Transfer
 
   private ReplyEffect<Event, State> viewFor(State state, String requester, ActorRef<Reply> replyTo) {
     var view = view(state);
-    if (!view.request().requester().equals(requester)) {
-      return Effect().reply(replyTo, new Rejected(Rejection.forbidden(
-          "transfer " + transferId + " was made by another user")));
-    }
+    if (!view.request().requester().equals(requester)) return Effect().reply(replyTo, otherUser());
     return Effect().reply(replyTo, new TransferReply(view, false));
   }
 
@@ -322,13 +507,16 @@ public final class Transfer
     nextRetry = settings.minRetry();
     var reply = answer.reply();
     var now = clock.instant();
+    var leg = answer.leg().name().toLowerCase(java.util.Locale.ROOT);
     if (reply instanceof LedgerAccount.LegUnknown) {
-      return finish(new Parked(transferId, answer.leg(), "account cannot tell whether the "
-          + answer.leg().name().toLowerCase(java.util.Locale.ROOT) + " was applied", now));
+      return finish(new Parked(transferId, answer.leg(), "account cannot tell whether the " + leg + " was applied",
+          now));
     }
+    var moved = reply instanceof LedgerAccount.MovementReply m ? m : null;
+    var refusal = moved == null ? ((LedgerAccount.Rejected) reply).rejection() : null;
     switch (answer.leg()) {
-      case DEBIT -> {
-        if (reply instanceof LedgerAccount.MovementReply moved) {
+      case DEBIT, CAPTURE -> {
+        if (moved != null) {
           debitedAt = moved.operation().occurredAt();
           if (settings.pauseBeforeCredit().isZero()) {
             send(Leg.CREDIT, state);
@@ -338,21 +526,36 @@ public final class Transfer
           }
           return Effect().noReply();
         }
-        return finish(new Failed(transferId, ((LedgerAccount.Rejected) reply).rejection(), now));
+        // Only this saga captures or releases its hold, so a refused capture means the books disagree: park.
+        if (answer.leg() == Leg.CAPTURE) return finish(new Parked(transferId, Leg.CAPTURE, refusal.detail(), now));
+        return finish(new Failed(transferId, refusal, now));
+      }
+      case HOLD -> {
+        if (moved == null) return finish(new Failed(transferId, refusal, now));
+        outstanding = null;
+        var expiresAt = state.initiatedAt().plusSeconds(state.request().holdSeconds());
+        return Effect().persist(new Held(transferId, moved.operation().occurredAt(), expiresAt))
+            .thenRun(s -> {
+              timers.cancel(new ReplyNow());
+              answerWaiting(view(s), false);
+              armExpiry((InFlight) s);
+            })
+            .thenNoReply();
+      }
+      case RELEASE -> {
+        if (moved == null) return finish(new Parked(transferId, Leg.RELEASE, refusal.detail(), now));
+        return finish(new Voided(transferId, isExpiry(state), moved.operation().occurredAt(), now));
       }
       case CREDIT -> {
-        if (reply instanceof LedgerAccount.MovementReply moved) {
+        if (moved != null) {
           return finish(new Completed(transferId, debitedAt, moved.operation().occurredAt(), now));
         }
-        var reason = ((LedgerAccount.Rejected) reply).rejection().detail();
-        return Effect().persist(new CreditRefused(transferId, reason, debitedAt, now))
+        return Effect().persist(new CreditRefused(transferId, refusal.detail(), debitedAt, now))
             .thenRun(s -> send(Leg.REFUND, (InFlight) s))
             .thenNoReply();
       }
       default -> {
-        if (reply instanceof LedgerAccount.MovementReply moved) {
-          return finish(new Compensated(transferId, moved.operation().occurredAt(), now));
-        }
+        if (moved != null) return finish(new Compensated(transferId, moved.operation().occurredAt(), now));
         // A refund is never refused by an existing account; keep trying rather than lose the money.
         ctx.getLog().warn("transfer {}: refund refused ({}), retrying in {}", transferId, reply,
             settings.maxRetry());
@@ -360,6 +563,16 @@ public final class Transfer
         return Effect().noReply();
       }
     }
+  }
+
+  /** Whether the void under way came from the deadline (its step is named "expired"). */
+  private static boolean isExpiry(InFlight state) {
+    return state.steps().stream().anyMatch(step -> step.name().equals("expired"));
+  }
+
+  private void armExpiry(InFlight state) {
+    var delay = Duration.between(clock.instant(), state.expiresAt());
+    timers.startSingleTimer(new Expire(), delay.isNegative() ? Duration.ZERO : delay);
   }
 
   private ReplyEffect<Event, State> finish(Event outcome) {
@@ -381,14 +594,19 @@ public final class Transfer
   private void send(Leg leg, InFlight state) {
     outstanding = leg;
     var r = state.request();
+    var id = transferId;
+    var at = state.initiatedAt();
     var answer = switch (leg) {
       case DEBIT -> accounts.ask(r.from(), replyTo ->
-          new LedgerAccount.Debit(transferId, r.requester(), r.to(), r.amount(), r.currency(), state.initiatedAt(),
-              replyTo));
+          new LedgerAccount.Debit(id, r.requester(), r.to(), r.amount(), r.currency(), at, replyTo));
+      case HOLD -> accounts.ask(r.from(), replyTo ->
+          new LedgerAccount.Hold(id, r.requester(), r.to(), r.amount(), r.currency(), at, replyTo));
+      case CAPTURE -> accounts.ask(r.from(), replyTo ->
+          new LedgerAccount.Capture(id, r.to(), state.amount(), at, replyTo));
+      case RELEASE -> accounts.ask(r.from(), replyTo -> new LedgerAccount.Release(id, at, replyTo));
       case CREDIT -> accounts.ask(r.to(), replyTo ->
-          new LedgerAccount.Credit(transferId, r.from(), r.amount(), r.currency(), state.initiatedAt(), replyTo));
-      case REFUND -> accounts.ask(r.from(), replyTo ->
-          new LedgerAccount.Refund(transferId, r.amount(), state.initiatedAt(), replyTo));
+          new LedgerAccount.Credit(id, r.from(), state.amount(), r.currency(), at, replyTo));
+      case REFUND -> accounts.ask(r.from(), replyTo -> new LedgerAccount.Refund(id, state.amount(), at, replyTo));
     };
     ctx.pipeToSelf(answer, (reply, failure) -> new LegAnswered(leg, reply, failure));
   }
@@ -405,12 +623,12 @@ public final class Transfer
 
   private View view(State state) {
     if (state instanceof InFlight f) {
-      return new View(transferId, f.request(), Status.PENDING, f.creditRefusal(), null, f.steps(), f.initiatedAt(),
-          null);
+      return new View(transferId, f.request(), f.held() ? Status.HELD : Status.PENDING, f.creditRefusal(), null,
+          f.steps(), f.initiatedAt(), null, f.expiresAt(), f.postAmount());
     }
     var f = (Finished) state;
     return new View(transferId, f.request(), f.status(), f.detail(), f.rejection(), f.steps(), f.initiatedAt(),
-        f.finishedAt());
+        f.finishedAt(), f.expiresAt(), f.postedAmount());
   }
 
   @Override
@@ -420,12 +638,22 @@ public final class Transfer
         .onEvent(Requested.class, (state, e) ->
             new InFlight(e.request(), e.initiatedAt(), List.of(new Step("requested", e.initiatedAt())), null));
     builder.forStateType(InFlight.class)
-        .onEvent(CreditRefused.class, (state, e) -> new InFlight(state.request(), state.initiatedAt(),
-            withStep(withStep(state.steps(), "debited", e.debitedAt()), "credit refused", e.at()), e.reason()))
+        .onEvent(Held.class, (state, e) -> state.with(withStep(state.steps(), "held", e.heldAt()), null,
+            e.expiresAt(), null, null))
+        .onEvent(PostRequested.class, (state, e) -> state.with(withStep(state.steps(), "post requested", e.at()),
+            null, state.expiresAt(), e.amount(), null))
+        .onEvent(VoidRequested.class, (state, e) -> state.with(
+            withStep(state.steps(), e.expired() ? "expired" : "void requested", e.at()), null, state.expiresAt(),
+            null, true))
+        .onEvent(Voided.class, (state, e) -> finished(state, withStep(state.steps(), "released", e.releasedAt()),
+            e.expired() ? Status.EXPIRED : Status.VOIDED, null, null, e.at()))
+        .onEvent(CreditRefused.class, (state, e) -> state.with(
+            withStep(withStep(state.steps(), "debited", e.debitedAt()), "credit refused", e.at()), e.reason(),
+            state.expiresAt(), state.postAmount(), null))
         .onEvent(Completed.class, (state, e) -> finished(state,
             withStep(withStep(state.steps(), "debited", e.debitedAt()), "credited", e.creditedAt()),
             Status.COMPLETED, null, null, e.at()))
-        .onEvent(Failed.class, (state, e) -> finished(state, withStep(state.steps(), "debit refused", e.at()),
+        .onEvent(Failed.class, (state, e) -> finished(state, withStep(state.steps(), "refused", e.at()),
             Status.FAILED, e.rejection().detail(), e.rejection(), e.at()))
         .onEvent(Compensated.class, (state, e) -> finished(state, withStep(state.steps(), "refunded", e.refundedAt()),
             Status.COMPENSATED, state.creditRefusal(), null, e.at()))
@@ -436,6 +664,7 @@ public final class Transfer
 
   private static Finished finished(
       InFlight state, List<Step> steps, Status status, String detail, Rejection rejection, Instant at) {
-    return new Finished(state.request(), state.initiatedAt(), steps, status, detail, rejection, at);
+    return new Finished(state.request(), state.initiatedAt(), steps, status, detail, rejection, at,
+        state.expiresAt(), state.postAmount());
   }
 }

@@ -21,7 +21,10 @@ public record TransferEventMessage(
     Long amount,
     String currency,
     String reference,
-    String detail) {
+    String detail,
+    Long holdSeconds,
+    Instant expiresAt,
+    Long postedAmount) {
 
   public static final int SCHEMA_VERSION = 1;
 
@@ -30,7 +33,23 @@ public record TransferEventMessage(
     if (event instanceof Transfer.Requested e) {
       var r = e.request();
       return new TransferEventMessage(SCHEMA_VERSION, "TransferRequested", id, sequenceNr, e.initiatedAt(),
-          "PENDING", r.requester(), r.from(), r.to(), r.amount(), r.currency(), r.reference(), null);
+          "PENDING", r.requester(), r.from(), r.to(), r.amount(), r.currency(), r.reference(), null,
+          r.holdSeconds() > 0 ? r.holdSeconds() : null, null, null);
+    }
+    if (event instanceof Transfer.Held e) {
+      return new TransferEventMessage(SCHEMA_VERSION, "TransferHeld", id, sequenceNr, e.heldAt(), "HELD", null, null,
+          null, null, null, null, null, null, e.expiresAt(), null);
+    }
+    if (event instanceof Transfer.PostRequested e) {
+      return new TransferEventMessage(SCHEMA_VERSION, "TransferPostRequested", id, sequenceNr, e.at(), "PENDING",
+          null, null, null, null, null, null, null, null, null, e.amount());
+    }
+    if (event instanceof Transfer.VoidRequested e) {
+      return state(e.expired() ? "TransferExpired" : "TransferVoidRequested", id, sequenceNr, e.at(), "PENDING",
+          null);
+    }
+    if (event instanceof Transfer.Voided e) {
+      return state("TransferVoided", id, sequenceNr, e.at(), e.expired() ? "EXPIRED" : "VOIDED", null);
     }
     // Spelled out, not taken from class names: the contract must not change when code is refactored.
     if (event instanceof Transfer.CreditRefused e) {
@@ -52,6 +71,6 @@ public record TransferEventMessage(
   private static TransferEventMessage state(
       String type, String id, long sequenceNr, Instant at, String status, String detail) {
     return new TransferEventMessage(SCHEMA_VERSION, type, id, sequenceNr, at, status, null, null, null, null, null,
-        null, detail);
+        null, detail, null, null, null);
   }
 }

@@ -13,7 +13,8 @@ public interface TransferRepository {
   /** One row: the request, where the saga stands, and when each step happened. */
   record TransferRow(
       String transferId, Transfer.Request request, Transfer.Status status, String detail, Integer problemStatus,
-      Map<String, Instant> steps, Instant createdAt, Instant finishedAt, long version) {}
+      Map<String, Instant> steps, Instant createdAt, Instant finishedAt, Instant expiresAt, Long postedAmount,
+      long version) {}
 
   /**
    * What one event changes. {@code request} and {@code createdAt} only on the first event; {@code steps} are added to
@@ -21,7 +22,14 @@ public interface TransferRepository {
    */
   record Change(
       String transferId, long version, Transfer.Request request, Instant createdAt, Transfer.Status status,
-      String detail, Integer problemStatus, Map<String, Instant> steps, Instant finishedAt) {}
+      String detail, Integer problemStatus, Map<String, Instant> steps, Instant finishedAt, Instant expiresAt,
+      Long postedAmount) {
+
+    Change(String transferId, long version, Transfer.Request request, Instant createdAt, Transfer.Status status,
+        String detail, Integer problemStatus, Map<String, Instant> steps, Instant finishedAt) {
+      this(transferId, version, request, createdAt, status, detail, problemStatus, steps, finishedAt, null, null);
+    }
+  }
 
   CompletionStage<Done> apply(List<Change> changes);
 

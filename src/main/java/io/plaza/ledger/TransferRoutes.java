@@ -6,6 +6,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeaders;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.plaza.platform.Endpoint;
 import io.plaza.platform.Json;
 import io.plaza.platform.Problems;
@@ -15,8 +16,11 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
@@ -43,25 +47,35 @@ public final class TransferRoutes {
   static final Pattern TRANSFER_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   static final int MAX_REFERENCE = 140;
 
-  public record TransferRequest(String from, String to, Long amount, String currency, String reference) {}
+  /** {@code pending}: only hold the money until posted or voided, or until {@code timeoutSeconds} have passed. */
+  public record TransferRequest(
+      String from, String to, Long amount, String currency, String reference, Boolean pending, Long timeoutSeconds) {}
+
+  public record PostRequest(Long amount) {}
+
+  static final long DEFAULT_HOLD_SECONDS = 24 * 3600;
+  static final long MAX_HOLD_SECONDS = 30 * 24 * 3600;
 
   public record StepResponse(String name, Instant at) {}
 
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   public record TransferResponse(
-      String transferId, String from, String to, long amount, String currency, String reference, String status,
-      String detail, List<StepResponse> steps, Instant createdAt, Instant finishedAt) {
+      String transferId, String from, String to, long amount, String currency, String reference, boolean pending,
+      Instant expiresAt, Long postedAmount, String status, String detail, List<StepResponse> steps,
+      Instant createdAt, Instant finishedAt) {
 
     static TransferResponse of(Transfer.View v) {
       var r = v.request();
       return new TransferResponse(v.transferId(), r.from(), r.to(), r.amount(), r.currency(), r.reference(),
-          v.status().name(), v.detail(), v.steps().stream().map(s -> new StepResponse(s.name(), s.at())).toList(),
-          v.createdAt(), v.finishedAt());
+          r.holdSeconds() > 0, v.expiresAt(), v.postedAmount(), v.status().name(), v.detail(),
+          v.steps().stream().map(s -> new StepResponse(s.name(), s.at())).toList(), v.createdAt(), v.finishedAt());
     }
 
     static TransferResponse of(TransferRepository.TransferRow row) {
       var r = row.request();
       return new TransferResponse(row.transferId(), r.from(), r.to(), r.amount(), r.currency(), r.reference(),
-          row.status().name(), row.detail(), steps(row.steps()), row.createdAt(), row.finishedAt());
+          r.holdSeconds() > 0, row.expiresAt(), row.postedAmount(), row.status().name(), row.detail(),
+          steps(row.steps()), row.createdAt(), row.finishedAt());
     }
 
     private static List<StepResponse> steps(Map<String, Instant> steps) {
@@ -83,7 +97,17 @@ public final class TransferRoutes {
   public List<Endpoint> endpoints() {
     return List.of(
         Endpoint.post("/v1/transfers", call -> initiate(call.userId())),
-        Endpoint.get("/v1/transfers/{id}", call -> get(call.userId(), call.param("id"))));
+        Endpoint.get("/v1/transfers/{id}", call -> get(call.userId(), call.param("id"))),
+        Endpoint.post("/v1/transfers/{id}/post", call -> existing(call.userId(), call.param("id"),
+            row -> entity(Json.unmarshaller(PostRequest.class), body -> {
+              if (body.amount() != null && body.amount() <= 0) {
+                return Problems.badRequest("amount must be a positive integer of minor units");
+              }
+              long amount = body.amount() == null ? row.request().amount() : body.amount();
+              return ask(row.transferId(), replyTo -> new Transfer.PostPending(call.userId(), amount, replyTo));
+            }))),
+        Endpoint.post("/v1/transfers/{id}/void", call -> existing(call.userId(), call.param("id"),
+            row -> ask(row.transferId(), replyTo -> new Transfer.VoidPending(call.userId(), replyTo)))));
   }
 
   private Route initiate(String user) {
@@ -96,8 +120,10 @@ public final class TransferRoutes {
       return entity(Json.unmarshaller(TransferRequest.class), body -> {
         var invalid = invalid(body);
         if (invalid != null) return Problems.complete(invalid);
+        long hold = Boolean.TRUE.equals(body.pending())
+            ? Optional.ofNullable(body.timeoutSeconds()).orElse(DEFAULT_HOLD_SECONDS) : 0;
         var request = new Transfer.Request(user, body.from(), body.to(), body.amount(), body.currency(),
-            body.reference() == null ? "" : body.reference());
+            body.reference() == null ? "" : body.reference(), hold);
         var transferId = Transfer.idFor(user, key.get());
         return onSuccess(precheck(request), refusal -> {
           if (refusal == null) return start(transferId, request);
@@ -126,6 +152,14 @@ public final class TransferRoutes {
     }
     if (body.reference() != null && body.reference().length() > MAX_REFERENCE) {
       return Rejection.badRequest("reference must be at most " + MAX_REFERENCE + " characters");
+    }
+    if (body.timeoutSeconds() != null) {
+      if (!Boolean.TRUE.equals(body.pending())) {
+        return Rejection.badRequest("timeoutSeconds applies to pending transfers only (\"pending\": true)");
+      }
+      if (body.timeoutSeconds() < 1 || body.timeoutSeconds() > MAX_HOLD_SECONDS) {
+        return Rejection.badRequest("timeoutSeconds must be from 1 to " + MAX_HOLD_SECONDS);
+      }
     }
     return null;
   }
@@ -162,8 +196,18 @@ public final class TransferRoutes {
   }
 
   private Route start(String transferId, Transfer.Request request) {
+    return ask(transferId, replyTo -> new Transfer.Initiate(request, replyTo), StatusCodes.CREATED);
+  }
+
+  private Route ask(String transferId, Function<ActorRef<Transfer.Reply>, Transfer.Command> command) {
+    return ask(transferId, command, StatusCodes.OK);
+  }
+
+  /** @param done the status when the command took effect now (201 for a new transfer, 200 for a post or a void) */
+  private Route ask(String transferId, Function<ActorRef<Transfer.Reply>, Transfer.Command> command,
+      StatusCode done) {
     CompletionStage<Transfer.Reply> reply = sharding.entityRefFor(Transfer.ENTITY_KEY, transferId)
-        .ask(replyTo -> new Transfer.Initiate(request, replyTo), askTimeout);
+        .ask(command::apply, askTimeout);
     return onSuccess(reply, r -> {
       if (r instanceof Transfer.Rejected rejected) return Problems.complete(rejected.rejection());
       var answer = (Transfer.TransferReply) r;
@@ -171,7 +215,8 @@ public final class TransferRoutes {
       List<HttpHeader> headers = List.of(Location.create("/v1/transfers/" + transferId),
           RawHeader.create("Idempotent-Replayed", String.valueOf(answer.replayed())));
       return switch (view.status()) {
-        case COMPLETED -> respond(answer.replayed() ? StatusCodes.OK : StatusCodes.CREATED, view, headers);
+        case COMPLETED, HELD, VOIDED, EXPIRED ->
+            respond(answer.replayed() ? StatusCodes.OK : done, view, headers);
         case PENDING, PARKED -> respond(StatusCodes.ACCEPTED, view, headers);
         case FAILED -> complete(Problems.response(StatusCodes.get(view.rejection().kind().status),
             view.rejection().detail(), headers));
@@ -187,6 +232,14 @@ public final class TransferRoutes {
 
   /** From the read model, about a second behind the entity: a transfer appears shortly after its POST. */
   private Route get(String user, String id) {
+    return existing(user, id, row -> complete(StatusCodes.OK, TransferResponse.of(row), Json.marshaller()));
+  }
+
+  /**
+   * The caller's transfer from the read model, else 404/403. Commands on a transfer go through here first: an id
+   * that is not in the read model never reaches (and starts) an entity.
+   */
+  private Route existing(String user, String id, Function<TransferRepository.TransferRow, Route> inner) {
     if (!TRANSFER_ID.matcher(id).matches()) {
       return Problems.complete(StatusCodes.NOT_FOUND, "transfer id '" + LedgerRoutes.abbreviate(id)
           + "' is not a valid id");
@@ -199,7 +252,7 @@ public final class TransferRoutes {
       if (!found.get().request().requester().equals(user)) {
         return Problems.complete(StatusCodes.FORBIDDEN, "transfer " + id + " was made by another user");
       }
-      return complete(StatusCodes.OK, TransferResponse.of(found.get()), Json.marshaller());
+      return inner.apply(found.get());
     });
   }
 }

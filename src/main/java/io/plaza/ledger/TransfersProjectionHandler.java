@@ -27,6 +27,23 @@ public final class TransfersProjectionHandler extends Handler<List<EventEnvelope
       return new TransferRepository.Change(id, version, e.request(), e.initiatedAt(), Transfer.Status.PENDING, null,
           null, Map.of("requested", e.initiatedAt()), null);
     }
+    if (event instanceof Transfer.Held e) {
+      return new TransferRepository.Change(id, version, null, null, Transfer.Status.HELD, null, null,
+          Map.of("held", e.heldAt()), null, e.expiresAt(), null);
+    }
+    if (event instanceof Transfer.PostRequested e) {
+      return new TransferRepository.Change(id, version, null, null, Transfer.Status.PENDING, null, null,
+          Map.of("post requested", e.at()), null, null, e.amount());
+    }
+    if (event instanceof Transfer.VoidRequested e) {
+      return new TransferRepository.Change(id, version, null, null, Transfer.Status.PENDING, null, null,
+          Map.of(e.expired() ? "expired" : "void requested", e.at()), null);
+    }
+    if (event instanceof Transfer.Voided e) {
+      return new TransferRepository.Change(id, version, null, null,
+          e.expired() ? Transfer.Status.EXPIRED : Transfer.Status.VOIDED, null, null, Map.of("released", e.releasedAt()),
+          e.at());
+    }
     if (event instanceof Transfer.CreditRefused e) {
       return new TransferRepository.Change(id, version, null, null, Transfer.Status.PENDING, e.reason(), null,
           steps("debited", e.debitedAt(), "credit refused", e.at()), null);
@@ -36,8 +53,9 @@ public final class TransfersProjectionHandler extends Handler<List<EventEnvelope
           steps("debited", e.debitedAt(), "credited", e.creditedAt()), e.at());
     }
     if (event instanceof Transfer.Failed e) {
+      // The step name follows the entity's: a pending transfer's first leg is a hold.
       return new TransferRepository.Change(id, version, null, null, Transfer.Status.FAILED, e.rejection().detail(),
-          e.rejection().kind().status, Map.of("debit refused", e.at()), e.at());
+          e.rejection().kind().status, Map.of("refused", e.at()), e.at());
     }
     if (event instanceof Transfer.Compensated e) {
       return new TransferRepository.Change(id, version, null, null, Transfer.Status.COMPENSATED, null, null,

@@ -253,6 +253,127 @@ class TransferTest {
     assertEquals(0, balance(b, "bob"));
   }
 
+  // ---- pending transfers (holds) ----------------------------------------------------------------------------
+
+  private Transfer.Request pendingRequest(long amount, long holdSeconds) {
+    return new Transfer.Request("alice", a, b, amount, "EUR", "hotel", holdSeconds);
+  }
+
+  private Transfer.Reply tell(ActorRef<Transfer.Command> transfer,
+      Function<ActorRef<Transfer.Reply>, Transfer.Command> command) {
+    var probe = testKit.<Transfer.Reply>createTestProbe();
+    transfer.tell(command.apply(probe.ref()));
+    return probe.expectMessageClass(Transfer.Reply.class, WAIT);
+  }
+
+  private long held(String id, String owner) {
+    var reply = account(id, r -> new LedgerAccount.Get(owner, r));
+    return assertInstanceOf(LedgerAccount.AccountReply.class, reply).account().held();
+  }
+
+  private static Rejection.Kind refused(Transfer.Reply reply) {
+    return assertInstanceOf(Transfer.Rejected.class, reply).rejection().kind();
+  }
+
+  @Test
+  void aPendingTransferHoldsThenPostsASmallerAmountOnce() {
+    open(a, "alice", 100);
+    open(b, "bob", 0);
+    var transfer = transfer("p1", SETTINGS, Clock.systemUTC());
+    var held = view(initiate(transfer, pendingRequest(30, 3600)));
+    assertEquals(Transfer.Status.HELD, held.status());
+    assertEquals(100, balance(a, "alice"));
+    assertEquals(30, held(a, "alice"));
+    assertEquals(Rejection.Kind.FORBIDDEN, refused(tell(transfer, r -> new Transfer.PostPending("bob", 20, r))));
+    assertEquals(Rejection.Kind.UNPROCESSABLE,
+        refused(tell(transfer, r -> new Transfer.PostPending("alice", 31, r))));
+
+    var posted = view(tell(transfer, r -> new Transfer.PostPending("alice", 20, r)));
+    assertEquals(Transfer.Status.COMPLETED, posted.status());
+    assertEquals(20L, posted.postedAmount());
+    assertEquals(java.util.List.of("requested", "held", "post requested", "debited", "credited"),
+        posted.steps().stream().map(Transfer.Step::name).toList());
+    assertEquals(80, balance(a, "alice"));
+    assertEquals(0, held(a, "alice"));
+    assertEquals(20, balance(b, "bob"));
+
+    // Posting again: the same amount answers the same, another amount or a void is refused.
+    var again = assertInstanceOf(Transfer.TransferReply.class,
+        tell(transfer, r -> new Transfer.PostPending("alice", 20, r)));
+    assertTrue(again.replayed());
+    assertEquals(Rejection.Kind.CONFLICT, refused(tell(transfer, r -> new Transfer.PostPending("alice", 25, r))));
+    assertEquals(Rejection.Kind.CONFLICT, refused(tell(transfer, r -> new Transfer.VoidPending("alice", r))));
+    assertEquals(80, balance(a, "alice"));
+    assertEventsSerialize("p1");
+  }
+
+  @Test
+  void aVoidedHoldMovesNothingAndCannotBePosted() {
+    open(a, "alice", 100);
+    open(b, "bob", 0);
+    var transfer = transfer("p2", SETTINGS, Clock.systemUTC());
+    assertEquals(Transfer.Status.HELD, view(initiate(transfer, pendingRequest(30, 3600))).status());
+    var voided = view(tell(transfer, r -> new Transfer.VoidPending("alice", r)));
+    assertEquals(Transfer.Status.VOIDED, voided.status());
+    assertTrue(assertInstanceOf(Transfer.TransferReply.class,
+        tell(transfer, r -> new Transfer.VoidPending("alice", r))).replayed());
+    assertEquals(Rejection.Kind.CONFLICT, refused(tell(transfer, r -> new Transfer.PostPending("alice", 30, r))));
+    assertEquals(100, balance(a, "alice"));
+    assertEquals(0, held(a, "alice"));
+    assertEquals(0, balance(b, "bob"));
+  }
+
+  @Test
+  void aHoldBeyondTheAvailableMoneyIsRefused() {
+    open(a, "alice", 100);
+    open(b, "bob", 0);
+    assertEquals(Transfer.Status.HELD,
+        view(initiate(transfer("p3", SETTINGS, Clock.systemUTC()), pendingRequest(80, 3600))).status());
+    var refusedHold = view(initiate(transfer("p4", SETTINGS, Clock.systemUTC()), pendingRequest(30, 3600)));
+    assertEquals(Transfer.Status.FAILED, refusedHold.status());
+    assertTrue(refusedHold.detail().contains("insufficient funds"), refusedHold.detail());
+    // Plain transfers see the held money as gone too.
+    assertEquals(Transfer.Status.FAILED,
+        view(initiate(transfer("p5", SETTINGS, Clock.systemUTC()), request(30))).status());
+    assertEquals(80, held(a, "alice"));
+  }
+
+  @Test
+  void anExpiredHoldIsReleasedByItselfEvenAcrossARestartAndCannotBePosted() throws Exception {
+    open(a, "alice", 100);
+    open(b, "bob", 0);
+    var first = transfer("p6", SETTINGS, Clock.systemUTC());
+    assertEquals(Transfer.Status.HELD, view(initiate(first, pendingRequest(30, 2))).status());
+    testKit.stop(first); // the node goes away while the transfer is held; its timer goes with it
+    Thread.sleep(2_500);
+    assertEquals(30, held(a, "alice"));
+
+    // A new incarnation finds the deadline in its journal: it has passed, so the hold is released now.
+    var recovered = transfer("p6", SETTINGS, Clock.systemUTC());
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (held(a, "alice") != 0 && System.nanoTime() < deadline) Thread.sleep(20);
+    assertEquals(0, held(a, "alice"));
+    var expired = view(tell(recovered, r -> new Transfer.Get("alice", r)));
+    assertEquals(Transfer.Status.EXPIRED, expired.status());
+    assertEquals(java.util.List.of("requested", "held", "expired", "released"),
+        expired.steps().stream().map(Transfer.Step::name).toList());
+    var late = assertInstanceOf(Transfer.Rejected.class,
+        tell(recovered, r -> new Transfer.PostPending("alice", 30, r)));
+    assertTrue(late.rejection().detail().contains("expired"), late.rejection().detail());
+    assertEquals(100, balance(a, "alice"));
+    assertEventsSerialize("p6");
+  }
+
+  @Test
+  void postingAPlainTransferIsRefused() {
+    open(a, "alice", 100);
+    open(b, "bob", 0);
+    var transfer = transfer("p7", SETTINGS, Clock.systemUTC());
+    initiate(transfer, request(30));
+    assertEquals(Rejection.Kind.CONFLICT, refused(tell(transfer, r -> new Transfer.PostPending("alice", 30, r))));
+    assertEquals(Rejection.Kind.CONFLICT, refused(tell(transfer, r -> new Transfer.VoidPending("alice", r))));
+  }
+
   /** Delivers every command; the answer to those matching {@code lose} fails as if it timed out. */
   private Transfer.Accounts dropping(Predicate<Object> lose) {
     return (id, command) -> {
