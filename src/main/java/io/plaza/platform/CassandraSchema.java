@@ -59,8 +59,9 @@ public final class CassandraSchema {
           .thenApply(rs -> Done.getInstance())
           .exceptionally(e -> {
             // Columns added later are in CREATE TABLE for new keyspaces and in ALTER TABLE ADD for old ones.
-            if (cql.startsWith("ALTER TABLE") && String.valueOf(e.getMessage()).contains("conflicts with an existing "
-                + "column")) {
+            var message = String.valueOf(e.getMessage());
+            if (cql.startsWith("ALTER TABLE") && (message.contains("already exists")
+                || message.contains("conflicts with an existing column"))) {
               return Done.getInstance();
             }
             throw e instanceof java.util.concurrent.CompletionException ce ? ce

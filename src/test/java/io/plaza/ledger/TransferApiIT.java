@@ -243,4 +243,75 @@ class TransferApiIT {
     assertProblem(400, api.get("/v1/accounts/" + a + "/entries?limit=201", alice), "limit must be");
     assertProblem(400, api.get("/v1/accounts/" + a + "/entries?cursor=abc", alice), "cursor must be");
   }
+
+  @Test
+  void aPendingTransferHoldsUntilPostedOrVoided() {
+    var a = openAccount(alice, "EUR", 1_000);
+    var b = openAccount(bob, "EUR", 0);
+    var held = api.post("/v1/transfers", alice, """
+        {"from":"%s","to":"%s","amount":400,"currency":"EUR","pending":true,"timeoutSeconds":3600}"""
+        .formatted(a, b), Map.of("Idempotency-Key", "hotel-" + a));
+    assertEquals(201, held.status(), held.toString());
+    assertEquals("HELD", held.json().get("status").asText());
+    var id = held.json().get("transferId").asText();
+    var account = api.get("/v1/accounts/" + a, alice).json();
+    assertEquals(1_000, account.get("balance").asLong());
+    assertEquals(400, account.get("held").asLong());
+    assertEquals(600, account.get("available").asLong());
+    // The read model shows posted and available balances.
+    eventually(Duration.ofSeconds(20), () -> {
+      var response = api.get("/v1/accounts/" + a + "/balance", alice);
+      assertEquals(200, response.status(), response.toString());
+      var r = response.json();
+      assertEquals(600, r.get("available").asLong(), r.toString());
+      assertEquals(1_000, r.get("balance").asLong(), r.toString());
+      var t = api.get("/v1/transfers/" + id, alice);
+      assertEquals(200, t.status(), t.toString());
+      return r;
+    });
+
+    assertProblem(400, api.post("/v1/transfers/" + id + "/post", alice, "{\"amount\":0}", Map.of()), "positive");
+    assertProblem(403, api.post("/v1/transfers/" + id + "/post", bob, "{}", Map.of()), "another user");
+    var posted = api.post("/v1/transfers/" + id + "/post", alice, "{\"amount\":350}", Map.of());
+    assertEquals(200, posted.status(), posted.toString());
+    assertEquals("COMPLETED", posted.json().get("status").asText());
+    assertEquals(350, posted.json().get("postedAmount").asLong());
+    assertEquals(650, balance(alice, a));
+    assertEquals(350, balance(bob, b));
+    assertProblem(409, api.post("/v1/transfers/" + id + "/post", alice, "{\"amount\":300}", Map.of()),
+        "already posted");
+    assertProblem(409, api.post("/v1/transfers/" + id + "/void", alice, null, Map.of()), "cannot be voided");
+
+    var second = api.post("/v1/transfers", alice, """
+        {"from":"%s","to":"%s","amount":100,"currency":"EUR","pending":true}""".formatted(a, b),
+        Map.of("Idempotency-Key", "deposit-hold-" + a));
+    assertEquals("HELD", second.json().get("status").asText(), second.toString());
+    var secondId = second.json().get("transferId").asText();
+    var voided = eventually(Duration.ofSeconds(20), () -> {
+      var r = api.post("/v1/transfers/" + secondId + "/void", alice, null, Map.of());
+      assertEquals(200, r.status(), r.toString());
+      return r.json();
+    });
+    assertEquals("VOIDED", voided.get("status").asText());
+    assertEquals(650, balance(alice, a));
+    assertEquals(0, api.get("/v1/accounts/" + a, alice).json().get("held").asLong());
+    assertProblem(409, api.post("/v1/transfers/" + secondId + "/post", alice, "{}", Map.of()), "voided");
+    assertProblem(400, api.post("/v1/transfers", alice, """
+        {"from":"%s","to":"%s","amount":100,"currency":"EUR","timeoutSeconds":60}""".formatted(a, b),
+        Map.of("Idempotency-Key", "bad-hold-" + a)), "pending transfers only");
+    assertProblem(404, api.post("/v1/transfers/" + UUID.randomUUID() + "/void", alice, null, Map.of()),
+        "does not exist");
+
+    // The journal has the posted amount once on each side; the hold itself is not an entry.
+    var entries = eventually(Duration.ofSeconds(20), () -> {
+      var response = api.get("/v1/accounts/" + a + "/entries", alice);
+      assertEquals(200, response.status(), response.toString());
+      assertEquals(2, response.json().get("entries").size(), response.toString());
+      return response.json();
+    });
+    assertEquals(350, entries.get("entries").get(1).get("amount").asLong());
+    assertEquals("DEBIT", entries.get("entries").get(1).get("side").asText());
+    var check = api.get("/v1/admin/ledger/check?settle=20", api.token("admin")).json();
+    assertEquals("true", check.get("passed").asText(), check.toString());
+  }
 }
