@@ -24,12 +24,13 @@ public final class CassandraTransferRepository implements TransferRepository {
     this.session = session;
     update = session.prepare("UPDATE " + keyspace + ".transfers USING TIMESTAMP :version SET "
         + "requester = :requester, from_account = :from_account, to_account = :to_account, amount = :amount, "
-        + "currency = :currency, reference = :reference, hold_seconds = :hold_seconds, created_at = :created_at, "
+        + "currency = :currency, reference = :reference, hold_seconds = :hold_seconds, reverses = :reverses, "
+        + "created_at = :created_at, "
         + "expires_at = :expires_at, posted_amount = :posted_amount, status = :status, "
         + "detail = :detail, problem_status = :problem_status, steps = steps + :steps, finished_at = :finished_at, "
         + "version = :version WHERE transfer_id = :transfer_id");
     select = session.prepare("SELECT transfer_id, requester, from_account, to_account, amount, currency, reference, "
-        + "hold_seconds, expires_at, posted_amount, status, detail, problem_status, steps, created_at, finished_at, "
+        + "hold_seconds, reverses, expires_at, posted_amount, status, detail, problem_status, steps, created_at, finished_at, "
         + "version FROM " + keyspace
         + ".transfers WHERE transfer_id = ?");
   }
@@ -53,6 +54,7 @@ public final class CassandraTransferRepository implements TransferRepository {
         b = b.setString("requester", r.requester()).setString("from_account", r.from())
             .setString("to_account", r.to()).setLong("amount", r.amount()).setString("currency", r.currency())
             .setString("reference", r.reference()).setLong("hold_seconds", r.holdSeconds())
+            .setString("reverses", r.reverses())
             .setInstant("created_at", c.createdAt());
       }
       if (c.detail() != null) b = b.setString("detail", c.detail());
@@ -74,7 +76,7 @@ public final class CassandraTransferRepository implements TransferRepository {
   private static TransferRow toRow(Row row) {
     var request = new Transfer.Request(row.getString("requester"), row.getString("from_account"),
         row.getString("to_account"), row.getLong("amount"), row.getString("currency"), row.getString("reference"),
-        row.isNull("hold_seconds") ? 0 : row.getLong("hold_seconds"));
+        row.isNull("hold_seconds") ? 0 : row.getLong("hold_seconds"), row.getString("reverses"));
     return new TransferRow(row.getString("transfer_id"), request, Transfer.Status.valueOf(row.getString("status")),
         row.getString("detail"), row.isNull("problem_status") ? null : row.getInt("problem_status"),
         row.getMap("steps", String.class, Instant.class), row.getInstant("created_at"),

@@ -75,14 +75,21 @@ public final class Transfer
 
   /**
    * What the caller asked for; a retry with the same key must ask for exactly the same. {@code holdSeconds} > 0 makes a
-   * pending transfer: the money is only held until it is posted, voided, or the hold expires.
+   * pending transfer: the money is only held until it is posted, voided, or the hold expires. {@code reverses}: the
+   * id of the transfer this one gives back (null for an ordinary transfer).
    */
   public record Request(
-      String requester, String from, String to, long amount, String currency, String reference, long holdSeconds)
+      String requester, String from, String to, long amount, String currency, String reference, long holdSeconds,
+      String reverses)
       implements CborSerializable {
 
     public Request(String requester, String from, String to, long amount, String currency, String reference) {
-      this(requester, from, to, amount, currency, reference, 0);
+      this(requester, from, to, amount, currency, reference, 0, null);
+    }
+
+    public Request(String requester, String from, String to, long amount, String currency, String reference,
+        long holdSeconds) {
+      this(requester, from, to, amount, currency, reference, holdSeconds, null);
     }
 
     boolean pending() {
@@ -233,6 +240,12 @@ public final class Transfer
   /** A caller's Idempotency-Key names one transfer: the same user and key always give the same id. */
   public static String idFor(String requester, String idempotencyKey) {
     return java.util.UUID.nameUUIDFromBytes(("transfer\n" + requester + "\n" + idempotencyKey)
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString();
+  }
+
+  /** A transfer has at most one reversal, so its id follows from the original's. */
+  public static String reversalIdFor(String transferId) {
+    return java.util.UUID.nameUUIDFromBytes(("reversal\n" + transferId)
         .getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString();
   }
 

@@ -24,7 +24,8 @@ public record TransferEventMessage(
     String detail,
     Long holdSeconds,
     Instant expiresAt,
-    Long postedAmount) {
+    Long postedAmount,
+    String reverses) {
 
   public static final int SCHEMA_VERSION = 1;
 
@@ -34,15 +35,15 @@ public record TransferEventMessage(
       var r = e.request();
       return new TransferEventMessage(SCHEMA_VERSION, "TransferRequested", id, sequenceNr, e.initiatedAt(),
           "PENDING", r.requester(), r.from(), r.to(), r.amount(), r.currency(), r.reference(), null,
-          r.holdSeconds() > 0 ? r.holdSeconds() : null, null, null);
+          r.holdSeconds() > 0 ? r.holdSeconds() : null, null, null, r.reverses());
     }
     if (event instanceof Transfer.Held e) {
       return new TransferEventMessage(SCHEMA_VERSION, "TransferHeld", id, sequenceNr, e.heldAt(), "HELD", null, null,
-          null, null, null, null, null, null, e.expiresAt(), null);
+          null, null, null, null, null, null, e.expiresAt(), null, null);
     }
     if (event instanceof Transfer.PostRequested e) {
       return new TransferEventMessage(SCHEMA_VERSION, "TransferPostRequested", id, sequenceNr, e.at(), "PENDING",
-          null, null, null, null, null, null, null, null, null, e.amount());
+          null, null, null, null, null, null, null, null, null, e.amount(), null);
     }
     if (event instanceof Transfer.VoidRequested e) {
       return state(e.expired() ? "TransferExpired" : "TransferVoidRequested", id, sequenceNr, e.at(), "PENDING",
@@ -71,6 +72,6 @@ public record TransferEventMessage(
   private static TransferEventMessage state(
       String type, String id, long sequenceNr, Instant at, String status, String detail) {
     return new TransferEventMessage(SCHEMA_VERSION, type, id, sequenceNr, at, status, null, null, null, null, null,
-        null, detail, null, null, null);
+        null, detail, null, null, null, null);
   }
 }

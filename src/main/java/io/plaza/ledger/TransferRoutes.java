@@ -61,20 +61,20 @@ public final class TransferRoutes {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record TransferResponse(
       String transferId, String from, String to, long amount, String currency, String reference, boolean pending,
-      Instant expiresAt, Long postedAmount, String status, String detail, List<StepResponse> steps,
+      Instant expiresAt, Long postedAmount, String reverses, String status, String detail, List<StepResponse> steps,
       Instant createdAt, Instant finishedAt) {
 
     static TransferResponse of(Transfer.View v) {
       var r = v.request();
       return new TransferResponse(v.transferId(), r.from(), r.to(), r.amount(), r.currency(), r.reference(),
-          r.holdSeconds() > 0, v.expiresAt(), v.postedAmount(), v.status().name(), v.detail(),
+          r.holdSeconds() > 0, v.expiresAt(), v.postedAmount(), r.reverses(), v.status().name(), v.detail(),
           v.steps().stream().map(s -> new StepResponse(s.name(), s.at())).toList(), v.createdAt(), v.finishedAt());
     }
 
     static TransferResponse of(TransferRepository.TransferRow row) {
       var r = row.request();
       return new TransferResponse(row.transferId(), r.from(), r.to(), r.amount(), r.currency(), r.reference(),
-          r.holdSeconds() > 0, row.expiresAt(), row.postedAmount(), row.status().name(), row.detail(),
+          r.holdSeconds() > 0, row.expiresAt(), row.postedAmount(), r.reverses(), row.status().name(), row.detail(),
           steps(row.steps()), row.createdAt(), row.finishedAt());
     }
 
@@ -107,7 +107,8 @@ public final class TransferRoutes {
               return ask(row.transferId(), replyTo -> new Transfer.PostPending(call.userId(), amount, replyTo));
             }))),
         Endpoint.post("/v1/transfers/{id}/void", call -> existing(call.userId(), call.param("id"),
-            row -> ask(row.transferId(), replyTo -> new Transfer.VoidPending(call.userId(), replyTo)))));
+            row -> ask(row.transferId(), replyTo -> new Transfer.VoidPending(call.userId(), replyTo)))),
+        Endpoint.post("/v1/transfers/{id}/reversal", call -> reverse(call.userId(), call.param("id"))));
   }
 
   private Route initiate(String user) {
@@ -131,6 +132,41 @@ public final class TransferRoutes {
           return onSuccess(transfers.find(transferId),
               existing -> existing.isPresent() ? start(transferId, request) : Problems.complete(refusal));
         });
+      });
+    });
+  }
+
+  /**
+   * Gives a completed transfer's money back with a new, compensating transfer from its destination to its source;
+   * the original stays as it was. Asked by the destination's owner (it is their money that moves). One reversal per
+   * transfer: its id follows from the original's, so retries land on the same reversal.
+   */
+  private Route reverse(String user, String id) {
+    if (!TRANSFER_ID.matcher(id).matches()) {
+      return Problems.complete(StatusCodes.NOT_FOUND, "transfer id '" + LedgerRoutes.abbreviate(id)
+          + "' is not a valid id");
+    }
+    return onSuccess(transfers.find(id), found -> {
+      if (found.isEmpty()) {
+        return Problems.complete(StatusCodes.NOT_FOUND,
+            "transfer " + id + " does not exist (a new transfer shows here about a second after its POST)");
+      }
+      var original = found.get();
+      if (original.status() != Transfer.Status.COMPLETED) {
+        return Problems.complete(StatusCodes.CONFLICT,
+            "only a completed transfer can be reversed; transfer " + id + " is " + original.status());
+      }
+      if (original.request().reverses() != null) {
+        return Problems.complete(StatusCodes.CONFLICT, "transfer " + id + " is itself a reversal");
+      }
+      var r = original.request();
+      long amount = original.postedAmount() != null ? original.postedAmount() : r.amount();
+      var reversal = new Transfer.Request(user, r.to(), r.from(), amount, r.currency(), "reversal of " + id, 0, id);
+      var reversalId = Transfer.reversalIdFor(id);
+      return onSuccess(precheck(reversal), refusal -> {
+        if (refusal == null) return start(reversalId, reversal);
+        return onSuccess(transfers.find(reversalId),
+            existing -> existing.isPresent() ? start(reversalId, reversal) : Problems.complete(refusal));
       });
     });
   }

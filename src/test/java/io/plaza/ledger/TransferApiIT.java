@@ -314,4 +314,47 @@ class TransferApiIT {
     var check = api.get("/v1/admin/ledger/check?settle=20", api.token("admin")).json();
     assertEquals("true", check.get("passed").asText(), check.toString());
   }
+
+  @Test
+  void aReversalGivesACompletedTransferBackOnceWithoutEditingIt() {
+    var a = openAccount(alice, "EUR", 1_000);
+    var b = openAccount(bob, "EUR", 0);
+    var paid = transfer(alice, "order-" + a, a, b, 300);
+    assertEquals(201, paid.status(), paid.toString());
+    var id = paid.json().get("transferId").asText();
+    var refused = transfer(alice, "too-much-" + a, a, b, 5_000);
+    assertEquals(422, refused.status(), refused.toString());
+    var refusedId = Transfer.idFor("alice", "too-much-" + a);
+
+    var reversed = eventually(Duration.ofSeconds(20), () -> {
+      var r = api.post("/v1/transfers/" + id + "/reversal", bob, null, Map.of());
+      assertEquals(201, r.status(), r.toString());
+      return r.json();
+    });
+    assertEquals("COMPLETED", reversed.get("status").asText());
+    assertEquals(id, reversed.get("reverses").asText());
+    assertEquals(b, reversed.get("from").asText());
+    assertEquals(a, reversed.get("to").asText());
+    assertEquals(300, reversed.get("amount").asLong());
+    assertEquals(1_000, balance(alice, a));
+    assertEquals(0, balance(bob, b));
+
+    var again = api.post("/v1/transfers/" + id + "/reversal", bob, null, Map.of());
+    assertEquals(200, again.status(), again.toString());
+    assertEquals(reversed.get("transferId"), again.json().get("transferId"));
+    assertEquals(1_000, balance(alice, a));
+    // The payer cannot pull the money back out of the payee's account; the original is untouched.
+    assertProblem(403, api.post("/v1/transfers/" + id + "/reversal", alice, null, Map.of()), "another user");
+    assertEquals("COMPLETED", api.get("/v1/transfers/" + id, alice).json().get("status").asText());
+    var reversalId = reversed.get("transferId").asText();
+    eventually(Duration.ofSeconds(20), () -> {
+      assertProblem(409, api.post("/v1/transfers/" + reversalId + "/reversal", alice, null, Map.of()),
+          "itself a reversal");
+      assertProblem(409, api.post("/v1/transfers/" + refusedId + "/reversal", bob, null, Map.of()),
+          "only a completed transfer");
+      return null;
+    });
+    assertProblem(404, api.post("/v1/transfers/" + UUID.randomUUID() + "/reversal", bob, null, Map.of()),
+        "does not exist");
+  }
 }
