@@ -39,6 +39,14 @@ public record AccountEventMessage(
       return new AccountEventMessage(SCHEMA_VERSION, "FundsHeld", h.accountId(), sequenceNr, h.occurredAt(), null,
           null, null, null, h.amount(), null, h.transferId(), h.counterparty(), h.heldAfter());
     }
+    if (event instanceof LedgerAccount.CreditExpected x) {
+      return new AccountEventMessage(SCHEMA_VERSION, "CreditExpected", x.accountId(), sequenceNr, x.occurredAt(), null,
+          null, null, null, x.amount(), null, x.transferId(), null, null);
+    }
+    if (event instanceof LedgerAccount.ExpectedCreditCancelled x) {
+      return new AccountEventMessage(SCHEMA_VERSION, "ExpectedCreditCancelled", x.accountId(), sequenceNr,
+          x.occurredAt(), null, null, null, null, x.amount(), null, x.transferId(), null, null);
+    }
     if (event instanceof LedgerAccount.HoldReleased r) {
       return new AccountEventMessage(SCHEMA_VERSION, "HoldReleased", r.accountId(), sequenceNr, r.occurredAt(), null,
           null, null, null, r.amount(), null, r.transferId(), null, r.heldAfter());
@@ -55,7 +63,7 @@ public record AccountEventMessage(
       case TRANSFER_DEBIT -> "TransferDebited";
       case TRANSFER_CREDIT -> "TransferCredited";
       case TRANSFER_REFUND -> "TransferRefunded";
-      case HOLD, HOLD_RELEASE -> throw new IllegalStateException("holds are not movements");
+      case HOLD, HOLD_RELEASE, EXPECT, EXPECT_CANCEL -> throw new IllegalStateException("not a movement");
     };
     var held = m instanceof LedgerAccount.TransferDebited d ? d.heldAfter() : null;
     return new AccountEventMessage(SCHEMA_VERSION, type, m.accountId(), sequenceNr,

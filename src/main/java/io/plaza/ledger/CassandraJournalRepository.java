@@ -39,9 +39,16 @@ public final class CassandraJournalRepository implements JournalRepository {
   @Override
   public CompletionStage<Done> append(List<Entry> entries) {
     var pending = entries.stream()
-        .map(e -> insert.thenCompose(ps -> session.executeWrite(ps.bind(e.accountId(), bucketOf(e.seq()), e.seq(),
-            e.type(), e.side().name(), e.amount(), e.balanceAfter(), e.transferId(), e.operationId(),
-            e.counterparty(), e.occurredAt()))))
+        .map(e -> insert.thenCompose(ps -> {
+          // Absent values stay unset: binding null would write a tombstone per empty cell.
+          var b = ps.boundStatementBuilder(e.accountId(), bucketOf(e.seq()), e.seq(), e.type(), e.side().name(),
+              e.amount(), e.balanceAfter());
+          if (e.transferId() != null) b = b.setString("transfer_id", e.transferId());
+          if (e.operationId() != null) b = b.setString("operation_id", e.operationId());
+          if (e.counterparty() != null) b = b.setString("counterparty", e.counterparty());
+          if (e.occurredAt() != null) b = b.setInstant("occurred_at", e.occurredAt());
+          return session.executeWrite(b.build());
+        }))
         .map(CompletionStage::toCompletableFuture)
         .toArray(CompletableFuture[]::new);
     return CompletableFuture.allOf(pending).thenApply(v -> Done.getInstance());

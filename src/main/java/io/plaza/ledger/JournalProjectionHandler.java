@@ -40,7 +40,7 @@ public final class JournalProjectionHandler extends Handler<List<EventEnvelope<L
     var side = switch (m.kind()) {
       case WITHDRAWAL, TRANSFER_DEBIT -> Side.DEBIT;
       case DEPOSIT, TRANSFER_CREDIT, TRANSFER_REFUND -> Side.CREDIT;
-      case HOLD, HOLD_RELEASE -> throw new IllegalStateException("holds are not movements");
+      case HOLD, HOLD_RELEASE, EXPECT, EXPECT_CANCEL -> throw new IllegalStateException("not a movement");
     };
     // Spelled out, not taken from enum names: this is part of the API.
     var type = switch (m.kind()) {
@@ -49,7 +49,7 @@ public final class JournalProjectionHandler extends Handler<List<EventEnvelope<L
       case TRANSFER_DEBIT -> "transfer";
       case TRANSFER_CREDIT -> "transfer";
       case TRANSFER_REFUND -> "refund";
-      case HOLD, HOLD_RELEASE -> throw new IllegalStateException("holds are not movements");
+      case HOLD, HOLD_RELEASE, EXPECT, EXPECT_CANCEL -> throw new IllegalStateException("not a movement");
     };
     return new Entry(m.accountId(), seq, type, side, m.amount(), m.balanceAfter(), transferId,
         transferId == null ? m.operationId() : null, counterparty, m.occurredAt());

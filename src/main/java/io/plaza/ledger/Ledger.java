@@ -26,7 +26,9 @@ public final class Ledger {
     var ledger = config.getConfig("plaza.ledger");
     var keyspace = config.getString("plaza.cassandra.keyspace");
     LedgerAccount.init(system, ledger.getInt("remembered-operations"));
-    Transfer.init(system, Transfer.Settings.fromConfig(ledger.getConfig("transfers")));
+    var transferSettings = Transfer.Settings.fromConfig(ledger.getConfig("transfers"));
+    Transfer.init(system, transferSettings);
+    TransferBatch.init(system, transferSettings);
 
     int group = ledger.getInt("projection-group-size");
     var within = ledger.getDuration("projection-group-within");
@@ -44,6 +46,8 @@ public final class Ledger {
     var transfers = new CassandraTransferRepository(session, keyspace);
     TaggedProjections.<Transfer.Event>start(system, "transfers", Transfer.TAGS, group, within,
         () -> new TransfersProjectionHandler(transfers));
+    TaggedProjections.<TransferBatch.Event>start(system, "transfer-batches", TransferBatch.TAGS, group, within,
+        () -> new TransferBatchesProjectionHandler(transfers));
     var transfersTopic = ledger.getString("transfers-topic");
     TaggedProjections.<Transfer.Event>start(system, "ledger-transfers-kafka", Transfer.TAGS, group, within,
         () -> new KafkaProjectionHandler<>(kafka, transfersTopic, Transfer.Event::transferId,
@@ -51,6 +55,7 @@ public final class Ledger {
 
     var endpoints = new ArrayList<>(new LedgerRoutes(system, balances, journal, askTimeout).endpoints());
     endpoints.addAll(new TransferRoutes(system, transfers, askTimeout).endpoints());
+    endpoints.addAll(new TransferBatchRoutes(system, transfers, askTimeout).endpoints());
     endpoints.addAll(new LedgerAdminRoutes(system, Admins.fromConfig(config)).endpoints());
     return endpoints;
   }

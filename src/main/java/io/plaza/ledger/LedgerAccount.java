@@ -70,18 +70,31 @@ public final class LedgerAccount
   /** Public facts (currency, open or closed) for anyone who wants to pay into the account. */
   public record Describe(ActorRef<Reply> replyTo) implements Command {}
 
-  // Transfer legs, sent by the Transfer saga. Each is idempotent by transfer id; {@code initiatedAt} tells the account
-  // whether a leg it does not remember could have been forgotten (see OpenAccount.forgottenUpTo).
+  // Transfer legs, sent by the Transfer and TransferBatch sagas. Each is idempotent by transfer id. {@code retry}: the
+  // saga may have sent this leg before (a lost answer, a restart); only then can a leg the account does not remember
+  // have been applied and forgotten, which {@code initiatedAt} bounds (see OpenAccount.forgottenUpTo). A first attempt
+  // cannot have been applied before, so busy accounts that forget fast never have to refuse to guess about it. The
+  // shorter constructors assume a retry, the safe side.
 
   public record Debit(
       String transferId, String requester, String counterparty, long amount, String currency, Instant initiatedAt,
-      ActorRef<Reply> replyTo)
-      implements Command {}
+      boolean retry, ActorRef<Reply> replyTo)
+      implements Command {
+    public Debit(String transferId, String requester, String counterparty, long amount, String currency,
+        Instant initiatedAt, ActorRef<Reply> replyTo) {
+      this(transferId, requester, counterparty, amount, currency, initiatedAt, true, replyTo);
+    }
+  }
 
   public record Credit(
-      String transferId, String counterparty, long amount, String currency, Instant initiatedAt,
+      String transferId, String counterparty, long amount, String currency, Instant initiatedAt, boolean retry,
       ActorRef<Reply> replyTo)
-      implements Command {}
+      implements Command {
+    public Credit(String transferId, String counterparty, long amount, String currency, Instant initiatedAt,
+        ActorRef<Reply> replyTo) {
+      this(transferId, counterparty, amount, currency, initiatedAt, true, replyTo);
+    }
+  }
 
   /**
    * Reserves {@code amount} for a pending transfer: the balance stays, the available balance (balance minus holds)
@@ -89,20 +102,58 @@ public final class LedgerAccount
    */
   public record Hold(
       String transferId, String requester, String counterparty, long amount, String currency, Instant initiatedAt,
-      ActorRef<Reply> replyTo)
-      implements Command {}
+      boolean retry, ActorRef<Reply> replyTo)
+      implements Command {
+    public Hold(String transferId, String requester, String counterparty, long amount, String currency,
+        Instant initiatedAt, ActorRef<Reply> replyTo) {
+      this(transferId, requester, counterparty, amount, currency, initiatedAt, true, replyTo);
+    }
+  }
 
   /** Turns a hold into the transfer's debit of {@code amount} (at most the held amount); the rest is released. */
   public record Capture(
-      String transferId, String counterparty, long amount, Instant initiatedAt, ActorRef<Reply> replyTo)
-      implements Command {}
+      String transferId, String counterparty, long amount, Instant initiatedAt, boolean retry,
+      ActorRef<Reply> replyTo)
+      implements Command {
+    public Capture(String transferId, String counterparty, long amount, Instant initiatedAt,
+        ActorRef<Reply> replyTo) {
+      this(transferId, counterparty, amount, initiatedAt, true, replyTo);
+    }
+  }
 
   /** Releases a hold without moving money (void or expiry). */
-  public record Release(String transferId, Instant initiatedAt, ActorRef<Reply> replyTo) implements Command {}
+  public record Release(String transferId, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo)
+      implements Command {
+    public Release(String transferId, Instant initiatedAt, ActorRef<Reply> replyTo) {
+      this(transferId, initiatedAt, true, replyTo);
+    }
+  }
+
+  /**
+   * Announces a credit of a linked batch: refused like a credit would be (closed, other currency), else remembered so
+   * the credit itself can no longer be refused: the account cannot be closed while credits are expected.
+   */
+  public record ExpectCredit(
+      String transferId, String counterparty, long amount, String currency, Instant initiatedAt, boolean retry,
+      ActorRef<Reply> replyTo)
+      implements Command {
+    public ExpectCredit(String transferId, String counterparty, long amount, String currency, Instant initiatedAt,
+        ActorRef<Reply> replyTo) {
+      this(transferId, counterparty, amount, currency, initiatedAt, true, replyTo);
+    }
+  }
+
+  /** Withdraws an expected credit (its batch was aborted). Idempotent. */
+  public record CancelExpectedCredit(String transferId, Instant initiatedAt, ActorRef<Reply> replyTo)
+      implements Command {}
 
   /** Gives back a debit whose credit could not happen. Never refused, also not on a closed account. */
-  public record Refund(String transferId, long amount, Instant initiatedAt, ActorRef<Reply> replyTo)
-      implements Command {}
+  public record Refund(String transferId, long amount, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo)
+      implements Command {
+    public Refund(String transferId, long amount, Instant initiatedAt, ActorRef<Reply> replyTo) {
+      this(transferId, amount, initiatedAt, true, replyTo);
+    }
+  }
 
   // ---- Replies ----------------------------------------------------------------------------------------------
 
@@ -228,6 +279,15 @@ public final class LedgerAccount
       String accountId, String transferId, String operationId, long amount, long heldAfter, Instant occurredAt)
       implements Event {}
 
+  /** A linked batch will credit {@code amount} under {@code transferId}; the account stays open until it does. */
+  public record CreditExpected(
+      String accountId, String transferId, String operationId, long amount, Instant occurredAt)
+      implements Event {}
+
+  public record ExpectedCreditCancelled(
+      String accountId, String transferId, String operationId, long amount, Instant occurredAt)
+      implements Event {}
+
   // ---- State ------------------------------------------------------------------------------------------------
 
   public sealed interface State extends CborSerializable {}
@@ -237,15 +297,26 @@ public final class LedgerAccount
   /**
    * {@code recentOperations}: the last N operation ids (client keys and transfer legs) with what they did, oldest
    * first. {@code forgottenUpTo}: the latest time of an operation dropped from it (null: none dropped yet).
-   * {@code holds}: the amount each pending transfer holds (null in snapshots taken before holds existed).
+   * {@code holds}: the amount each pending transfer holds; {@code expected}: credits announced by linked batches
+   * (both null in snapshots taken before they existed).
    */
   public record OpenAccount(
       String owner, String currency, long overdraftLimit, long balance, long version, Instant openedAt,
-      Map<String, Operation> recentOperations, boolean closed, Instant forgottenUpTo, Map<String, Long> holds)
+      Map<String, Operation> recentOperations, boolean closed, Instant forgottenUpTo, Map<String, Long> holds,
+      Map<String, Long> expected)
       implements State {
 
     public OpenAccount {
       holds = holds == null ? Map.of() : holds;
+      expected = expected == null ? Map.of() : expected;
+    }
+
+    OpenAccount withExpected(String transferId, Long amount) {
+      var copy = new LinkedHashMap<>(expected);
+      if (amount == null) copy.remove(transferId);
+      else copy.put(transferId, amount);
+      return new OpenAccount(owner, currency, overdraftLimit, balance, version, openedAt, recentOperations, closed,
+          forgottenUpTo, holds, Collections.unmodifiableMap(copy));
     }
 
     long held() {
@@ -270,7 +341,7 @@ public final class LedgerAccount
         it.remove();
       }
       return new OpenAccount(owner, currency, overdraftLimit, op.balanceAfter(), version + 1, openedAt,
-          Collections.unmodifiableMap(ops), closed, forgotten, holds);
+          Collections.unmodifiableMap(ops), closed, forgotten, holds, expected);
     }
 
     OpenAccount withHold(String transferId, Long amount) {
@@ -278,12 +349,12 @@ public final class LedgerAccount
       if (amount == null) copy.remove(transferId);
       else copy.put(transferId, amount);
       return new OpenAccount(owner, currency, overdraftLimit, balance, version, openedAt, recentOperations, closed,
-          forgottenUpTo, Collections.unmodifiableMap(copy));
+          forgottenUpTo, Collections.unmodifiableMap(copy), expected);
     }
 
     OpenAccount closedNow() {
       return new OpenAccount(owner, currency, overdraftLimit, balance, version + 1, openedAt, recentOperations, true,
-          forgottenUpTo, holds);
+          forgottenUpTo, holds, expected);
     }
 
     /** Could a leg of a transfer started at {@code initiatedAt} have been applied and forgotten since? */
@@ -295,8 +366,10 @@ public final class LedgerAccount
   /** What a remembered operation did, to answer its retries identically. */
   public record Operation(String operationId, Kind kind, long amount, long balanceAfter, Instant occurredAt)
       implements CborSerializable {
-    /** HOLD and HOLD_RELEASE do not change the balance: their balanceAfter is the balance they left. */
-    public enum Kind { DEPOSIT, WITHDRAWAL, TRANSFER_DEBIT, TRANSFER_CREDIT, TRANSFER_REFUND, HOLD, HOLD_RELEASE }
+    /** HOLD, HOLD_RELEASE, EXPECT and EXPECT_CANCEL do not change the balance: balanceAfter is the balance. */
+    public enum Kind {
+      DEPOSIT, WITHDRAWAL, TRANSFER_DEBIT, TRANSFER_CREDIT, TRANSFER_REFUND, HOLD, HOLD_RELEASE, EXPECT, EXPECT_CANCEL
+    }
   }
 
   /** Tolerated clock difference between the node that starts a transfer and the node that applies its legs. */
@@ -363,7 +436,9 @@ public final class LedgerAccount
         .onCommand(Refund.class, cmd -> unknown(cmd.replyTo()))
         .onCommand(Hold.class, cmd -> unknown(cmd.replyTo()))
         .onCommand(Capture.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Release.class, cmd -> unknown(cmd.replyTo()));
+        .onCommand(Release.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(ExpectCredit.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(CancelExpectedCredit.class, cmd -> unknown(cmd.replyTo()));
     builder.forStateType(OpenAccount.class)
         .onCommand(Open.class, this::reopen)
         .onCommand(Deposit.class, this::deposit)
@@ -379,7 +454,9 @@ public final class LedgerAccount
         .onCommand(Refund.class, this::refund)
         .onCommand(Hold.class, this::hold)
         .onCommand(Capture.class, this::capture)
-        .onCommand(Release.class, this::release);
+        .onCommand(Release.class, this::release)
+        .onCommand(ExpectCredit.class, this::expectCredit)
+        .onCommand(CancelExpectedCredit.class, this::cancelExpectedCredit);
     return builder.build();
   }
 
@@ -455,6 +532,10 @@ public final class LedgerAccount
       return reject(cmd.replyTo(), Rejection.unprocessable(
           "only an account with balance 0 can be closed; balance is " + state.balance()));
     }
+    if (!state.expected().isEmpty()) {
+      return reject(cmd.replyTo(), Rejection.unprocessable(
+          "the account expects " + state.expected().size() + " credit(s) from linked transfers; retry shortly"));
+    }
     if (!state.holds().isEmpty()) {
       return reject(cmd.replyTo(), Rejection.unprocessable(
           "the account has " + state.holds().size() + " pending transfer(s) holding funds; post or void them first"));
@@ -466,7 +547,7 @@ public final class LedgerAccount
   private ReplyEffect<Event, State> debit(OpenAccount state, Debit cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_DEBIT);
     var earlier = legReplay(state, id, Operation.Kind.TRANSFER_DEBIT, cmd.amount(), cmd.transferId(),
-        cmd.initiatedAt(), cmd.replyTo());
+        cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
     if (earlier != null) return earlier;
     if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
     if (state.closed()) return closed(cmd.replyTo());
@@ -481,11 +562,14 @@ public final class LedgerAccount
   private ReplyEffect<Event, State> credit(OpenAccount state, Credit cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_CREDIT);
     var earlier = legReplay(state, id, Operation.Kind.TRANSFER_CREDIT, cmd.amount(), cmd.transferId(),
-        cmd.initiatedAt(), cmd.replyTo());
+        cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
     if (earlier != null) return earlier;
-    if (state.closed()) return closed(cmd.replyTo());
-    var refusal = legRefusal(state, cmd.amount(), cmd.currency());
-    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    // An expected credit was checked when it was announced, and the account has stayed open since.
+    if (!state.expected().containsKey(cmd.transferId())) {
+      if (state.closed()) return closed(cmd.replyTo());
+      var refusal = legRefusal(state, cmd.amount(), cmd.currency());
+      if (refusal != null) return reject(cmd.replyTo(), refusal);
+    }
     long after;
     try {
       after = Math.addExact(state.balance(), cmd.amount());
@@ -499,8 +583,9 @@ public final class LedgerAccount
 
   private ReplyEffect<Event, State> hold(OpenAccount state, Hold cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.HOLD);
+    if (state.holds().containsKey(cmd.transferId())) return stillPending(state, id, Operation.Kind.HOLD, cmd.replyTo());
     var earlier = legReplay(state, id, Operation.Kind.HOLD, cmd.amount(), cmd.transferId(), cmd.initiatedAt(),
-        cmd.replyTo());
+        cmd.retry(), cmd.replyTo());
     if (earlier != null) return earlier;
     if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
     if (state.closed()) return closed(cmd.replyTo());
@@ -520,7 +605,7 @@ public final class LedgerAccount
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_DEBIT);
     var held = state.holds().get(cmd.transferId());
     if (held == null) return holdGone(state, cmd.transferId(), id, Operation.Kind.TRANSFER_DEBIT, cmd.amount(),
-        cmd.initiatedAt(), cmd.replyTo());
+        cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
     if (cmd.amount() <= 0 || cmd.amount() > held) {
       return reject(cmd.replyTo(), Rejection.unprocessable(
           "a pending transfer can post at most the " + held + " it holds, not " + cmd.amount()));
@@ -534,8 +619,45 @@ public final class LedgerAccount
     var id = legId(cmd.transferId(), Operation.Kind.HOLD_RELEASE);
     var held = state.holds().get(cmd.transferId());
     if (held == null) return holdGone(state, cmd.transferId(), id, Operation.Kind.HOLD_RELEASE, null,
-        cmd.initiatedAt(), cmd.replyTo());
+        cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
     var event = new HoldReleased(accountId, cmd.transferId(), id, held, state.held() - held, clock.instant());
+    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+  }
+
+  private ReplyEffect<Event, State> expectCredit(OpenAccount state, ExpectCredit cmd) {
+    var id = legId(cmd.transferId(), Operation.Kind.EXPECT);
+    if (state.expected().containsKey(cmd.transferId())) {
+      return stillPending(state, id, Operation.Kind.EXPECT, cmd.replyTo());
+    }
+    var earlier = legReplay(state, id, Operation.Kind.EXPECT, cmd.amount(), cmd.transferId(), cmd.initiatedAt(),
+        cmd.retry(), cmd.replyTo());
+    if (earlier != null) return earlier;
+    if (state.closed()) return closed(cmd.replyTo());
+    var refusal = legRefusal(state, cmd.amount(), cmd.currency());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    var event = new CreditExpected(accountId, cmd.transferId(), id, cmd.amount(), clock.instant());
+    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+  }
+
+  /** A hold or an expected credit that is still in place answers its retry, even once its operation is forgotten. */
+  private ReplyEffect<Event, State> stillPending(OpenAccount state, String legId, Operation.Kind kind,
+      ActorRef<Reply> replyTo) {
+    var op = state.recentOperations().get(legId);
+    if (op == null) op = new Operation(legId, kind, 0, state.balance(), null);
+    return Effect().reply(replyTo, new MovementReply(summary(state), op, true));
+  }
+
+  /** Idempotent: cancelling an expectation that is gone (or never came) answers without an event. */
+  private ReplyEffect<Event, State> cancelExpectedCredit(OpenAccount state, CancelExpectedCredit cmd) {
+    var id = legId(cmd.transferId(), Operation.Kind.EXPECT_CANCEL);
+    var expected = state.expected().get(cmd.transferId());
+    if (expected == null) {
+      var earlier = state.recentOperations().get(id);
+      var op = earlier != null ? earlier
+          : new Operation(id, Operation.Kind.EXPECT_CANCEL, 0, state.balance(), clock.instant());
+      return Effect().reply(cmd.replyTo(), new MovementReply(summary(state), op, true));
+    }
+    var event = new ExpectedCreditCancelled(accountId, cmd.transferId(), id, expected, clock.instant());
     return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
   }
 
@@ -544,7 +666,7 @@ public final class LedgerAccount
    * the hold ended otherwise (or never existed), unknown if the account may have forgotten.
    */
   private ReplyEffect<Event, State> holdGone(OpenAccount state, String transferId, String legId, Operation.Kind kind,
-      Long amount, Instant initiatedAt, ActorRef<Reply> replyTo) {
+      Long amount, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo) {
     var earlier = state.recentOperations().get(legId);
     if (earlier != null) {
       if (amount == null || earlier.amount() == amount) {
@@ -559,7 +681,7 @@ public final class LedgerAccount
       return reject(replyTo, Rejection.conflict("the hold of transfer " + transferId + " was already "
           + (capture ? "released" : "posted")));
     }
-    if (state.mayHaveForgotten(initiatedAt)) return Effect().reply(replyTo, new LegUnknown(transferId));
+    if (retry && state.mayHaveForgotten(initiatedAt)) return Effect().reply(replyTo, new LegUnknown(transferId));
     return reject(replyTo, Rejection.notFound("no hold of transfer " + transferId + " on account " + accountId));
   }
 
@@ -567,7 +689,7 @@ public final class LedgerAccount
   private ReplyEffect<Event, State> refund(OpenAccount state, Refund cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_REFUND);
     var earlier = legReplay(state, id, Operation.Kind.TRANSFER_REFUND, cmd.amount(), cmd.transferId(),
-        cmd.initiatedAt(), cmd.replyTo());
+        cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
     if (earlier != null) return earlier;
     // A debit took this amount out of this balance, so giving it back cannot overflow.
     var event = new TransferRefunded(accountId, cmd.transferId(), id, cmd.amount(), state.balance() + cmd.amount(),
@@ -585,10 +707,10 @@ public final class LedgerAccount
 
   /** A remembered leg answers as before; an unremembered one that may have been forgotten answers LegUnknown. */
   private ReplyEffect<Event, State> legReplay(OpenAccount state, String legId, Operation.Kind kind, long amount,
-      String transferId, Instant initiatedAt, ActorRef<Reply> replyTo) {
+      String transferId, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo) {
     var earlier = replayOf(state, legId, kind, amount, replyTo);
     if (earlier != null) return earlier;
-    if (state.mayHaveForgotten(initiatedAt)) return Effect().reply(replyTo, new LegUnknown(transferId));
+    if (retry && state.mayHaveForgotten(initiatedAt)) return Effect().reply(replyTo, new LegUnknown(transferId));
     return null;
   }
 
@@ -640,7 +762,7 @@ public final class LedgerAccount
     builder.forStateType(Unopened.class)
         .onEvent(AccountOpened.class, (state, e) ->
             new OpenAccount(e.owner(), e.currency(), e.overdraftLimit(), 0, 1, e.openedAt(), Map.of(), false, null,
-                Map.of()));
+                Map.of(), Map.of()));
     builder.forStateType(OpenAccount.class)
         .onEvent(TransferDebited.class, (state, e) -> {
           var after = state.withOperation(
@@ -648,6 +770,15 @@ public final class LedgerAccount
               rememberedOperations);
           return e.releasedHold() == null ? after : after.withHold(e.transferId(), null);
         })
+        .onEvent(TransferCredited.class, (state, e) -> state.withOperation(
+            new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt()),
+            rememberedOperations).withExpected(e.transferId(), null))
+        .onEvent(CreditExpected.class, (state, e) -> state.withOperation(
+            new Operation(e.operationId(), Operation.Kind.EXPECT, e.amount(), state.balance(), e.occurredAt()),
+            rememberedOperations).withExpected(e.transferId(), e.amount()))
+        .onEvent(ExpectedCreditCancelled.class, (state, e) -> state.withOperation(
+            new Operation(e.operationId(), Operation.Kind.EXPECT_CANCEL, e.amount(), state.balance(), e.occurredAt()),
+            rememberedOperations).withExpected(e.transferId(), null))
         .onEvent(Movement.class, (state, e) -> state.withOperation(
             new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt()),
             rememberedOperations))

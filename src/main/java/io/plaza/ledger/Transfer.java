@@ -263,6 +263,9 @@ public final class Transfer
   // In memory only: callers waiting for the outcome, the leg whose answer counts, and the retry backoff.
   private final List<ActorRef<Reply>> waiting = new ArrayList<>();
   private Leg outstanding;
+  // Legs sent by this incarnation; after a restart every leg may have been sent before (see LedgerAccount.Debit).
+  private final Set<Leg> sent = java.util.EnumSet.noneOf(Leg.class);
+  private boolean resumed;
   private Instant debitedAt;
   private Duration nextRetry;
 
@@ -296,6 +299,7 @@ public final class Transfer
         .onSignal(RecoveryCompleted.instance(), state -> {
           // A transfer interrupted by a crash or a move carries on from its last persisted step.
           if (state instanceof InFlight inFlight) {
+            resumed = true;
             resume(inFlight);
           } else if (state instanceof Finished) {
             // Started for a read or a replay, or restarted as remembered after a crash that came before its
@@ -609,17 +613,19 @@ public final class Transfer
     var r = state.request();
     var id = transferId;
     var at = state.initiatedAt();
+    boolean retry = resumed || !sent.add(leg);
     var answer = switch (leg) {
       case DEBIT -> accounts.ask(r.from(), replyTo ->
-          new LedgerAccount.Debit(id, r.requester(), r.to(), r.amount(), r.currency(), at, replyTo));
+          new LedgerAccount.Debit(id, r.requester(), r.to(), r.amount(), r.currency(), at, retry, replyTo));
       case HOLD -> accounts.ask(r.from(), replyTo ->
-          new LedgerAccount.Hold(id, r.requester(), r.to(), r.amount(), r.currency(), at, replyTo));
+          new LedgerAccount.Hold(id, r.requester(), r.to(), r.amount(), r.currency(), at, retry, replyTo));
       case CAPTURE -> accounts.ask(r.from(), replyTo ->
-          new LedgerAccount.Capture(id, r.to(), state.amount(), at, replyTo));
-      case RELEASE -> accounts.ask(r.from(), replyTo -> new LedgerAccount.Release(id, at, replyTo));
+          new LedgerAccount.Capture(id, r.to(), state.amount(), at, retry, replyTo));
+      case RELEASE -> accounts.ask(r.from(), replyTo -> new LedgerAccount.Release(id, at, retry, replyTo));
       case CREDIT -> accounts.ask(r.to(), replyTo ->
-          new LedgerAccount.Credit(id, r.from(), state.amount(), r.currency(), at, replyTo));
-      case REFUND -> accounts.ask(r.from(), replyTo -> new LedgerAccount.Refund(id, state.amount(), at, replyTo));
+          new LedgerAccount.Credit(id, r.from(), state.amount(), r.currency(), at, retry, replyTo));
+      case REFUND -> accounts.ask(r.from(), replyTo ->
+          new LedgerAccount.Refund(id, state.amount(), at, retry, replyTo));
     };
     ctx.pipeToSelf(answer, (reply, failure) -> new LegAnswered(leg, reply, failure));
   }

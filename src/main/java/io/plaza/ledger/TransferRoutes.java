@@ -87,11 +87,13 @@ public final class TransferRoutes {
   private final ClusterSharding sharding;
   private final TransferRepository transfers;
   private final Duration askTimeout;
+  private final AccountPrecheck prechecks;
 
   public TransferRoutes(ActorSystem<?> system, TransferRepository transfers, Duration askTimeout) {
     this.sharding = ClusterSharding.get(system);
     this.transfers = transfers;
     this.askTimeout = askTimeout;
+    this.prechecks = new AccountPrecheck(sharding, askTimeout);
   }
 
   public List<Endpoint> endpoints() {
@@ -171,7 +173,7 @@ public final class TransferRoutes {
     });
   }
 
-  private static Rejection invalid(TransferRequest body) {
+  static Rejection invalid(TransferRequest body) {
     if (body.from() == null || body.to() == null) return Rejection.badRequest("from and to are required account ids");
     if (!LedgerRoutes.ACCOUNT_ID.matcher(body.from()).matches()) {
       return Rejection.unprocessable("from '" + LedgerRoutes.abbreviate(body.from()) + "' is not a valid account id");
@@ -200,35 +202,9 @@ public final class TransferRoutes {
     return null;
   }
 
-  /** Why the accounts refuse this transfer right now, or null. Asks both accounts at once. */
+  /** Why the accounts refuse this transfer right now, or null. */
   private CompletionStage<Rejection> precheck(Transfer.Request r) {
-    var source = sharding.entityRefFor(LedgerAccount.ENTITY_KEY, r.from())
-        .<LedgerAccount.Reply>ask(replyTo -> new LedgerAccount.Get(r.requester(), replyTo), askTimeout);
-    var destination = sharding.entityRefFor(LedgerAccount.ENTITY_KEY, r.to())
-        .<LedgerAccount.Reply>ask(LedgerAccount.Describe::new, askTimeout);
-    return source.thenCombine(destination, (from, to) -> {
-      if (from instanceof LedgerAccount.Rejected rejected) {
-        var why = rejected.rejection();
-        // An unknown account named in the body is a semantic error of the body, not a missing URL resource.
-        return why.kind() == Rejection.Kind.NOT_FOUND ? Rejection.unprocessable(why.detail()) : why;
-      }
-      var account = ((LedgerAccount.AccountReply) from).account();
-      if (account.closed()) return Rejection.unprocessable("account " + r.from() + " is closed");
-      if (!account.currency().equals(r.currency())) {
-        return Rejection.unprocessable("currency " + r.currency() + " does not match account " + r.from() + "'s "
-            + account.currency());
-      }
-      if (to instanceof LedgerAccount.Rejected rejected) {
-        return Rejection.unprocessable("destination " + rejected.rejection().detail());
-      }
-      var info = (LedgerAccount.AccountInfo) to;
-      if (info.closed()) return Rejection.unprocessable("destination account " + r.to() + " is closed");
-      if (!info.currency().equals(r.currency())) {
-        return Rejection.unprocessable("currency " + r.currency() + " does not match destination account " + r.to()
-            + "'s " + info.currency());
-      }
-      return null;
-    });
+    return prechecks.refusal(r.requester(), r.from(), r.to(), r.currency());
   }
 
   private Route start(String transferId, Transfer.Request request) {
