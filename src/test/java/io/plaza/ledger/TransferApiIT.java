@@ -357,4 +357,55 @@ class TransferApiIT {
     assertProblem(404, api.post("/v1/transfers/" + UUID.randomUUID() + "/reversal", bob, null, Map.of()),
         "does not exist");
   }
+
+  @Test
+  void linkedTransfersApplyAllLegsOrNone() {
+    var a = openAccount(alice, "EUR", 100);
+    var b = openAccount(bob, "EUR", 0);
+    var c = openAccount(bob, "EUR", 0);
+    var batch = """
+        {"legs":[{"from":"%s","to":"%s","amount":30,"currency":"EUR"},
+                 {"from":"%s","to":"%s","amount":%d,"currency":"EUR","reference":"split"}]}""";
+    var key = Map.of("Idempotency-Key", "split-" + a);
+
+    // 30 + 80 > 100: the second leg is refused, so neither leg happens.
+    var refused = api.post("/v1/transfer-batches", alice, batch.formatted(a, b, a, c, 80),
+        Map.of("Idempotency-Key", "too-much-" + a));
+    assertProblem(422, refused, "no leg took effect");
+    assertEquals(100, balance(alice, a));
+    assertEquals(0, balance(bob, b));
+    assertEquals(0, api.get("/v1/accounts/" + a, alice).json().get("held").asLong());
+
+    var done = api.post("/v1/transfer-batches", alice, batch.formatted(a, b, a, c, 70), key);
+    assertEquals(201, done.status(), done.toString());
+    assertEquals("COMPLETED", done.json().get("status").asText());
+    var batchId = done.json().get("batchId").asText();
+    assertEquals(0, balance(alice, a));
+    assertEquals(30, balance(bob, b));
+    assertEquals(70, balance(bob, c));
+    var again = api.post("/v1/transfer-batches", alice, batch.formatted(a, b, a, c, 70), key);
+    assertEquals(200, again.status(), again.toString());
+    assertEquals(batchId, again.json().get("batchId").asText());
+    assertProblem(409, api.post("/v1/transfer-batches", alice, batch.formatted(a, b, a, c, 60), key),
+        "already used");
+    assertEquals(0, balance(alice, a));
+
+    assertProblem(400, api.post("/v1/transfer-batches", alice, "{\"legs\":[]}", Map.of("Idempotency-Key", "e")),
+        "1 to 20");
+    assertProblem(400, api.post("/v1/transfer-batches", alice, batch.formatted(a, b, a, c, 0),
+        Map.of("Idempotency-Key", "z")), "legs[1]");
+    assertProblem(403, api.post("/v1/transfer-batches", bob, batch.formatted(a, b, a, c, 1),
+        Map.of("Idempotency-Key", "x")), "another user");
+
+    var shown = eventually(Duration.ofSeconds(20), () -> {
+      var r = api.get("/v1/transfer-batches/" + batchId, alice);
+      assertEquals(200, r.status(), r.toString());
+      return r.json();
+    });
+    assertEquals(List.of("requested", "reserved", "committed"), shown.get("steps").findValuesAsText("name"));
+    assertEquals(batchId + ":1", shown.get("legs").get(1).get("transferId").asText());
+    assertProblem(403, api.get("/v1/transfer-batches/" + batchId, bob), "another user");
+    var check = api.get("/v1/admin/ledger/check?settle=20", api.token("admin")).json();
+    assertEquals("true", check.get("passed").asText(), check.toString());
+  }
 }
