@@ -125,17 +125,13 @@ public final class LedgerRoutes {
   }
 
   private Route move(String user, String id, boolean deposit) {
-    return optionalHeaderValueByName(IDEMPOTENCY_HEADER, key -> {
-      if (key.isEmpty()) {
-        return Problems.badRequest("the Idempotency-Key header is required: a retry with the same key applies once");
-      }
-      if (!IDEMPOTENCY_KEY.matcher(key.get()).matches()) return badIdempotencyKey();
+    return requireIdempotencyKey(key -> {
       return entity(Json.unmarshaller(AmountRequest.class), req -> {
         if (req.amount() == null) return Problems.badRequest("amount is required (integer minor units, e.g. cents)");
         if (req.amount() <= 0) return Problems.badRequest("amount must be a positive integer of minor units");
         return ask(id, replyTo -> deposit
-            ? new LedgerAccount.Deposit(user, req.amount(), key.get(), replyTo)
-            : new LedgerAccount.Withdraw(user, req.amount(), key.get(), replyTo), reply -> {
+            ? new LedgerAccount.Deposit(user, req.amount(), key, replyTo)
+            : new LedgerAccount.Withdraw(user, req.amount(), key, replyTo), reply -> {
               if (reply instanceof LedgerAccount.MovementReply moved) {
                 var op = moved.operation();
                 var body = new MovementResponse(id, op.operationId(),
@@ -218,6 +214,17 @@ public final class LedgerRoutes {
       return Problems.complete(StatusCodes.NOT_FOUND, "account id '" + abbreviate(id) + "' is not a valid id");
     }
     return inner.apply(id);
+  }
+
+  /** The request's Idempotency-Key, required and valid, else 400: a retry with the same key applies once. */
+  static Route requireIdempotencyKey(Function<String, Route> inner) {
+    return optionalHeaderValueByName(IDEMPOTENCY_HEADER, key -> {
+      if (key.isEmpty()) {
+        return Problems.badRequest("the Idempotency-Key header is required: a retry with the same key applies once");
+      }
+      if (!IDEMPOTENCY_KEY.matcher(key.get()).matches()) return badIdempotencyKey();
+      return inner.apply(key.get());
+    });
   }
 
   static Route badIdempotencyKey() {

@@ -3,7 +3,6 @@ package io.plaza.ledger;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
-import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeaders;
 
 import io.plaza.platform.Endpoint;
@@ -73,37 +72,27 @@ public final class TransferBatchRoutes {
   }
 
   private Route initiate(String user) {
-    return optionalHeaderValueByName(LedgerRoutes.IDEMPOTENCY_HEADER, key -> {
-      if (key.isEmpty()) {
-        return Problems.badRequest("the Idempotency-Key header is required: a retry with the same key moves the "
-            + "money once");
+    return LedgerRoutes.requireIdempotencyKey(key -> entity(Json.unmarshaller(BatchRequest.class), body -> {
+      if (body.legs() == null || body.legs().isEmpty() || body.legs().size() > TransferBatch.MAX_LEGS) {
+        return Problems.badRequest("legs must list 1 to " + TransferBatch.MAX_LEGS + " transfers");
       }
-      if (!LedgerRoutes.IDEMPOTENCY_KEY.matcher(key.get()).matches()) return LedgerRoutes.badIdempotencyKey();
-      return entity(Json.unmarshaller(BatchRequest.class), body -> {
-        if (body.legs() == null || body.legs().isEmpty() || body.legs().size() > TransferBatch.MAX_LEGS) {
-          return Problems.badRequest("legs must list 1 to " + TransferBatch.MAX_LEGS + " transfers");
+      var legs = new ArrayList<TransferBatch.Leg>();
+      for (int i = 0; i < body.legs().size(); i++) {
+        var l = body.legs().get(i);
+        if (l == null) return Problems.badRequest("legs[" + i + "] is null");
+        var invalid = TransferRoutes.invalid(
+            new TransferRoutes.TransferRequest(l.from(), l.to(), l.amount(), l.currency(), l.reference(), null, null));
+        if (invalid != null) {
+          return Problems.complete(new Rejection(invalid.kind(), "legs[" + i + "]: " + invalid.detail()));
         }
-        var legs = new ArrayList<TransferBatch.Leg>();
-        for (int i = 0; i < body.legs().size(); i++) {
-          var l = body.legs().get(i);
-          if (l == null) return Problems.badRequest("legs[" + i + "] is null");
-          var invalid = TransferRoutes.invalid(
-              new TransferRoutes.TransferRequest(l.from(), l.to(), l.amount(), l.currency(), l.reference(), null,
-                  null));
-          if (invalid != null) return Problems.complete(new Rejection(invalid.kind(), "legs[" + i + "]: "
-              + invalid.detail()));
-          legs.add(new TransferBatch.Leg(l.from(), l.to(), l.amount(), l.currency(),
-              l.reference() == null ? "" : l.reference()));
-        }
-        var request = new TransferBatch.Request(user, List.copyOf(legs));
-        var batchId = TransferBatch.idFor(user, key.get());
-        return onSuccess(precheck(request), refusal -> {
-          if (refusal == null) return start(batchId, request);
-          return onSuccess(transfers.find(TransferBatch.legId(batchId, 0)),
-              existing -> existing.isPresent() ? start(batchId, request) : Problems.complete(refusal));
-        });
-      });
-    });
+        legs.add(new TransferBatch.Leg(l.from(), l.to(), l.amount(), l.currency(),
+            l.reference() == null ? "" : l.reference()));
+      }
+      var request = new TransferBatch.Request(user, List.copyOf(legs));
+      var batchId = TransferBatch.idFor(user, key);
+      return TransferRoutes.startUnlessRefused(transfers, precheck(request), TransferBatch.legId(batchId, 0),
+          () -> start(batchId, request));
+    }));
   }
 
   /** The first refusal among the legs (checked all at once), or null. */

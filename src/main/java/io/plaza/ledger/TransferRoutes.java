@@ -3,7 +3,6 @@ package io.plaza.ledger;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
-import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeaders;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
@@ -114,28 +113,27 @@ public final class TransferRoutes {
   }
 
   private Route initiate(String user) {
-    return optionalHeaderValueByName(LedgerRoutes.IDEMPOTENCY_HEADER, key -> {
-      if (key.isEmpty()) {
-        return Problems.badRequest("the Idempotency-Key header is required: a retry with the same key moves the "
-            + "money once");
-      }
-      if (!LedgerRoutes.IDEMPOTENCY_KEY.matcher(key.get()).matches()) return LedgerRoutes.badIdempotencyKey();
-      return entity(Json.unmarshaller(TransferRequest.class), body -> {
-        var invalid = invalid(body);
-        if (invalid != null) return Problems.complete(invalid);
-        long hold = Boolean.TRUE.equals(body.pending())
-            ? Optional.ofNullable(body.timeoutSeconds()).orElse(DEFAULT_HOLD_SECONDS) : 0;
-        var request = new Transfer.Request(user, body.from(), body.to(), body.amount(), body.currency(),
-            body.reference() == null ? "" : body.reference(), hold);
-        var transferId = Transfer.idFor(user, key.get());
-        return onSuccess(precheck(request), refusal -> {
-          if (refusal == null) return start(transferId, request);
-          // Refused now, but a retry of a transfer accepted earlier (the account closed since) gets its first answer.
-          return onSuccess(transfers.find(transferId),
-              existing -> existing.isPresent() ? start(transferId, request) : Problems.complete(refusal));
-        });
-      });
-    });
+    return LedgerRoutes.requireIdempotencyKey(key -> entity(Json.unmarshaller(TransferRequest.class), body -> {
+      var invalid = invalid(body);
+      if (invalid != null) return Problems.complete(invalid);
+      long hold = Boolean.TRUE.equals(body.pending())
+          ? Optional.ofNullable(body.timeoutSeconds()).orElse(DEFAULT_HOLD_SECONDS) : 0;
+      var request = new Transfer.Request(user, body.from(), body.to(), body.amount(), body.currency(),
+          body.reference() == null ? "" : body.reference(), hold);
+      var transferId = Transfer.idFor(user, key);
+      return startUnlessRefused(transfers, precheck(request), transferId, () -> start(transferId, request));
+    }));
+  }
+
+  /**
+   * Starts the saga when the pre-check passed. When it refused, the request may still be the retry of one accepted
+   * earlier (an account closed since): if the read model knows {@code knownId}, the entity gives its first answer.
+   */
+  static Route startUnlessRefused(TransferRepository transfers, CompletionStage<Rejection> precheck, String knownId,
+      java.util.function.Supplier<Route> start) {
+    return onSuccess(precheck, refusal -> refusal == null ? start.get()
+        : onSuccess(transfers.find(knownId),
+            existing -> existing.isPresent() ? start.get() : Problems.complete(refusal)));
   }
 
   /**
@@ -144,16 +142,7 @@ public final class TransferRoutes {
    * transfer: its id follows from the original's, so retries land on the same reversal.
    */
   private Route reverse(String user, String id) {
-    if (!TRANSFER_ID.matcher(id).matches()) {
-      return Problems.complete(StatusCodes.NOT_FOUND, "transfer id '" + LedgerRoutes.abbreviate(id)
-          + "' is not a valid id");
-    }
-    return onSuccess(transfers.find(id), found -> {
-      if (found.isEmpty()) {
-        return Problems.complete(StatusCodes.NOT_FOUND,
-            "transfer " + id + " does not exist (a new transfer shows here about a second after its POST)");
-      }
-      var original = found.get();
+    return known(id, original -> {
       if (original.status() != Transfer.Status.COMPLETED) {
         return Problems.complete(StatusCodes.CONFLICT,
             "only a completed transfer can be reversed; transfer " + id + " is " + original.status());
@@ -165,11 +154,7 @@ public final class TransferRoutes {
       long amount = original.postedAmount() != null ? original.postedAmount() : r.amount();
       var reversal = new Transfer.Request(user, r.to(), r.from(), amount, r.currency(), "reversal of " + id, 0, id);
       var reversalId = Transfer.reversalIdFor(id);
-      return onSuccess(precheck(reversal), refusal -> {
-        if (refusal == null) return start(reversalId, reversal);
-        return onSuccess(transfers.find(reversalId),
-            existing -> existing.isPresent() ? start(reversalId, reversal) : Problems.complete(refusal));
-      });
+      return startUnlessRefused(transfers, precheck(reversal), reversalId, () -> start(reversalId, reversal));
     });
   }
 
@@ -252,19 +237,18 @@ public final class TransferRoutes {
    * that is not in the read model never reaches (and starts) an entity.
    */
   private Route existing(String user, String id, Function<TransferRepository.TransferRow, Route> inner) {
+    return known(id, row -> row.request().requester().equals(user) ? inner.apply(row)
+        : Problems.complete(StatusCodes.FORBIDDEN, "transfer " + id + " was made by another user"));
+  }
+
+  /** A transfer the read model knows (whoever made it), else 404. */
+  private Route known(String id, Function<TransferRepository.TransferRow, Route> inner) {
     if (!TRANSFER_ID.matcher(id).matches()) {
       return Problems.complete(StatusCodes.NOT_FOUND, "transfer id '" + LedgerRoutes.abbreviate(id)
           + "' is not a valid id");
     }
-    return onSuccess(transfers.find(id), found -> {
-      if (found.isEmpty()) {
-        return Problems.complete(StatusCodes.NOT_FOUND,
-            "transfer " + id + " does not exist (a new transfer shows here about a second after its POST)");
-      }
-      if (!found.get().request().requester().equals(user)) {
-        return Problems.complete(StatusCodes.FORBIDDEN, "transfer " + id + " was made by another user");
-      }
-      return inner.apply(found.get());
-    });
+    return onSuccess(transfers.find(id), found -> found.isPresent() ? inner.apply(found.get())
+        : Problems.complete(StatusCodes.NOT_FOUND,
+            "transfer " + id + " does not exist (a new transfer shows here about a second after its POST)"));
   }
 }

@@ -1,8 +1,6 @@
 package io.plaza.ledger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static io.plaza.platform.ItSupport.assertProblem;
 import static io.plaza.platform.ItSupport.eventually;
 import static io.plaza.platform.ItSupport.readTopic;

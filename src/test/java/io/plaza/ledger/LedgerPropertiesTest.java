@@ -3,7 +3,6 @@ package io.plaza.ledger;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,7 +27,6 @@ import net.jqwik.api.lifecycle.AfterContainer;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 
 /**
@@ -39,10 +37,7 @@ import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
  */
 class LedgerPropertiesTest {
 
-  private static final ActorTestKit testKit = ActorTestKit.create(
-      ConfigFactory.parseString("pekko.actor.provider = local\npekko.loglevel = WARNING")
-          .withFallback(EventSourcedBehaviorTestKit.config())
-          .withFallback(ConfigFactory.load()));
+  private static final ActorTestKit testKit = ActorTestKit.create(AccountsFixture.config());
   private static final Duration WAIT = Duration.ofSeconds(10);
   private static final Transfer.Settings SETTINGS =
       new Transfer.Settings(Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofMillis(5), Duration.ofMillis(50));

@@ -5,22 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import io.plaza.platform.Rejection;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.SerializationTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -31,22 +27,17 @@ import org.junit.jupiter.api.Test;
  */
 class TransferTest {
 
-  private static final ActorTestKit testKit = ActorTestKit.create(
-      ConfigFactory.parseString("pekko.actor.provider = local")
-          .withFallback(EventSourcedBehaviorTestKit.config())
-          .withFallback(ConfigFactory.load()));
+  private static final ActorTestKit testKit = ActorTestKit.create(AccountsFixture.config());
   private static final Duration WAIT = Duration.ofSeconds(5);
   private static final Transfer.Settings SETTINGS =
       new Transfer.Settings(Duration.ofSeconds(3), WAIT, Duration.ofMillis(50), Duration.ofMillis(200));
 
+  private final AccountsFixture fixture = new AccountsFixture(testKit, WAIT);
   /** Account entities by id, spawned on first use as sharding does. */
-  private final Map<String, ActorRef<LedgerAccount.Command>> accountActors = new ConcurrentHashMap<>();
+  private final Map<String, ActorRef<LedgerAccount.Command>> accountActors = fixture.actors;
+  private final Transfer.Accounts accounts = fixture.accounts;
   private final String a = "a-" + UUID.randomUUID();
   private final String b = "b-" + UUID.randomUUID();
-
-  private final Transfer.Accounts accounts = (id, command) -> AskPattern.ask(
-      accountActors.computeIfAbsent(id, k -> testKit.spawn(LedgerAccount.create(k, 1000, Clock.systemUTC()))),
-      command::apply, WAIT, testKit.system().scheduler());
 
   @AfterAll
   static void shutdown() {
@@ -56,20 +47,15 @@ class TransferTest {
   // ---- helpers ----------------------------------------------------------------------------------------------
 
   private LedgerAccount.Reply account(String id, Function<ActorRef<LedgerAccount.Reply>, LedgerAccount.Command> cmd) {
-    return accounts.ask(id, cmd).toCompletableFuture().join();
+    return fixture.ask(id, cmd);
   }
 
   private void open(String id, String owner, long deposit) {
-    assertInstanceOf(LedgerAccount.AccountReply.class, account(id, r -> new LedgerAccount.Open(owner, "EUR", 0, r)));
-    if (deposit > 0) {
-      assertInstanceOf(LedgerAccount.MovementReply.class,
-          account(id, r -> new LedgerAccount.Deposit(owner, deposit, "seed", r)));
-    }
+    fixture.open(id, owner, deposit);
   }
 
   private long balance(String id, String owner) {
-    var reply = account(id, r -> new LedgerAccount.Get(owner, r));
-    return assertInstanceOf(LedgerAccount.AccountReply.class, reply).account().balance();
+    return fixture.summary(id, owner).balance();
   }
 
   private ActorRef<Transfer.Command> transfer(String id, Transfer.Settings settings, Clock clock) {
@@ -290,8 +276,7 @@ class TransferTest {
   }
 
   private long held(String id, String owner) {
-    var reply = account(id, r -> new LedgerAccount.Get(owner, r));
-    return assertInstanceOf(LedgerAccount.AccountReply.class, reply).account().held();
+    return fixture.summary(id, owner).held();
   }
 
   private static Rejection.Kind refused(Transfer.Reply reply) {
