@@ -25,7 +25,7 @@ public final class Ledger {
     var config = system.settings().config();
     var ledger = config.getConfig("plaza.ledger");
     var keyspace = config.getString("plaza.cassandra.keyspace");
-    LedgerAccount.init(system, ledger.getInt("remembered-operations"));
+    LedgerAccount.init(system, LedgerAccount.Memory.fromConfig(ledger));
     var transferSettings = Transfer.Settings.fromConfig(ledger.getConfig("transfers"));
     Transfer.init(system, transferSettings);
     TransferBatch.init(system, transferSettings);
@@ -52,6 +52,9 @@ public final class Ledger {
     TaggedProjections.<Transfer.Event>start(system, "ledger-transfers-kafka", Transfer.TAGS, group, within,
         () -> new KafkaProjectionHandler<>(kafka, transfersTopic, Transfer.Event::transferId,
             TransferEventMessage::of));
+    TaggedProjections.<TransferBatch.Event>start(system, "ledger-batches-kafka", TransferBatch.TAGS, group, within,
+        () -> new KafkaProjectionHandler<>(kafka, transfersTopic, TransferBatch.Event::batchId,
+            TransferBatchEventMessage::of));
 
     var endpoints = new ArrayList<>(new LedgerRoutes(system, balances, journal, askTimeout).endpoints());
     endpoints.addAll(new TransferRoutes(system, transfers, askTimeout).endpoints());

@@ -327,16 +327,28 @@ public final class LedgerAccount
       return balance - held();
     }
 
-    OpenAccount withOperation(Operation op, int remember) {
+    /**
+     * Remembers {@code op}, then forgets the oldest operations beyond {@code memory.operations()} — except a client's
+     * deposit or withdrawal younger than {@code memory.keyRetention()}: its Idempotency-Key must keep working for that
+     * long, however busy the account (age is measured against the new operation's time, so replays agree).
+     */
+    OpenAccount withOperation(Operation op, Memory memory) {
       // Copy on write: state must stay immutable because snapshots are serialized asynchronously.
       var ops = new LinkedHashMap<String, Operation>(recentOperations);
       ops.put(op.operationId(), op);
       var forgotten = forgottenUpTo;
+      var keepKeysFrom = op.occurredAt() == null ? null : op.occurredAt().minus(memory.keyRetention());
       var it = ops.values().iterator();
-      while (ops.size() > remember) {
-        var dropped = it.next();
-        if (dropped.occurredAt() != null && (forgotten == null || dropped.occurredAt().isAfter(forgotten))) {
-          forgotten = dropped.occurredAt();
+      while (ops.size() > memory.operations() && it.hasNext()) {
+        var candidate = it.next();
+        if (candidate == op) break; // never the operation being remembered
+        boolean clientKey = candidate.kind() == Operation.Kind.DEPOSIT || candidate.kind() == Operation.Kind.WITHDRAWAL;
+        if (clientKey && keepKeysFrom != null && candidate.occurredAt() != null
+            && candidate.occurredAt().isAfter(keepKeysFrom)) {
+          continue;
+        }
+        if (candidate.occurredAt() != null && (forgotten == null || candidate.occurredAt().isAfter(forgotten))) {
+          forgotten = candidate.occurredAt();
         }
         it.remove();
       }
@@ -372,6 +384,16 @@ public final class LedgerAccount
     }
   }
 
+  /**
+   * What an account remembers: at least its last {@code operations} operations, and every client Idempotency-Key of
+   * the last {@code keyRetention}.
+   */
+  public record Memory(int operations, Duration keyRetention) {
+    public static Memory fromConfig(com.typesafe.config.Config ledger) {
+      return new Memory(ledger.getInt("remembered-operations"), ledger.getDuration("idempotency-key-retention"));
+    }
+  }
+
   /** Tolerated clock difference between the node that starts a transfer and the node that applies its legs. */
   static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
 
@@ -385,24 +407,29 @@ public final class LedgerAccount
 
   // ---- Behavior ---------------------------------------------------------------------------------------------
 
-  public static void init(ActorSystem<?> system, int rememberedOperations) {
+  public static void init(ActorSystem<?> system, Memory memory) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
-        create(ctx.getEntityId(), rememberedOperations, Clock.systemUTC())));
+        create(ctx.getEntityId(), memory, Clock.systemUTC())));
   }
 
+  /** With the default key retention of 24 h. */
   public static Behavior<Command> create(String accountId, int rememberedOperations, Clock clock) {
-    return new LedgerAccount(accountId, rememberedOperations, clock);
+    return create(accountId, new Memory(rememberedOperations, Duration.ofHours(24)), clock);
+  }
+
+  public static Behavior<Command> create(String accountId, Memory memory, Clock clock) {
+    return new LedgerAccount(accountId, memory, clock);
   }
 
   private final String accountId;
-  private final int rememberedOperations;
+  private final Memory memory;
   private final Clock clock;
 
-  private LedgerAccount(String accountId, int rememberedOperations, Clock clock) {
+  private LedgerAccount(String accountId, Memory memory, Clock clock) {
     super(PersistenceId.of(ENTITY_KEY.name(), accountId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
     this.accountId = accountId;
-    this.rememberedOperations = rememberedOperations;
+    this.memory = memory;
     this.clock = clock;
   }
 
@@ -767,27 +794,27 @@ public final class LedgerAccount
         .onEvent(TransferDebited.class, (state, e) -> {
           var after = state.withOperation(
               new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt()),
-              rememberedOperations);
+              memory);
           return e.releasedHold() == null ? after : after.withHold(e.transferId(), null);
         })
         .onEvent(TransferCredited.class, (state, e) -> state.withOperation(
             new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt()),
-            rememberedOperations).withExpected(e.transferId(), null))
+            memory).withExpected(e.transferId(), null))
         .onEvent(CreditExpected.class, (state, e) -> state.withOperation(
             new Operation(e.operationId(), Operation.Kind.EXPECT, e.amount(), state.balance(), e.occurredAt()),
-            rememberedOperations).withExpected(e.transferId(), e.amount()))
+            memory).withExpected(e.transferId(), e.amount()))
         .onEvent(ExpectedCreditCancelled.class, (state, e) -> state.withOperation(
             new Operation(e.operationId(), Operation.Kind.EXPECT_CANCEL, e.amount(), state.balance(), e.occurredAt()),
-            rememberedOperations).withExpected(e.transferId(), null))
+            memory).withExpected(e.transferId(), null))
         .onEvent(Movement.class, (state, e) -> state.withOperation(
             new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt()),
-            rememberedOperations))
+            memory))
         .onEvent(FundsHeld.class, (state, e) -> state.withOperation(
             new Operation(e.operationId(), Operation.Kind.HOLD, e.amount(), state.balance(), e.occurredAt()),
-            rememberedOperations).withHold(e.transferId(), e.amount()))
+            memory).withHold(e.transferId(), e.amount()))
         .onEvent(HoldReleased.class, (state, e) -> state.withOperation(
             new Operation(e.operationId(), Operation.Kind.HOLD_RELEASE, e.amount(), state.balance(), e.occurredAt()),
-            rememberedOperations).withHold(e.transferId(), null))
+            memory).withHold(e.transferId(), null))
         .onEvent(AccountClosed.class, (state, e) -> state.closedNow());
     return builder.build();
   }

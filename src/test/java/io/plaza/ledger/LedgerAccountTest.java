@@ -34,7 +34,8 @@ class LedgerAccountTest {
   @BeforeEach
   void fresh() {
     account = EventSourcedBehaviorTestKit.create(testKit.system(),
-        LedgerAccount.create("acc-1", 3, Clock.fixed(NOW, ZoneOffset.UTC)));
+        LedgerAccount.create("acc-1", new LedgerAccount.Memory(3, java.time.Duration.ZERO),
+            Clock.fixed(NOW, ZoneOffset.UTC)));
   }
 
   private LedgerAccount.Reply open(String owner, String currency, long overdraft) {
@@ -336,5 +337,40 @@ class LedgerAccountTest {
     assertEquals(Rejection.Kind.CONFLICT, rejection(capture("t1", 60)));
     assertEquals(100, summary().balance());
     assertInstanceOf(LedgerAccount.MovementReply.class, withdraw("alice", 100, "w1").reply());
+  }
+
+  @Test
+  void aClientKeyYoungerThanTheRetentionIsRememberedHoweverBusyTheAccount() {
+    var clock = new java.util.concurrent.atomic.AtomicReference<>(NOW);
+    Clock ticking = new Clock() {
+      @Override
+      public java.time.ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(java.time.ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public Instant instant() {
+        return clock.get();
+      }
+    };
+    // Remembers 3 operations, but client keys for an hour.
+    account = EventSourcedBehaviorTestKit.create(testKit.system(), LedgerAccount.create("acc-3",
+        new LedgerAccount.Memory(3, java.time.Duration.ofHours(1)), ticking));
+    open("alice", "EUR", 0);
+    deposit("alice", 10, "first");
+    for (int i = 0; i < 5; i++) deposit("alice", 1, "k" + i);
+    // Still within the hour: the first key answers its retry instead of paying again.
+    assertTrue(assertInstanceOf(LedgerAccount.MovementReply.class, deposit("alice", 10, "first").reply()).replayed());
+    assertEquals(15, ((LedgerAccount.OpenAccount) account.getState()).balance());
+    // Two hours later, older keys may go once the account is over its count.
+    clock.set(NOW.plus(java.time.Duration.ofHours(2)));
+    deposit("alice", 1, "late");
+    assertEquals(3, ((LedgerAccount.OpenAccount) account.getState()).recentOperations().size());
+    assertEquals(false, ((LedgerAccount.OpenAccount) account.getState()).recentOperations().containsKey("first"));
   }
 }

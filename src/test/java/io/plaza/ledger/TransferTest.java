@@ -226,7 +226,7 @@ class TransferTest {
   void aRetriedLegTheAccountHasForgottenParksTheTransfer() {
     // The account remembers one operation. The first debit is applied but its answer is lost, and a deposit comes in
     // before the retry: the account no longer remembers the debit and must not guess whether it was applied.
-    var remembersOne = testKit.spawn(LedgerAccount.create(a, 1, Clock.systemUTC()));
+    var remembersOne = testKit.spawn(LedgerAccount.create(a, new LedgerAccount.Memory(1, Duration.ZERO), Clock.systemUTC()));
     accountActors.put(a, remembersOne);
     open(a, "alice", 100);
     open(b, "bob", 0);
@@ -250,7 +250,7 @@ class TransferTest {
   @Test
   void aFirstAttemptIsAppliedEvenByAnAccountThatForgetsFast() {
     // A busy account forgets within seconds; a leg sent for the first time cannot have been applied before.
-    var remembersOne = testKit.spawn(LedgerAccount.create(a, 1, Clock.systemUTC()));
+    var remembersOne = testKit.spawn(LedgerAccount.create(a, new LedgerAccount.Memory(1, Duration.ZERO), Clock.systemUTC()));
     accountActors.put(a, remembersOne);
     open(a, "alice", 100);
     assertInstanceOf(LedgerAccount.MovementReply.class,
