@@ -81,6 +81,7 @@ class TransferCrashIT {
       var report = api.get("/v1/admin/ledger/check?settle=20", api.token("admin"));
       assertEquals(200, report.status(), report.toString());
       assertTrue(report.json().get("passed").asBoolean(), report.toString());
+      assertEquals(0, ledgerCheck(), "bin/ledger-check exit code on a clean ledger");
       assertEquals(403, api.get("/v1/admin/ledger/check", dave).status());
 
       // The checker is not blind: a forged journal credit (money from nowhere) fails two invariants.
@@ -92,6 +93,30 @@ class TransferCrashIT {
       var violations = failed.findValues("violations").toString();
       assertTrue(violations.contains("transfer forged has journal legs but no transfer record"), violations);
       assertTrue(violations.contains("account " + to + ": balances 250, Σjournal 251, entity 250"), violations);
+      assertEquals(1, ledgerCheck(), "bin/ledger-check exit code on a violation");
+    }
+  }
+
+  /** Runs the checker as {@code bin/ledger-check} does (its own JVM, settle 0) and returns its exit code. */
+  private static int ledgerCheck() {
+    var javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var builder = new ProcessBuilder(javaBin, "-cp", NodeProcess.classpath(), "io.plaza.ledger.LedgerCheck", "0")
+        .redirectErrorStream(true)
+        .redirectOutput(Path.of(System.getProperty("plaza.it.infra-dir", "target"), "ledger-check.log").toFile());
+    builder.environment().put("PLAZA_KEYSPACE", TestNodes.KEYSPACE);
+    builder.environment().put("CASSANDRA_CONTACT_POINTS", "127.0.0.1:" + TestNodes.CASSANDRA_PORT);
+    try {
+      var process = builder.start();
+      if (!process.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new AssertionError("ledger-check did not finish within 120 s");
+      }
+      return process.exitValue();
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
     }
   }
 

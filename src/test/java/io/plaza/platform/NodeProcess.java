@@ -53,7 +53,7 @@ public final class NodeProcess implements AutoCloseable {
   }
 
   /** Failsafe runs tests from a manifest-only jar; the real classpath is in this property. */
-  private static String classpath() {
+  public static String classpath() {
     var cp = System.getProperty("surefire.test.class.path");
     return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
   }
