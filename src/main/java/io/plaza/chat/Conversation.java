@@ -1,0 +1,438 @@
+package io.plaza.chat;
+
+import io.plaza.platform.CborSerializable;
+import io.plaza.platform.Rejection;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.stream.IntStream;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+
+/**
+ * One chat conversation: a 1:1 between two users or a group of up to {@link Settings#maxMembers()}. Every message gets
+ * the next sequence number (gap-free, strictly increasing); a retry with the same client message id gets the original
+ * seq back and creates nothing. Members move their delivered and read pointers forward; only members see anything.
+ */
+public final class Conversation
+    extends EventSourcedBehaviorWithEnforcedReplies<Conversation.Command, Conversation.Event, Conversation.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Conversation");
+
+  /** Fixed forever once events are written. */
+  public static final int TAG_COUNT = 8;
+
+  public static final List<String> TAGS =
+      IntStream.range(0, TAG_COUNT).mapToObj(i -> "chat-conversation-" + i).toList();
+
+  public static String tagFor(String conversationId) {
+    return TAGS.get(Math.floorMod(conversationId.hashCode(), TAG_COUNT));
+  }
+
+  /** The one 1:1 conversation of two users, found again by either side. */
+  public static String directId(String userA, String userB) {
+    var pair = userA.compareTo(userB) <= 0 ? userA + "\n" + userB : userB + "\n" + userA;
+    return "dm-" + UUID.nameUUIDFromBytes(pair.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * {@code rememberedMessages}: how many recent messages the entity keeps the author and time of (for edit/delete
+   * rules) and how many client message ids it keeps for dedup; {@code editWindow} / {@code deleteWindow}: how long after
+   * sending its author may still edit / delete a message.
+   */
+  public record Settings(int maxMembers, int maxBodyBytes, int rememberedMessages, Duration editWindow,
+      Duration deleteWindow) {
+    public static Settings fromConfig(com.typesafe.config.Config chat) {
+      return new Settings(chat.getInt("max-group-members"), (int) chat.getBytes("max-body-size").longValue(),
+          chat.getInt("remembered-messages"), chat.getDuration("edit-window"), chat.getDuration("delete-window"));
+    }
+  }
+
+  public enum Kind { DIRECT, GROUP }
+
+  // ---- Commands ---------------------------------------------------------------------------------------------
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Opens the conversation; for a DIRECT one {@code members} is the two users and the id is {@link #directId}. */
+  public record Create(String requester, Kind kind, String title, Set<String> members, ActorRef<Reply> replyTo)
+      implements Command {}
+
+  public record AddMembers(String requester, Set<String> users, ActorRef<Reply> replyTo) implements Command {}
+
+  /** An admin removes someone, or a member leaves ({@code user} = requester). */
+  public record RemoveMember(String requester, String user, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Post(String sender, String clientMsgId, String body, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Edit(String sender, long seq, String body, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Delete(String sender, long seq, ActorRef<Reply> replyTo) implements Command {}
+
+  /** Moves the member's delivered (or, with {@code read}, read) pointer up to {@code seq}; never backwards. */
+  public record Ack(String user, long seq, boolean read, ActorRef<Reply> replyTo) implements Command {}
+
+  public record GetInfo(String requester, ActorRef<Reply> replyTo) implements Command {}
+
+  // ---- Replies ----------------------------------------------------------------------------------------------
+
+  public sealed interface Reply extends CborSerializable {}
+
+  /** {@code replayed}: the same client message id had been posted before; this is the original. */
+  public record Posted(String conversationId, long seq, Instant sentAt, boolean replayed) implements Reply {}
+
+  public record Info(
+      String conversationId, Kind kind, String title, String owner, Set<String> admins, Set<String> members,
+      long lastSeq, Map<String, Long> delivered, Map<String, Long> read)
+      implements Reply {
+    public long unread(String user) {
+      return lastSeq - read.getOrDefault(user, 0L);
+    }
+  }
+
+  public record Done() implements Reply {}
+
+  public record Rejected(Rejection rejection) implements Reply {}
+
+  // ---- Events -----------------------------------------------------------------------------------------------
+
+  public sealed interface Event extends CborSerializable {
+    String conversationId();
+  }
+
+  public record ConversationCreated(
+      String conversationId, Kind kind, String title, String owner, Set<String> members, Instant at)
+      implements Event {}
+
+  public record MembersAdded(String conversationId, String by, Set<String> users, Instant at) implements Event {}
+
+  public record MemberRemoved(String conversationId, String by, String user, Instant at) implements Event {}
+
+  public record MessagePosted(
+      String conversationId, long seq, String sender, String clientMsgId, String body, Instant sentAt)
+      implements Event {}
+
+  public record MessageEdited(String conversationId, long seq, String sender, String body, Instant at)
+      implements Event {}
+
+  /** The message stays in the history as a tombstone without its body. */
+  public record MessageDeleted(String conversationId, long seq, String sender, Instant at) implements Event {}
+
+  public record PointerMoved(String conversationId, String user, long seq, boolean read, Instant at)
+      implements Event {}
+
+  // ---- State ------------------------------------------------------------------------------------------------
+
+  public sealed interface State extends CborSerializable {}
+
+  public record NotCreated() implements State {}
+
+  /** What the entity keeps of a recent message: enough to apply the edit and delete rules. */
+  public record Recent(String sender, Instant sentAt, boolean deleted) implements CborSerializable {}
+
+  /**
+   * {@code clientMsgIds}: "sender\nclientMsgId" → seq of the last messages; {@code recent}: seq → author and time of
+   * the last messages. Both bounded by {@link Settings#rememberedMessages()}.
+   */
+  public record Active(
+      Kind kind, String title, String owner, Set<String> admins, Set<String> members, long lastSeq,
+      Map<String, Long> clientMsgIds, Map<Long, Recent> recent, Map<String, Long> delivered, Map<String, Long> read)
+      implements State {}
+
+  // ---- Behavior ---------------------------------------------------------------------------------------------
+
+  public static Behavior<Command> create(String conversationId, Settings settings, Clock clock) {
+    return new Conversation(conversationId, settings, clock);
+  }
+
+  private final String conversationId;
+  private final Settings settings;
+  private final Clock clock;
+
+  private Conversation(String conversationId, Settings settings, Clock clock) {
+    super(PersistenceId.of(ENTITY_KEY.name(), conversationId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+    this.conversationId = conversationId;
+    this.settings = settings;
+    this.clock = clock;
+  }
+
+  @Override
+  public State emptyState() {
+    return new NotCreated();
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(tagFor(conversationId));
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(200, 2);
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    var builder = newCommandHandlerWithReplyBuilder();
+    builder.forStateType(NotCreated.class)
+        .onCommand(Create.class, this::create)
+        .onCommand(AddMembers.class, cmd -> notFound(cmd.replyTo()))
+        .onCommand(RemoveMember.class, cmd -> notFound(cmd.replyTo()))
+        .onCommand(Post.class, cmd -> notFound(cmd.replyTo()))
+        .onCommand(Edit.class, cmd -> notFound(cmd.replyTo()))
+        .onCommand(Delete.class, cmd -> notFound(cmd.replyTo()))
+        .onCommand(Ack.class, cmd -> notFound(cmd.replyTo()))
+        .onCommand(GetInfo.class, cmd -> notFound(cmd.replyTo()));
+    builder.forStateType(Active.class)
+        .onCommand(Create.class, this::createAgain)
+        .onCommand(AddMembers.class, this::addMembers)
+        .onCommand(RemoveMember.class, this::removeMember)
+        .onCommand(Post.class, this::post)
+        .onCommand(Edit.class, this::edit)
+        .onCommand(Delete.class, this::delete)
+        .onCommand(Ack.class, this::ack)
+        .onCommand(GetInfo.class, (state, cmd) -> state.members().contains(cmd.requester())
+            ? Effect().reply(cmd.replyTo(), info(state)) : notMember(cmd.replyTo()));
+    return builder.build();
+  }
+
+  private ReplyEffect<Event, State> create(Create cmd) {
+    var members = new TreeSet<>(cmd.members());
+    members.add(cmd.requester());
+    if (cmd.kind() == Kind.DIRECT) {
+      if (members.size() != 2 || !conversationId.equals(directId(members.first(), members.last()))) {
+        return reject(cmd.replyTo(), Rejection.badRequest("a direct conversation is between the caller and one other "
+            + "user"));
+      }
+    } else if (members.size() > settings.maxMembers()) {
+      return reject(cmd.replyTo(), Rejection.unprocessable("a group has at most " + settings.maxMembers()
+          + " members"));
+    }
+    var created = new ConversationCreated(conversationId, cmd.kind(), cmd.title(), cmd.requester(),
+        Collections.unmodifiableSet(members), clock.instant());
+    return Effect().persist(created).thenReply(cmd.replyTo(), s -> info((Active) s));
+  }
+
+  /** Creating a direct conversation that exists finds it (either side may ask); a group id is never reused. */
+  private ReplyEffect<Event, State> createAgain(Active state, Create cmd) {
+    if (state.kind() == Kind.DIRECT && cmd.kind() == Kind.DIRECT && state.members().contains(cmd.requester())) {
+      return Effect().reply(cmd.replyTo(), info(state));
+    }
+    return reject(cmd.replyTo(), Rejection.conflict("conversation " + conversationId + " already exists"));
+  }
+
+  private ReplyEffect<Event, State> addMembers(Active state, AddMembers cmd) {
+    if (state.kind() == Kind.DIRECT) return reject(cmd.replyTo(), directIsFixed());
+    if (!state.admins().contains(cmd.requester())) return notAdmin(state, cmd.requester(), cmd.replyTo());
+    var added = new TreeSet<>(cmd.users());
+    added.removeAll(state.members());
+    if (added.isEmpty()) return Effect().reply(cmd.replyTo(), info(state));
+    if (state.members().size() + added.size() > settings.maxMembers()) {
+      return reject(cmd.replyTo(), Rejection.unprocessable("a group has at most " + settings.maxMembers()
+          + " members; it has " + state.members().size()));
+    }
+    return Effect().persist(new MembersAdded(conversationId, cmd.requester(), Collections.unmodifiableSet(added),
+        clock.instant())).thenReply(cmd.replyTo(), s -> info((Active) s));
+  }
+
+  private ReplyEffect<Event, State> removeMember(Active state, RemoveMember cmd) {
+    if (state.kind() == Kind.DIRECT) return reject(cmd.replyTo(), directIsFixed());
+    boolean leaving = cmd.user().equals(cmd.requester());
+    if (!leaving && !state.admins().contains(cmd.requester())) {
+      return notAdmin(state, cmd.requester(), cmd.replyTo());
+    }
+    if (!state.members().contains(cmd.user())) return Effect().reply(cmd.replyTo(), info(state));
+    if (cmd.user().equals(state.owner())) {
+      return reject(cmd.replyTo(), Rejection.unprocessable("the owner cannot leave or be removed"));
+    }
+    return Effect().persist(new MemberRemoved(conversationId, cmd.requester(), cmd.user(), clock.instant()))
+        .thenReply(cmd.replyTo(), s -> new Done());
+  }
+
+  private ReplyEffect<Event, State> post(Active state, Post cmd) {
+    if (!state.members().contains(cmd.sender())) return notMember(cmd.replyTo());
+    var key = cmd.sender() + "\n" + cmd.clientMsgId();
+    var earlier = state.clientMsgIds().get(key);
+    if (earlier != null) {
+      var recent = state.recent().get(earlier);
+      return Effect().reply(cmd.replyTo(), new Posted(conversationId, earlier,
+          recent == null ? null : recent.sentAt(), true));
+    }
+    var invalid = bodyRefusal(cmd.body());
+    if (invalid != null) return reject(cmd.replyTo(), invalid);
+    var posted = new MessagePosted(conversationId, state.lastSeq() + 1, cmd.sender(), cmd.clientMsgId(), cmd.body(),
+        clock.instant());
+    return Effect().persist(posted)
+        .thenReply(cmd.replyTo(), s -> new Posted(conversationId, posted.seq(), posted.sentAt(), false));
+  }
+
+  private ReplyEffect<Event, State> edit(Active state, Edit cmd) {
+    var refusal = ownRecentMessage(state, cmd.sender(), cmd.seq(), settings.editWindow(), "edited");
+    if (refusal == null) refusal = bodyRefusal(cmd.body());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    return Effect().persist(new MessageEdited(conversationId, cmd.seq(), cmd.sender(), cmd.body(), clock.instant()))
+        .thenReply(cmd.replyTo(), s -> new Done());
+  }
+
+  private ReplyEffect<Event, State> delete(Active state, Delete cmd) {
+    var recent = state.recent().get(cmd.seq());
+    // Deleting again answers the same: the message is deleted.
+    if (recent != null && recent.deleted() && recent.sender().equals(cmd.sender())) {
+      return Effect().reply(cmd.replyTo(), new Done());
+    }
+    var refusal = ownRecentMessage(state, cmd.sender(), cmd.seq(), settings.deleteWindow(), "deleted");
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    return Effect().persist(new MessageDeleted(conversationId, cmd.seq(), cmd.sender(), clock.instant()))
+        .thenReply(cmd.replyTo(), s -> new Done());
+  }
+
+  /** Why {@code sender} may not change message {@code seq} now, or null. */
+  private Rejection ownRecentMessage(Active state, String sender, long seq, Duration window, String verb) {
+    if (!state.members().contains(sender)) return Rejection.forbidden(notMemberText());
+    if (seq < 1 || seq > state.lastSeq()) {
+      return Rejection.notFound("message " + seq + " does not exist in conversation " + conversationId);
+    }
+    var recent = state.recent().get(seq);
+    if (recent == null || recent.sentAt().plus(window).isBefore(clock.instant())) {
+      return Rejection.unprocessable("message " + seq + " can no longer be " + verb + " (allowed for "
+          + window.toMinutes() + " minutes after sending)");
+    }
+    if (!recent.sender().equals(sender)) {
+      return Rejection.forbidden("only its author may " + verb.replace("ed", "") + " message " + seq);
+    }
+    if (recent.deleted()) return Rejection.unprocessable("message " + seq + " was deleted");
+    return null;
+  }
+
+  private Rejection bodyRefusal(String body) {
+    if (body == null || body.isBlank()) return Rejection.badRequest("body must not be empty");
+    if (body.getBytes(StandardCharsets.UTF_8).length > settings.maxBodyBytes()) {
+      return Rejection.unprocessable("body is larger than " + settings.maxBodyBytes() + " bytes");
+    }
+    return null;
+  }
+
+  private ReplyEffect<Event, State> ack(Active state, Ack cmd) {
+    if (!state.members().contains(cmd.user())) return notMember(cmd.replyTo());
+    if (cmd.seq() > state.lastSeq()) {
+      return reject(cmd.replyTo(), Rejection.unprocessable("seq " + cmd.seq() + " is beyond the last message "
+          + state.lastSeq()));
+    }
+    var pointers = cmd.read() ? state.read() : state.delivered();
+    // Pointers only move forward; an old or repeated receipt changes nothing and needs no event.
+    if (cmd.seq() <= pointers.getOrDefault(cmd.user(), 0L)) return Effect().reply(cmd.replyTo(), new Done());
+    return Effect().persist(new PointerMoved(conversationId, cmd.user(), cmd.seq(), cmd.read(), clock.instant()))
+        .thenReply(cmd.replyTo(), s -> new Done());
+  }
+
+  private Info info(Active state) {
+    return new Info(conversationId, state.kind(), state.title(), state.owner(), state.admins(), state.members(),
+        state.lastSeq(), state.delivered(), state.read());
+  }
+
+  private ReplyEffect<Event, State> notFound(ActorRef<Reply> replyTo) {
+    return reject(replyTo, Rejection.notFound("conversation " + conversationId + " does not exist"));
+  }
+
+  private ReplyEffect<Event, State> notMember(ActorRef<Reply> replyTo) {
+    return reject(replyTo, Rejection.forbidden(notMemberText()));
+  }
+
+  private String notMemberText() {
+    return "only members of conversation " + conversationId + " may do this";
+  }
+
+  private ReplyEffect<Event, State> notAdmin(Active state, String requester, ActorRef<Reply> replyTo) {
+    if (!state.members().contains(requester)) return notMember(replyTo);
+    return reject(replyTo, Rejection.forbidden("only the group's admins may change its members"));
+  }
+
+  private static Rejection directIsFixed() {
+    return Rejection.unprocessable("a direct conversation always has exactly its two users");
+  }
+
+  private ReplyEffect<Event, State> reject(ActorRef<Reply> replyTo, Rejection rejection) {
+    return Effect().reply(replyTo, new Rejected(rejection));
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    var builder = newEventHandlerBuilder();
+    builder.forStateType(NotCreated.class)
+        .onEvent(ConversationCreated.class, (state, e) -> new Active(e.kind(), e.title(), e.owner(),
+            Set.of(e.owner()), e.members(), 0, Map.of(), Map.of(), Map.of(), Map.of()));
+    builder.forStateType(Active.class)
+        .onEvent(MembersAdded.class, (s, e) -> withMembers(s, union(s.members(), e.users())))
+        .onEvent(MemberRemoved.class, (s, e) -> {
+          var members = new LinkedHashSet<>(s.members());
+          members.remove(e.user());
+          var admins = new LinkedHashSet<>(s.admins());
+          admins.remove(e.user());
+          return new Active(s.kind(), s.title(), s.owner(), Collections.unmodifiableSet(admins),
+              Collections.unmodifiableSet(members), s.lastSeq(), s.clientMsgIds(), s.recent(), s.delivered(),
+              s.read());
+        })
+        .onEvent(MessagePosted.class, (s, e) -> {
+          // Copy on write and bounded: snapshots serialize the state asynchronously.
+          var ids = bounded(s.clientMsgIds(), e.sender() + "\n" + e.clientMsgId(), e.seq());
+          var recent = bounded(s.recent(), e.seq(), new Recent(e.sender(), e.sentAt(), false));
+          return new Active(s.kind(), s.title(), s.owner(), s.admins(), s.members(), e.seq(), ids, recent,
+              s.delivered(), s.read());
+        })
+        .onEvent(MessageEdited.class, (s, e) -> s)
+        .onEvent(MessageDeleted.class, (s, e) -> {
+          var recent = new LinkedHashMap<>(s.recent());
+          recent.computeIfPresent(e.seq(), (seq, r) -> new Recent(r.sender(), r.sentAt(), true));
+          return new Active(s.kind(), s.title(), s.owner(), s.admins(), s.members(), s.lastSeq(), s.clientMsgIds(),
+              Collections.unmodifiableMap(recent), s.delivered(), s.read());
+        })
+        .onEvent(PointerMoved.class, (s, e) -> {
+          var pointers = new LinkedHashMap<>(e.read() ? s.read() : s.delivered());
+          pointers.merge(e.user(), e.seq(), Math::max);
+          var map = Collections.unmodifiableMap(pointers);
+          return new Active(s.kind(), s.title(), s.owner(), s.admins(), s.members(), s.lastSeq(), s.clientMsgIds(),
+              s.recent(), e.read() ? s.delivered() : map, e.read() ? map : s.read());
+        });
+    return builder.build();
+  }
+
+  private <K, V> Map<K, V> bounded(Map<K, V> map, K key, V value) {
+    var copy = new LinkedHashMap<>(map);
+    copy.put(key, value);
+    var it = copy.keySet().iterator();
+    while (copy.size() > settings.rememberedMessages()) {
+      it.next();
+      it.remove();
+    }
+    return Collections.unmodifiableMap(copy);
+  }
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    var all = new LinkedHashSet<>(a);
+    all.addAll(b);
+    return Collections.unmodifiableSet(all);
+  }
+
+  private static Active withMembers(Active s, Set<String> members) {
+    return new Active(s.kind(), s.title(), s.owner(), s.admins(), members, s.lastSeq(), s.clientMsgIds(), s.recent(),
+        s.delivered(), s.read());
+  }
+}
