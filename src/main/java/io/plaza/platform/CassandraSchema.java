@@ -32,7 +32,8 @@ public final class CassandraSchema {
       "cql/projection-offsets.cql",
       "cql/projections/balances.cql",
       "cql/projections/transfers.cql",
-      "cql/projections/journal.cql");
+      "cql/projections/journal.cql",
+      "cql/projections/chat_history.cql");
 
   private CassandraSchema() {}
 

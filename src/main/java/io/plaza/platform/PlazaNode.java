@@ -66,6 +66,7 @@ public final class PlazaNode implements AutoCloseable {
     var auth = JwtAuth.fromConfig(config);
     var endpoints = new ArrayList<>(PlatformRoutes.endpoints(config, auth));
     endpoints.addAll(Ledger.start(system, session, kafka, askTimeout));
+    endpoints.addAll(io.plaza.chat.Chat.start(system, session, askTimeout));
 
     var limits = http.getConfig("rate-limit");
     var rateLimiter = new RateLimiter(limits.getLong("requests-per-second"), limits.getLong("burst"));

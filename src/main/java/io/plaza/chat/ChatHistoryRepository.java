@@ -1,0 +1,36 @@
+package io.plaza.chat;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+
+/** The `chat_history` read model (projections/chat_history.cql). */
+public interface ChatHistoryRepository {
+
+  /** One message as the history shows it; a deleted one has no body. */
+  record Message(
+      String conversationId, long seq, String sender, String clientMsgId, String body, Instant sentAt,
+      Instant editedAt, boolean deleted) {}
+
+  /** A change from one event; {@code version} is the event's sequence number (the write timestamp). */
+  sealed interface Write {
+    String conversationId();
+
+    long seq();
+
+    long version();
+  }
+
+  record Posted(String conversationId, long seq, String sender, String clientMsgId, String body, Instant sentAt,
+      long version) implements Write {}
+
+  record Edited(String conversationId, long seq, String body, Instant at, long version) implements Write {}
+
+  record Deleted(String conversationId, long seq, Instant at, long version) implements Write {}
+
+  CompletionStage<Done> apply(List<Write> writes);
+
+  /** Up to {@code limit} messages with a seq below {@code beforeSeq}, newest first. */
+  CompletionStage<List<Message>> page(String conversationId, long beforeSeq, int limit);
+}
