@@ -1,6 +1,8 @@
 package io.plaza.chat;
 
 import io.plaza.platform.Endpoint;
+import io.plaza.platform.KafkaProjectionHandler;
+import io.plaza.platform.KafkaPublisher;
 import io.plaza.platform.TaggedProjections;
 import java.time.Clock;
 import java.time.Duration;
@@ -15,7 +17,12 @@ public final class Chat {
 
   private Chat() {}
 
-  public static List<Endpoint> start(ActorSystem<?> system, CassandraSession session, Duration askTimeout) {
+  public static List<String> kafkaTopics(com.typesafe.config.Config config) {
+    return List.of(config.getString("plaza.chat.messages-topic"));
+  }
+
+  public static List<Endpoint> start(ActorSystem<?> system, CassandraSession session, KafkaPublisher kafka,
+      Duration askTimeout) {
     var config = system.settings().config();
     var settings = Conversation.Settings.fromConfig(config.getConfig("plaza.chat"));
     ClusterSharding.get(system).init(Entity.of(Conversation.ENTITY_KEY, ctx ->
@@ -26,6 +33,10 @@ public final class Chat {
     TaggedProjections.<Conversation.Event>start(system, "chat-history", Conversation.TAGS,
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
         () -> new ChatHistoryProjectionHandler(history));
+    var topic = chat.getString("messages-topic");
+    TaggedProjections.<Conversation.Event>start(system, "chat-messages-kafka", Conversation.TAGS,
+        chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
+        () -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId, ChatEventMessage::of));
     return new ChatRoutes(system, history, askTimeout).endpoints();
   }
 }

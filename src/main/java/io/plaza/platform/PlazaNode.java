@@ -1,6 +1,7 @@
 package io.plaza.platform;
 
 import com.typesafe.config.Config;
+import io.plaza.chat.Chat;
 import io.plaza.ledger.Ledger;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,7 +58,9 @@ public final class PlazaNode implements AutoCloseable {
     if (config.getBoolean("plaza.cassandra.create-schema")) {
       await(CassandraSchema.create(cql, config));
     }
-    Kafka.ensureTopics(config, Ledger.kafkaTopics(config), Duration.ofSeconds(30));
+    var topics = new ArrayList<>(Ledger.kafkaTopics(config));
+    topics.addAll(Chat.kafkaTopics(config));
+    Kafka.ensureTopics(config, topics, Duration.ofSeconds(30));
     var kafka = Kafka.publisher(system);
     var session = Cassandra.session(system);
 
@@ -66,7 +69,7 @@ public final class PlazaNode implements AutoCloseable {
     var auth = JwtAuth.fromConfig(config);
     var endpoints = new ArrayList<>(PlatformRoutes.endpoints(config, auth));
     endpoints.addAll(Ledger.start(system, session, kafka, askTimeout));
-    endpoints.addAll(io.plaza.chat.Chat.start(system, session, askTimeout));
+    endpoints.addAll(Chat.start(system, session, kafka, askTimeout));
 
     var limits = http.getConfig("rate-limit");
     var rateLimiter = new RateLimiter(limits.getLong("requests-per-second"), limits.getLong("burst"));

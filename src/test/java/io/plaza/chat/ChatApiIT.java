@@ -2,6 +2,7 @@ package io.plaza.chat;
 
 import static io.plaza.platform.ItSupport.assertProblem;
 import static io.plaza.platform.ItSupport.eventually;
+import static io.plaza.platform.ItSupport.readTopic;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,6 +65,11 @@ class ChatApiIT {
     assertEquals("true", retry.header("Idempotent-Replayed"));
     assertEquals(2, retry.json().get("seq").asLong());
     assertEquals(4, post(bob, id, "b-1", "hi all").json().get("seq").asLong());
+    // The public stream has the conversation's events in order, keyed by conversation id.
+    var published = readTopic(TestNodes.CHAT_TOPIC, id, 5, Duration.ofSeconds(30));
+    assertEquals(List.of("ConversationCreated", "MessagePosted", "MessagePosted", "MessagePosted", "MessagePosted"),
+        published.stream().map(m -> m.get("type").asText()).toList(), published.toString());
+    assertEquals(List.of(1L, 2L, 3L, 4L), published.stream().skip(1).map(m -> m.get("seq").asLong()).toList());
 
     var info = api.get("/v1/conversations/" + id, bob).json();
     assertEquals(4, info.get("lastSeq").asLong());

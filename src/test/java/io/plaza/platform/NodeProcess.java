@@ -31,6 +31,7 @@ public final class NodeProcess implements AutoCloseable {
     props.put("plaza.cassandra.keyspace", TestNodes.KEYSPACE);
     props.put("plaza.ledger.accounts-topic", TestNodes.ACCOUNTS_TOPIC);
     props.put("plaza.ledger.transfers-topic", TestNodes.TRANSFERS_TOPIC);
+    props.put("plaza.chat.messages-topic", TestNodes.CHAT_TOPIC);
     props.put("plaza.kafka.bootstrap-servers", "127.0.0.1:" + TestNodes.KAFKA_PORT);
     props.put("datastax-java-driver.basic.contact-points.0", "127.0.0.1:" + TestNodes.CASSANDRA_PORT);
     props.put("plaza.http.interface", "127.0.0.1");

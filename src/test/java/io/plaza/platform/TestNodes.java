@@ -15,6 +15,7 @@ public final class TestNodes {
   public static final String KEYSPACE = "plaza_it_" + RUN_ID;
   public static final String ACCOUNTS_TOPIC = "it-" + RUN_ID + ".plaza.ledger.accounts";
   public static final String TRANSFERS_TOPIC = "it-" + RUN_ID + ".plaza.ledger.transfers";
+  public static final String CHAT_TOPIC = "it-" + RUN_ID + ".plaza.chat.messages";
 
   private TestNodes() {}
 
@@ -32,6 +33,7 @@ public final class TestNodes {
             plaza.cassandra.keyspace = "%s"
             plaza.ledger.accounts-topic = "%s"
             plaza.ledger.transfers-topic = "%s"
+            plaza.chat.messages-topic = "%s"
             plaza.kafka.bootstrap-servers = "127.0.0.1:%d"
             plaza.http.interface = "127.0.0.1"
             plaza.http.port = 0
@@ -40,7 +42,8 @@ public final class TestNodes {
             pekko.management.http.port = 0
             pekko.remote.artery.canonical.port = 0
             datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
-            """.formatted(keyspace, accountsTopic, accountsTopic.replace("accounts", "transfers"), kafkaPort, cassandraPort))
+            """.formatted(keyspace, accountsTopic, accountsTopic.replace("accounts", "transfers"),
+            accountsTopic.replace("ledger.accounts", "chat.messages"), kafkaPort, cassandraPort))
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }
 
