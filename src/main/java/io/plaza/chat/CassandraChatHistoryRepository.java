@@ -20,6 +20,7 @@ public final class CassandraChatHistoryRepository implements ChatHistoryReposito
   private final CompletionStage<PreparedStatement> edit;
   private final CompletionStage<PreparedStatement> delete;
   private final CompletionStage<PreparedStatement> select;
+  private final CompletionStage<PreparedStatement> selectAfter;
 
   public CassandraChatHistoryRepository(CassandraSession session, String keyspace) {
     this.session = session;
@@ -32,6 +33,8 @@ public final class CassandraChatHistoryRepository implements ChatHistoryReposito
         + "WHERE conversation_id = ? AND bucket = ? AND seq = ?");
     select = session.prepare("SELECT conversation_id, seq, sender, client_msg_id, body, sent_at, edited_at, deleted "
         + "FROM " + table + " WHERE conversation_id = ? AND bucket = ? AND seq < ? LIMIT ?");
+    selectAfter = session.prepare("SELECT conversation_id, seq, sender, client_msg_id, body, sent_at, edited_at, "
+        + "deleted FROM " + table + " WHERE conversation_id = ? AND bucket = ? AND seq > ? ORDER BY seq ASC LIMIT ?");
   }
 
   static long bucketOf(long seq) {
@@ -74,6 +77,23 @@ public final class CassandraChatHistoryRepository implements ChatHistoryReposito
           // Seqs are gap-free, so every bucket below the newest is full: read down until the page is full.
           if (found.size() >= limit || bucket == 0) return CompletableFuture.completedFuture(found);
           return pageFrom(conversationId, bucket - 1, bucket * BUCKET_SIZE, limit, found);
+        });
+  }
+
+  @Override
+  public CompletionStage<List<Message>> after(String conversationId, long afterSeq, int limit) {
+    return afterFrom(conversationId, bucketOf(afterSeq + 1), afterSeq, limit, new ArrayList<>());
+  }
+
+  private CompletionStage<List<Message>> afterFrom(
+      String conversationId, long bucket, long afterSeq, int limit, List<Message> found) {
+    return selectAfter.thenCompose(ps -> session.selectAll(ps.bind(conversationId, bucket, afterSeq,
+            limit - found.size())))
+        .thenCompose(rows -> {
+          rows.forEach(row -> found.add(toMessage(row)));
+          // Full buckets continue in the next one up; an empty one is past the newest message.
+          if (found.size() >= limit || rows.isEmpty()) return CompletableFuture.completedFuture(found);
+          return afterFrom(conversationId, bucket + 1, found.get(found.size() - 1).seq(), limit, found);
         });
   }
 

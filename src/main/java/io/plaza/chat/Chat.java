@@ -1,6 +1,7 @@
 package io.plaza.chat;
 
 import io.plaza.platform.Endpoint;
+import io.plaza.platform.Json;
 import io.plaza.platform.KafkaProjectionHandler;
 import io.plaza.platform.KafkaPublisher;
 import io.plaza.platform.TaggedProjections;
@@ -25,8 +26,17 @@ public final class Chat {
       Duration askTimeout) {
     var config = system.settings().config();
     var settings = Conversation.Settings.fromConfig(config.getConfig("plaza.chat"));
-    ClusterSharding.get(system).init(Entity.of(Conversation.ENTITY_KEY, ctx ->
-        Conversation.create(ctx.getEntityId(), settings, Clock.systemUTC())));
+    var sharding = ClusterSharding.get(system);
+    sharding.init(Entity.of(ChatSession.ENTITY_KEY, ctx -> ChatSession.create()));
+    // Live delivery straight from the entity, after persist: each member's session gets the frame.
+    Conversation.Fanout fanout = (members, event) -> {
+      var frame = ChatFrame.of(event);
+      if (frame == null) return;
+      var json = Json.write(frame);
+      for (var member : members) sharding.entityRefFor(ChatSession.ENTITY_KEY, member).tell(new ChatSession.Push(json));
+    };
+    sharding.init(Entity.of(Conversation.ENTITY_KEY, ctx ->
+        Conversation.create(ctx.getEntityId(), settings, Clock.systemUTC(), fanout)));
 
     var chat = config.getConfig("plaza.chat");
     var history = new CassandraChatHistoryRepository(session, config.getString("plaza.cassandra.keyspace"));
@@ -37,6 +47,9 @@ public final class Chat {
     TaggedProjections.<Conversation.Event>start(system, "chat-messages-kafka", Conversation.TAGS,
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
         () -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId, ChatEventMessage::of));
-    return new ChatRoutes(system, history, askTimeout).endpoints();
+    var socket = new ChatSocket(system, history, askTimeout);
+    var endpoints = new java.util.ArrayList<>(new ChatRoutes(system, history, askTimeout).endpoints());
+    endpoints.add(Endpoint.get("/v1/chat/ws", call -> socket.route(call.userId())));
+    return endpoints;
   }
 }

@@ -33,4 +33,7 @@ public interface ChatHistoryRepository {
 
   /** Up to {@code limit} messages with a seq below {@code beforeSeq}, newest first. */
   CompletionStage<List<Message>> page(String conversationId, long beforeSeq, int limit);
+
+  /** Up to {@code limit} messages with a seq above {@code afterSeq}, oldest first. */
+  CompletionStage<List<Message>> after(String conversationId, long afterSeq, int limit);
 }

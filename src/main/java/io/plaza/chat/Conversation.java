@@ -158,20 +158,36 @@ public final class Conversation
 
   // ---- Behavior ---------------------------------------------------------------------------------------------
 
+  /**
+   * Live delivery: called once an event is persisted, with the members who must see it. Sessions in production, a
+   * no-op (or a probe) in unit tests. Never waits for a projection.
+   */
+  public interface Fanout {
+    Fanout NONE = (members, event) -> { };
+
+    void publish(Set<String> members, Event event);
+  }
+
   public static Behavior<Command> create(String conversationId, Settings settings, Clock clock) {
-    return new Conversation(conversationId, settings, clock);
+    return create(conversationId, settings, clock, Fanout.NONE);
+  }
+
+  public static Behavior<Command> create(String conversationId, Settings settings, Clock clock, Fanout fanout) {
+    return new Conversation(conversationId, settings, clock, fanout);
   }
 
   private final String conversationId;
   private final Settings settings;
   private final Clock clock;
+  private final Fanout fanout;
 
-  private Conversation(String conversationId, Settings settings, Clock clock) {
+  private Conversation(String conversationId, Settings settings, Clock clock, Fanout fanout) {
     super(PersistenceId.of(ENTITY_KEY.name(), conversationId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
     this.conversationId = conversationId;
     this.settings = settings;
     this.clock = clock;
+    this.fanout = fanout;
   }
 
   @Override
@@ -281,6 +297,7 @@ public final class Conversation
     var posted = new MessagePosted(conversationId, state.lastSeq() + 1, cmd.sender(), cmd.clientMsgId(), cmd.body(),
         clock.instant());
     return Effect().persist(posted)
+        .thenRun(s -> fanout.publish(((Active) s).members(), posted))
         .thenReply(cmd.replyTo(), s -> new Posted(conversationId, posted.seq(), posted.sentAt(), false));
   }
 
@@ -288,7 +305,9 @@ public final class Conversation
     var refusal = ownRecentMessage(state, cmd.sender(), cmd.seq(), settings.editWindow(), "edited");
     if (refusal == null) refusal = bodyRefusal(cmd.body());
     if (refusal != null) return reject(cmd.replyTo(), refusal);
-    return Effect().persist(new MessageEdited(conversationId, cmd.seq(), cmd.sender(), cmd.body(), clock.instant()))
+    var edited = new MessageEdited(conversationId, cmd.seq(), cmd.sender(), cmd.body(), clock.instant());
+    return Effect().persist(edited)
+        .thenRun(s -> fanout.publish(((Active) s).members(), edited))
         .thenReply(cmd.replyTo(), s -> new Done());
   }
 
@@ -300,7 +319,9 @@ public final class Conversation
     }
     var refusal = ownRecentMessage(state, cmd.sender(), cmd.seq(), settings.deleteWindow(), "deleted");
     if (refusal != null) return reject(cmd.replyTo(), refusal);
-    return Effect().persist(new MessageDeleted(conversationId, cmd.seq(), cmd.sender(), clock.instant()))
+    var deleted = new MessageDeleted(conversationId, cmd.seq(), cmd.sender(), clock.instant());
+    return Effect().persist(deleted)
+        .thenRun(s -> fanout.publish(((Active) s).members(), deleted))
         .thenReply(cmd.replyTo(), s -> new Done());
   }
 
@@ -339,7 +360,9 @@ public final class Conversation
     var pointers = cmd.read() ? state.read() : state.delivered();
     // Pointers only move forward; an old or repeated receipt changes nothing and needs no event.
     if (cmd.seq() <= pointers.getOrDefault(cmd.user(), 0L)) return Effect().reply(cmd.replyTo(), new Done());
-    return Effect().persist(new PointerMoved(conversationId, cmd.user(), cmd.seq(), cmd.read(), clock.instant()))
+    var moved = new PointerMoved(conversationId, cmd.user(), cmd.seq(), cmd.read(), clock.instant());
+    return Effect().persist(moved)
+        .thenRun(s -> fanout.publish(((Active) s).members(), moved))
         .thenReply(cmd.replyTo(), s -> new Done());
   }
 

@@ -1,0 +1,170 @@
+package io.plaza.chat;
+
+import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMessages;
+
+import io.plaza.platform.Json;
+import io.plaza.platform.Rejection;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.TextMessage;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.typed.javadsl.ActorSource;
+
+/**
+ * `/v1/chat/ws`: one WebSocket per device. Outgoing frames (acks, pushes from conversations, sync results, errors) go
+ * through a bounded buffer: a client that stops reading is disconnected instead of growing the node's memory. A bad
+ * frame gets an error frame; the connection stays open.
+ */
+public final class ChatSocket {
+
+  static final int OUTGOING_BUFFER = 256;
+  static final int MAX_FRAME_CHARS = 16 * 1024;
+  private static final Duration STRICT_TIMEOUT = Duration.ofSeconds(5);
+
+  private final ActorSystem<?> system;
+  private final ClusterSharding sharding;
+  private final ChatHistoryRepository history;
+  private final Duration askTimeout;
+
+  public ChatSocket(ActorSystem<?> system, ChatHistoryRepository history, Duration askTimeout) {
+    this.system = system;
+    this.sharding = ClusterSharding.get(system);
+    this.history = history;
+    this.askTimeout = askTimeout;
+  }
+
+  public Route route(String user) {
+    return handleWebSocketMessages(flow(user));
+  }
+
+  Flow<Message, Message, NotUsed> flow(String user) {
+    var outgoing = ActorSource.<String>actorRef(m -> false, m -> Optional.empty(), OUTGOING_BUFFER,
+        OverflowStrategy.fail()).preMaterialize(system);
+    ActorRef<String> connection = outgoing.first();
+    sharding.entityRefFor(ChatSession.ENTITY_KEY, user).tell(new ChatSession.Attach(connection));
+    Sink<Message, NotUsed> incoming = Flow.<Message>create()
+        .mapAsync(1, message -> text(message))
+        .mapAsync(4, text -> handle(user, text).thenApply(frames -> {
+          frames.forEach(frame -> connection.tell(Json.write(frame)));
+          return frames.size();
+        }))
+        .to(Sink.ignore());
+    return Flow.fromSinkAndSourceCoupled(incoming, outgoing.second().map(json -> (Message) TextMessage.create(json)));
+  }
+
+  /** The text of a frame (binary frames are refused with an error frame). */
+  private CompletionStage<String> text(Message message) {
+    if (!message.isText()) {
+      message.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), system);
+      return CompletableFuture.completedFuture("");
+    }
+    return message.asTextMessage().toStrict(STRICT_TIMEOUT.toMillis(), org.apache.pekko.stream.Materializer.matFromSystem(system))
+        .thenApply(TextMessage::getStrictText);
+  }
+
+  CompletionStage<List<ChatFrame>> handle(String user, String text) {
+    if (text.length() > MAX_FRAME_CHARS) {
+      return done(ChatFrame.error(413, "frame larger than " + MAX_FRAME_CHARS + " characters", null, null));
+    }
+    ChatFrame frame;
+    try {
+      frame = Json.MAPPER.readValue(text, ChatFrame.class);
+    } catch (Exception e) {
+      return done(ChatFrame.error(400, "not a frame: expected a JSON object with a type", null, null));
+    }
+    if (frame.type() == null) return done(ChatFrame.error(400, "type is required", null, null));
+    if (frame.convId() == null || !ChatRoutes.CONVERSATION_ID.matcher(frame.convId()).matches()) {
+      return done(ChatFrame.error(400, "convId must be a conversation id", frame.convId(), frame.clientMsgId()));
+    }
+    return switch (frame.type()) {
+      case "send" -> send(user, frame);
+      case "delivered", "read" -> {
+        if (frame.seq() == null || frame.seq() < 0) {
+          yield done(ChatFrame.error(400, "seq is required", frame.convId(), null));
+        }
+        yield ask(frame.convId(), r -> new Conversation.Ack(user, frame.seq(), frame.type().equals("read"), r))
+            .thenApply(reply -> reply instanceof Conversation.Rejected rejected
+                ? List.of(error(rejected.rejection(), frame)) : List.<ChatFrame>of());
+      }
+      case "sync" -> sync(user, frame);
+      default -> done(ChatFrame.error(400, "unknown frame type '" + frame.type() + "'", frame.convId(),
+          frame.clientMsgId()));
+    };
+  }
+
+  private CompletionStage<List<ChatFrame>> send(String user, ChatFrame frame) {
+    if (frame.clientMsgId() == null || !ChatRoutes.CLIENT_MSG_ID.matcher(frame.clientMsgId()).matches()) {
+      return done(ChatFrame.error(400, "clientMsgId is required (1-64 printable characters)", frame.convId(), null));
+    }
+    // The ack goes out only after the message is persisted (the entity replies after persist).
+    return ask(frame.convId(), r -> new Conversation.Post(user, frame.clientMsgId(), frame.body(), r))
+        .thenApply(reply -> {
+          if (reply instanceof Conversation.Posted p) {
+            return List.of(ChatFrame.ack(frame.convId(), frame.clientMsgId(), p.seq(), p.sentAt()));
+          }
+          return List.of(error(((Conversation.Rejected) reply).rejection(), frame));
+        });
+  }
+
+  /**
+   * Store-and-forward: everything after {@code afterSeq}, oldest first, exactly the seqs the conversation has. The
+   * history trails the entity by about a second, so it waits until the read model has every seq up to the last one.
+   */
+  private CompletionStage<List<ChatFrame>> sync(String user, ChatFrame frame) {
+    long after = frame.afterSeq() == null ? 0 : Math.max(0, frame.afterSeq());
+    return ask(frame.convId(), r -> new Conversation.GetInfo(user, r)).thenCompose(reply -> {
+      if (reply instanceof Conversation.Rejected rejected) {
+        return done(error(rejected.rejection(), frame));
+      }
+      long last = ((Conversation.Info) reply).lastSeq();
+      return complete(frame.convId(), after, last, System.nanoTime() + Duration.ofSeconds(10).toNanos());
+    });
+  }
+
+  private CompletionStage<List<ChatFrame>> complete(String convId, long after, long last, long deadline) {
+    if (last <= after) return done(List.of());
+    return history.after(convId, after, (int) Math.min(last - after, 1_000)).thenCompose(messages -> {
+      long wanted = Math.min(last - after, 1_000);
+      if (messages.size() >= wanted || System.nanoTime() > deadline) {
+        return done(messages.stream().map(ChatFrame::of).toList());
+      }
+      var retry = new CompletableFuture<List<ChatFrame>>();
+      system.scheduler().scheduleOnce(Duration.ofMillis(100),
+          () -> complete(convId, after, last, deadline).whenComplete((r, e) -> {
+            if (e != null) retry.completeExceptionally(e);
+            else retry.complete(r);
+          }), system.executionContext());
+      return retry;
+    });
+  }
+
+  private CompletionStage<Conversation.Reply> ask(String convId,
+      java.util.function.Function<ActorRef<Conversation.Reply>, Conversation.Command> command) {
+    return sharding.entityRefFor(Conversation.ENTITY_KEY, convId).<Conversation.Reply>ask(command::apply, askTimeout)
+        .exceptionally(e -> new Conversation.Rejected(Rejection.unprocessable(
+            "the conversation did not answer in time; retry")));
+  }
+
+  private static ChatFrame error(Rejection rejection, ChatFrame frame) {
+    return ChatFrame.error(rejection.kind().status, rejection.detail(), frame.convId(), frame.clientMsgId());
+  }
+
+  private static CompletionStage<List<ChatFrame>> done(ChatFrame frame) {
+    return CompletableFuture.completedFuture(List.of(frame));
+  }
+
+  private static CompletionStage<List<ChatFrame>> done(List<ChatFrame> frames) {
+    return CompletableFuture.completedFuture(frames);
+  }
+}

@@ -1,0 +1,129 @@
+package io.plaza.chat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.plaza.platform.ApiClient;
+import io.plaza.platform.PlazaNode;
+import io.plaza.platform.TestNodes;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Real WebSocket clients against one node over the real Cassandra: live delivery, receipts, retries, sync. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ChatWebSocketIT {
+
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  private PlazaNode node;
+  private ApiClient api;
+  private ActorSystem<Void> clients;
+
+  @BeforeAll
+  void start() {
+    node = TestNodes.start();
+    api = new ApiClient(node.httpPort());
+    clients = ActorSystem.create(Behaviors.empty(), "ws-clients",
+        com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
+  }
+
+  @AfterAll
+  void stop() {
+    if (clients != null) clients.terminate();
+    if (node != null) node.close();
+  }
+
+  private WsClient connect(String token) {
+    var client = new WsClient(clients, node.httpPort(), token);
+    assertEquals(101, client.upgradeStatus);
+    return client;
+  }
+
+  private static String send(String conv, String clientMsgId, String body) {
+    return "{\"type\":\"send\",\"convId\":\"" + conv + "\",\"clientMsgId\":\"" + clientMsgId + "\",\"body\":\""
+        + body + "\"}";
+  }
+
+  @Test
+  void messagesReceiptsRetriesAndStoreAndForward() {
+    var alice = api.token("alice");
+    var bob = api.token("bob");
+    var conv = api.post("/v1/conversations", alice, "{\"kind\":\"group\",\"members\":[\"bob\"]}", Map.of())
+        .json().get("conversationId").asText();
+    try (var phone = connect(alice); var laptop = connect(alice); var bobPhone = connect(bob);
+        var carol = connect(api.token("carol"))) {
+      sleepForAttach();
+      phone.send(send(conv, "m-1", "hi bob"));
+      var ack = phone.await("ack", WAIT);
+      assertEquals(1, ack.get("seq").asLong());
+      assertEquals("m-1", ack.get("clientMsgId").asText());
+      var atBob = bobPhone.await("message", WAIT);
+      assertEquals("hi bob", atBob.get("body").asText());
+      assertEquals(1, atBob.get("seq").asLong());
+      assertEquals("alice", atBob.get("sender").asText());
+      // Multi-device: the sender's other device sees the message too.
+      assertEquals(1, laptop.await("message", WAIT).get("seq").asLong());
+
+      // A retry is acked with the original seq and delivered to nobody again.
+      phone.send(send(conv, "m-1", "hi bob"));
+      assertEquals(1, phone.await("ack", WAIT).get("seq").asLong());
+      assertTrue(bobPhone.drain(Duration.ofMillis(500)).stream().noneMatch(f -> f.path("type").asText()
+          .equals("message")), "a retry must not be delivered again");
+
+      // Receipts reach the sender.
+      bobPhone.send("{\"type\":\"read\",\"convId\":\"" + conv + "\",\"seq\":1}");
+      var read = phone.await("read", WAIT);
+      assertEquals("bob", read.get("user").asText());
+      assertEquals(1, read.get("seq").asLong());
+
+      // Bad frames get error frames and the connection stays open.
+      phone.send("{not json");
+      assertEquals(400, phone.await("error", WAIT).get("status").asInt());
+      phone.send("{\"type\":\"shout\",\"convId\":\"" + conv + "\"}");
+      assertTrue(phone.await("error", WAIT).get("detail").asText().contains("unknown frame type"));
+      phone.send(send(conv, "m-big", "x".repeat(5_000)));
+      assertEquals(422, phone.await("error", WAIT).get("status").asInt());
+      carol.send(send(conv, "c-1", "let me in"));
+      assertEquals(403, carol.await("error", WAIT).get("status").asInt());
+      phone.send(send(conv, "m-2", "still open"));
+      assertEquals(2, phone.await("ack", WAIT).get("seq").asLong());
+    }
+
+    // Bob was away for two messages; on reconnect he syncs from his last seen seq and gets exactly those, in order.
+    try (var phone = connect(alice)) {
+      phone.send(send(conv, "m-3", "while you were out"));
+      assertEquals(3, phone.await("ack", WAIT).get("seq").asLong());
+    }
+    try (var bobAgain = connect(bob)) {
+      bobAgain.send("{\"type\":\"sync\",\"convId\":\"" + conv + "\",\"afterSeq\":1}");
+      var second = bobAgain.await("message", WAIT);
+      var third = bobAgain.await("message", WAIT);
+      assertEquals(List.of(2L, 3L), List.of(second.get("seq").asLong(), third.get("seq").asLong()));
+      assertEquals("while you were out", third.get("body").asText());
+      assertTrue(bobAgain.drain(Duration.ofMillis(500)).stream().noneMatch(f -> f.path("type").asText()
+          .equals("message")), "nothing twice");
+    }
+  }
+
+  @Test
+  void aConnectionWithoutAValidTokenIsRefused() {
+    var client = new WsClient(clients, node.httpPort(), null);
+    assertEquals(401, client.upgradeStatus);
+    client.close();
+  }
+
+  /** Attach travels to the user's session actor asynchronously; give it a moment before the first push. */
+  private static void sleepForAttach() {
+    try {
+      Thread.sleep(500);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
