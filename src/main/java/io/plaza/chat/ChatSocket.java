@@ -98,6 +98,7 @@ public final class ChatSocket {
                 ? List.of(error(rejected.rejection(), frame)) : List.<ChatFrame>of());
       }
       case "sync" -> sync(user, frame);
+      case "typing" -> typing(user, frame);
       default -> done(ChatFrame.error(400, "unknown frame type '" + frame.type() + "'", frame.convId(),
           frame.clientMsgId()));
     };
@@ -115,6 +116,21 @@ public final class ChatSocket {
           }
           return List.of(error(((Conversation.Rejected) reply).rejection(), frame));
         });
+  }
+
+  /** Relayed to the other members' connections, never persisted. */
+  private CompletionStage<List<ChatFrame>> typing(String user, ChatFrame frame) {
+    return ask(frame.convId(), r -> new Conversation.GetInfo(user, r)).thenApply(reply -> {
+      if (reply instanceof Conversation.Rejected rejected) return List.of(error(rejected.rejection(), frame));
+      var json = Json.write(new ChatFrame("typing", frame.convId(), null, null, null, null, null, user, null, null,
+          null));
+      for (var member : ((Conversation.Info) reply).members()) {
+        if (!member.equals(user)) {
+          sharding.entityRefFor(ChatSession.ENTITY_KEY, member).tell(new ChatSession.Push(json));
+        }
+      }
+      return List.<ChatFrame>of();
+    });
   }
 
   /**

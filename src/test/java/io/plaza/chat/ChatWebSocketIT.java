@@ -82,6 +82,10 @@ class ChatWebSocketIT {
       assertEquals("bob", read.get("user").asText());
       assertEquals(1, read.get("seq").asLong());
 
+      // Typing is relayed to the other members, not persisted.
+      bobPhone.send("{\"type\":\"typing\",\"convId\":\"" + conv + "\"}");
+      assertEquals("bob", phone.await("typing", WAIT).get("user").asText());
+
       // Bad frames get error frames and the connection stays open.
       phone.send("{not json");
       assertEquals(400, phone.await("error", WAIT).get("status").asInt());
