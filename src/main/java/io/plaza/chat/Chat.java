@@ -43,12 +43,16 @@ public final class Chat {
     TaggedProjections.<Conversation.Event>start(system, "chat-history", Conversation.TAGS,
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
         () -> new ChatHistoryProjectionHandler(history));
+    var inbox = new CassandraChatInboxRepository(session, config.getString("plaza.cassandra.keyspace"));
+    TaggedProjections.<Conversation.Event>start(system, "chat-inbox", Conversation.TAGS,
+        chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
+        () -> new ChatInboxProjectionHandler(inbox));
     var topic = chat.getString("messages-topic");
     TaggedProjections.<Conversation.Event>start(system, "chat-messages-kafka", Conversation.TAGS,
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
         () -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId, ChatEventMessage::of));
     var socket = new ChatSocket(system, history, askTimeout);
-    var endpoints = new java.util.ArrayList<>(new ChatRoutes(system, history, askTimeout).endpoints());
+    var endpoints = new java.util.ArrayList<>(new ChatRoutes(system, history, inbox, askTimeout).endpoints());
     endpoints.add(Endpoint.get("/v1/chat/ws", call -> socket.route(call.userId())));
     return endpoints;
   }

@@ -58,6 +58,17 @@ public final class ChatRoutes {
     }
   }
 
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record InboxItem(String conversationId, String kind, String title, long lastSeq, String lastSender,
+      String lastBody, Instant lastAt, long unread) {
+    static InboxItem of(ChatInboxRepository.Entry e) {
+      return new InboxItem(e.conversationId(), e.kind(), e.title(), e.lastSeq(), e.lastSender(), e.lastBody(),
+          e.lastAt(), e.unread());
+    }
+  }
+
+  public record InboxResponse(List<InboxItem> conversations) {}
+
   public record PostedResponse(String conversationId, long seq, Instant sentAt) {}
 
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -68,17 +79,22 @@ public final class ChatRoutes {
 
   private final ClusterSharding sharding;
   private final ChatHistoryRepository history;
+  private final ChatInboxRepository inbox;
   private final Duration askTimeout;
 
-  public ChatRoutes(ActorSystem<?> system, ChatHistoryRepository history, Duration askTimeout) {
+  public ChatRoutes(ActorSystem<?> system, ChatHistoryRepository history, ChatInboxRepository inbox,
+      Duration askTimeout) {
     this.sharding = ClusterSharding.get(system);
     this.history = history;
+    this.inbox = inbox;
     this.askTimeout = askTimeout;
   }
 
   public List<Endpoint> endpoints() {
     return List.of(
         Endpoint.post("/v1/conversations", call -> create(call.userId())),
+        Endpoint.get("/v1/conversations", call -> onSuccess(inbox.inbox(call.userId()), entries -> complete(
+            StatusCodes.OK, new InboxResponse(entries.stream().map(InboxItem::of).toList()), Json.marshaller()))),
         Endpoint.get("/v1/conversations/{id}", call -> withId(call, id -> ask(id,
             r -> new Conversation.GetInfo(call.userId(), r),
             reply -> complete(StatusCodes.OK, ConversationResponse.of((Conversation.Info) reply, call.userId()),

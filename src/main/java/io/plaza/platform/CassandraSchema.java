@@ -33,7 +33,8 @@ public final class CassandraSchema {
       "cql/projections/balances.cql",
       "cql/projections/transfers.cql",
       "cql/projections/journal.cql",
-      "cql/projections/chat_history.cql");
+      "cql/projections/chat_history.cql",
+      "cql/projections/chat_inbox.cql");
 
   private CassandraSchema() {}
 

@@ -104,6 +104,28 @@ class ChatApiIT {
     assertEquals(204, api.send("DELETE", "/v1/conversations/" + id + "/members/carol", carol, null, Map.of())
         .status());
     assertProblem(403, post(carol, id, "c-2", "still here?"), "only members");
+
+    // Inboxes: bob sees the group with its last message and 5 unread; carol, who left, no longer sees it.
+    eventually(Duration.ofSeconds(20), () -> {
+      var inbox = api.get("/v1/conversations", bob).json().get("conversations");
+      var entry = findConversation(inbox, id);
+      assertEquals(5, entry.get("lastSeq").asLong(), inbox.toString());
+      assertEquals("carol", entry.get("lastSender").asText());
+      assertEquals("thanks", entry.get("lastBody").asText());
+      assertEquals(5, entry.get("unread").asLong());
+      assertEquals("team", entry.get("title").asText());
+      var carols = api.get("/v1/conversations", carol).json().get("conversations");
+      assertEquals(null, findConversation(carols, id), carols.toString());
+      return inbox;
+    });
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode findConversation(
+      com.fasterxml.jackson.databind.JsonNode list, String id) {
+    for (var item : list) {
+      if (item.get("conversationId").asText().equals(id)) return item;
+    }
+    return null;
   }
 
   @Test

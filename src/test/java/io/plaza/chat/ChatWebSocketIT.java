@@ -81,6 +81,16 @@ class ChatWebSocketIT {
       var read = phone.await("read", WAIT);
       assertEquals("bob", read.get("user").asText());
       assertEquals(1, read.get("seq").asLong());
+      // Bob's inbox shows the conversation read up to its last message.
+      io.plaza.platform.ItSupport.eventually(WAIT.multipliedBy(2), () -> {
+        var inbox = api.get("/v1/conversations", bob).json().get("conversations");
+        var entry = java.util.stream.StreamSupport.stream(inbox.spliterator(), false)
+            .filter(item -> item.get("conversationId").asText().equals(conv)).findFirst()
+            .orElseThrow(() -> new AssertionError("not in the inbox yet: " + inbox));
+        assertEquals(1, entry.get("lastSeq").asLong(), entry.toString());
+        assertEquals(0, entry.get("unread").asLong(), entry.toString());
+        return entry;
+      });
 
       // Typing is relayed to the other members, not persisted.
       bobPhone.send("{\"type\":\"typing\",\"convId\":\"" + conv + "\"}");

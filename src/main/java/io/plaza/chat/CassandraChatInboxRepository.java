@@ -1,0 +1,90 @@
+package io.plaza.chat;
+
+import com.datastax.oss.driver.api.core.cql.PreparedStatement;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
+
+/**
+ * `chat_inbox` on Cassandra: a row per (user, conversation) and one summary per conversation, so a message costs one
+ * summary write however many members the conversation has; an inbox read joins the two.
+ */
+public final class CassandraChatInboxRepository implements ChatInboxRepository {
+
+  private final CassandraSession session;
+  private final CompletionStage<PreparedStatement> created;
+  private final CompletionStage<PreparedStatement> joined;
+  private final CompletionStage<PreparedStatement> left;
+  private final CompletionStage<PreparedStatement> read;
+  private final CompletionStage<PreparedStatement> lastMessage;
+  private final CompletionStage<PreparedStatement> memberships;
+  private final CompletionStage<PreparedStatement> summary;
+
+  public CassandraChatInboxRepository(CassandraSession session, String keyspace) {
+    this.session = session;
+    var users = keyspace + ".chat_user_conversations";
+    var summaries = keyspace + ".chat_conversation_summaries";
+    created = session.prepare("UPDATE " + summaries + " USING TIMESTAMP ? SET kind = ?, title = ? "
+        + "WHERE conversation_id = ?");
+    joined = session.prepare("UPDATE " + users + " USING TIMESTAMP ? SET joined_at = ? "
+        + "WHERE user_id = ? AND conversation_id = ?");
+    left = session.prepare("DELETE FROM " + users + " USING TIMESTAMP ? WHERE user_id = ? AND conversation_id = ?");
+    read = session.prepare("UPDATE " + users + " USING TIMESTAMP ? SET read_seq = ? "
+        + "WHERE user_id = ? AND conversation_id = ?");
+    lastMessage = session.prepare("UPDATE " + summaries + " USING TIMESTAMP ? SET last_seq = ?, last_sender = ?, "
+        + "last_body = ?, last_at = ? WHERE conversation_id = ?");
+    memberships = session.prepare("SELECT conversation_id, read_seq FROM " + users + " WHERE user_id = ? LIMIT 1000");
+    summary = session.prepare("SELECT kind, title, last_seq, last_sender, last_body, last_at FROM " + summaries
+        + " WHERE conversation_id = ?");
+  }
+
+  @Override
+  public CompletionStage<Done> apply(List<Write> writes) {
+    var pending = writes.stream().map(this::execute).map(CompletionStage::toCompletableFuture)
+        .toArray(CompletableFuture[]::new);
+    return CompletableFuture.allOf(pending).thenApply(v -> Done.getInstance());
+  }
+
+  private CompletionStage<Done> execute(Write w) {
+    if (w instanceof Created c) {
+      return created.thenCompose(ps -> session.executeWrite(ps.bind(c.version(), c.kind(), c.title(),
+          c.conversationId())));
+    }
+    if (w instanceof Joined j) {
+      return joined.thenCompose(ps -> session.executeWrite(ps.bind(j.version(), j.at(), j.userId(),
+          j.conversationId())));
+    }
+    if (w instanceof Left l) {
+      return left.thenCompose(ps -> session.executeWrite(ps.bind(l.version(), l.userId(), l.conversationId())));
+    }
+    if (w instanceof Read r) {
+      return read.thenCompose(ps -> session.executeWrite(ps.bind(r.version(), r.seq(), r.userId(),
+          r.conversationId())));
+    }
+    var m = (LastMessage) w;
+    return lastMessage.thenCompose(ps -> session.executeWrite(ps.bind(m.version(), m.seq(), m.sender(), m.body(),
+        m.at(), m.conversationId())));
+  }
+
+  @Override
+  public CompletionStage<List<Entry>> inbox(String userId) {
+    return memberships.thenCompose(ps -> session.selectAll(ps.bind(userId))).thenCompose(rows -> {
+      var entries = rows.stream().map(row -> {
+        var id = row.getString("conversation_id");
+        long readSeq = row.isNull("read_seq") ? 0 : row.getLong("read_seq");
+        return summary.thenCompose(ps -> session.selectOne(ps.bind(id))).thenApply(found -> found.map(s ->
+            new Entry(id, s.getString("kind"), s.getString("title"), s.isNull("last_seq") ? 0 : s.getLong("last_seq"),
+                s.getString("last_sender"), s.getString("last_body"), s.getInstant("last_at"), readSeq))
+            .orElse(new Entry(id, null, null, 0, null, null, null, readSeq))).toCompletableFuture();
+      }).toList();
+      return CompletableFuture.allOf(entries.toArray(CompletableFuture[]::new)).thenApply(v -> entries.stream()
+          .map(CompletableFuture::join)
+          .sorted(Comparator.comparing((Entry e) -> e.lastAt() == null ? Instant.EPOCH : e.lastAt()).reversed())
+          .toList());
+    });
+  }
+}

@@ -1,0 +1,42 @@
+package io.plaza.chat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.projection.eventsourced.EventEnvelope;
+import org.apache.pekko.projection.javadsl.Handler;
+
+/** Keeps `chat_inbox` up to date: memberships and read pointers per user, the last message per conversation. */
+public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope<Conversation.Event>>> {
+
+  private final ChatInboxRepository repository;
+
+  public ChatInboxProjectionHandler(ChatInboxRepository repository) {
+    this.repository = repository;
+  }
+
+  @Override
+  public CompletionStage<Done> process(List<EventEnvelope<Conversation.Event>> envelopes) {
+    var writes = new ArrayList<ChatInboxRepository.Write>();
+    for (var env : envelopes) {
+      long v = env.sequenceNr();
+      var event = env.event();
+      var id = event.conversationId();
+      if (event instanceof Conversation.ConversationCreated e) {
+        writes.add(new ChatInboxRepository.Created(id, e.kind().name().toLowerCase(Locale.ROOT), e.title(), v));
+        e.members().forEach(user -> writes.add(new ChatInboxRepository.Joined(user, id, e.at(), v)));
+      } else if (event instanceof Conversation.MembersAdded e) {
+        e.users().forEach(user -> writes.add(new ChatInboxRepository.Joined(user, id, e.at(), v)));
+      } else if (event instanceof Conversation.MemberRemoved e) {
+        writes.add(new ChatInboxRepository.Left(e.user(), id, v));
+      } else if (event instanceof Conversation.MessagePosted e) {
+        writes.add(new ChatInboxRepository.LastMessage(id, e.seq(), e.sender(), e.body(), e.sentAt(), v));
+      } else if (event instanceof Conversation.PointerMoved e && e.read()) {
+        writes.add(new ChatInboxRepository.Read(e.user(), id, e.seq(), v));
+      }
+    }
+    return repository.apply(writes);
+  }
+}

@@ -1,0 +1,39 @@
+package io.plaza.chat;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+
+/** The `chat_inbox` read model (projections/chat_inbox.cql): who is in which conversation, and its last message. */
+public interface ChatInboxRepository {
+
+  /** One conversation of a user's inbox. */
+  record Entry(String conversationId, String kind, String title, long lastSeq, String lastSender, String lastBody,
+      Instant lastAt, long readSeq) {
+    public long unread() {
+      return Math.max(0, lastSeq - readSeq);
+    }
+  }
+
+  /** A change from one event; {@code version} is the event's sequence number (the write timestamp). */
+  sealed interface Write {
+    long version();
+  }
+
+  record Created(String conversationId, String kind, String title, long version) implements Write {}
+
+  record Joined(String userId, String conversationId, Instant at, long version) implements Write {}
+
+  record Left(String userId, String conversationId, long version) implements Write {}
+
+  record Read(String userId, String conversationId, long seq, long version) implements Write {}
+
+  record LastMessage(String conversationId, long seq, String sender, String body, Instant at, long version)
+      implements Write {}
+
+  CompletionStage<Done> apply(List<Write> writes);
+
+  /** The user's conversations, the most recently active first. */
+  CompletionStage<List<Entry>> inbox(String userId);
+}
