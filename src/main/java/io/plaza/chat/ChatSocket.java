@@ -99,6 +99,18 @@ public final class ChatSocket {
       }
       case "sync" -> sync(user, frame);
       case "typing" -> typing(user, frame);
+      case "edit", "delete" -> {
+        if (frame.seq() == null) yield done(ChatFrame.error(400, "seq is required", frame.convId(), null));
+        if (frame.type().equals("edit") && frame.body() == null) {
+          yield done(ChatFrame.error(400, "body is required", frame.convId(), null));
+        }
+        // The change itself reaches every member (the author's devices too) as a pushed edit or delete frame.
+        yield ask(frame.convId(), r -> frame.type().equals("edit")
+                ? new Conversation.Edit(user, frame.seq(), frame.body(), r)
+                : new Conversation.Delete(user, frame.seq(), r))
+            .thenApply(reply -> reply instanceof Conversation.Rejected rejected
+                ? List.of(error(rejected.rejection(), frame)) : List.<ChatFrame>of());
+      }
       default -> done(ChatFrame.error(400, "unknown frame type '" + frame.type() + "'", frame.convId(),
           frame.clientMsgId()));
     };

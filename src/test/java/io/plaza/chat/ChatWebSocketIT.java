@@ -92,6 +92,12 @@ class ChatWebSocketIT {
         return entry;
       });
 
+      // The author edits and deletes; everyone sees it, and nobody else may.
+      phone.send("{\"type\":\"edit\",\"convId\":\"" + conv + "\",\"seq\":1,\"body\":\"hi Bob\"}");
+      assertEquals("hi Bob", bobPhone.await("edit", WAIT).get("body").asText());
+      bobPhone.send("{\"type\":\"delete\",\"convId\":\"" + conv + "\",\"seq\":1}");
+      assertEquals(403, bobPhone.await("error", WAIT).get("status").asInt());
+
       // Typing is relayed to the other members, not persisted.
       bobPhone.send("{\"type\":\"typing\",\"convId\":\"" + conv + "\"}");
       assertEquals("bob", phone.await("typing", WAIT).get("user").asText());
