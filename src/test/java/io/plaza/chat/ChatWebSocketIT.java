@@ -132,6 +132,37 @@ class ChatWebSocketIT {
   }
 
   @Test
+  void aFullGroupOf500DeliversEveryMessageInOrderToEveryDevice() {
+    var owner = api.token("owner-500");
+    var members = new StringBuilder();
+    for (int i = 1; i < 500; i++) members.append(i == 1 ? "" : ",").append("\"m").append(i).append('"');
+    var created = api.post("/v1/conversations", owner, "{\"kind\":\"group\",\"members\":[" + members + "]}",
+        Map.of());
+    assertEquals(201, created.status(), created.toString());
+    assertEquals(500, created.json().get("members").size());
+    var conv = created.json().get("conversationId").asText();
+    assertEquals(422, api.post("/v1/conversations/" + conv + "/members", owner, "{\"users\":[\"m500\"]}",
+        Map.of()).status());
+
+    // Five devices of one member and one device of three others, all connected at once.
+    var devices = new java.util.ArrayList<WsClient>();
+    try (var sender = connect(owner)) {
+      for (int d = 0; d < 5; d++) devices.add(connect(api.token("m1")));
+      for (var m : List.of("m2", "m250", "m499")) devices.add(connect(api.token(m)));
+      sleepForAttach();
+      for (int i = 1; i <= 20; i++) sender.send(send(conv, "g-" + i, "msg " + i));
+      for (int i = 1; i <= 20; i++) assertEquals(i, sender.await("ack", WAIT).get("seq").asLong());
+      for (var device : devices) {
+        var seqs = new java.util.ArrayList<Long>();
+        for (int i = 1; i <= 20; i++) seqs.add(device.await("message", WAIT).get("seq").asLong());
+        assertEquals(java.util.stream.LongStream.rangeClosed(1, 20).boxed().toList(), seqs, "in order, once each");
+      }
+    } finally {
+      devices.forEach(WsClient::close);
+    }
+  }
+
+  @Test
   void aConnectionWithoutAValidTokenIsRefused() {
     var client = new WsClient(clients, node.httpPort(), null);
     assertEquals(401, client.upgradeStatus);
