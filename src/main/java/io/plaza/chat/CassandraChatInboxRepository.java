@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import io.plaza.platform.Cassandra;
 import org.apache.pekko.Done;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
@@ -44,9 +45,7 @@ public final class CassandraChatInboxRepository implements ChatInboxRepository {
 
   @Override
   public CompletionStage<Done> apply(List<Write> writes) {
-    var pending = writes.stream().map(this::execute).map(CompletionStage::toCompletableFuture)
-        .toArray(CompletableFuture[]::new);
-    return CompletableFuture.allOf(pending).thenApply(v -> Done.getInstance());
+    return Cassandra.writeAll(writes, this::execute);
   }
 
   private CompletionStage<Done> execute(Write w) {

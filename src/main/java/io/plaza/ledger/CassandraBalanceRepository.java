@@ -5,8 +5,8 @@ import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.datastax.oss.driver.api.core.cql.Row;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import io.plaza.platform.Cassandra;
 import org.apache.pekko.Done;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
@@ -38,9 +38,7 @@ public final class CassandraBalanceRepository implements BalanceRepository {
 
   @Override
   public CompletionStage<Done> apply(List<Write> writes) {
-    var pending = writes.stream().map(this::execute).map(CompletionStage::toCompletableFuture)
-        .toArray(CompletableFuture[]::new);
-    return CompletableFuture.allOf(pending).thenApply(v -> Done.getInstance());
+    return Cassandra.writeAll(writes, this::execute);
   }
 
   private CompletionStage<Done> execute(Write write) {

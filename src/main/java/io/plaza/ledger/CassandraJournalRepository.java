@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import io.plaza.platform.Cassandra;
 import org.apache.pekko.Done;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
@@ -38,20 +39,16 @@ public final class CassandraJournalRepository implements JournalRepository {
 
   @Override
   public CompletionStage<Done> append(List<Entry> entries) {
-    var pending = entries.stream()
-        .map(e -> insert.thenCompose(ps -> {
-          // Absent values stay unset: binding null would write a tombstone per empty cell.
-          var b = ps.boundStatementBuilder(e.accountId(), bucketOf(e.seq()), e.seq(), e.type(), e.side().name(),
-              e.amount(), e.balanceAfter());
-          if (e.transferId() != null) b = b.setString("transfer_id", e.transferId());
-          if (e.operationId() != null) b = b.setString("operation_id", e.operationId());
-          if (e.counterparty() != null) b = b.setString("counterparty", e.counterparty());
-          if (e.occurredAt() != null) b = b.setInstant("occurred_at", e.occurredAt());
-          return session.executeWrite(b.build());
-        }))
-        .map(CompletionStage::toCompletableFuture)
-        .toArray(CompletableFuture[]::new);
-    return CompletableFuture.allOf(pending).thenApply(v -> Done.getInstance());
+    return Cassandra.writeAll(entries, e -> insert.thenCompose(ps -> {
+      // Absent values stay unset: binding null would write a tombstone per empty cell.
+      var b = ps.boundStatementBuilder(e.accountId(), bucketOf(e.seq()), e.seq(), e.type(), e.side().name(),
+          e.amount(), e.balanceAfter());
+      if (e.transferId() != null) b = b.setString("transfer_id", e.transferId());
+      if (e.operationId() != null) b = b.setString("operation_id", e.operationId());
+      if (e.counterparty() != null) b = b.setString("counterparty", e.counterparty());
+      if (e.occurredAt() != null) b = b.setInstant("occurred_at", e.occurredAt());
+      return session.executeWrite(b.build());
+    }));
   }
 
   @Override

@@ -5,8 +5,8 @@ import com.datastax.oss.driver.api.core.cql.Row;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import io.plaza.platform.Cassandra;
 import org.apache.pekko.Done;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
@@ -37,9 +37,7 @@ public final class CassandraTransferRepository implements TransferRepository {
 
   @Override
   public CompletionStage<Done> apply(List<Change> changes) {
-    var pending = changes.stream().map(this::execute).map(CompletionStage::toCompletableFuture)
-        .toArray(CompletableFuture[]::new);
-    return CompletableFuture.allOf(pending).thenApply(v -> Done.getInstance());
+    return Cassandra.writeAll(changes, this::execute);
   }
 
   private CompletionStage<Done> execute(Change c) {
