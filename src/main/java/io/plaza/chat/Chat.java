@@ -51,6 +51,8 @@ public final class Chat {
     TaggedProjections.<Conversation.Event>start(system, "chat-messages-kafka", Conversation.TAGS,
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
         () -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId, ChatEventMessage::of));
+    PushNotifications.start(system, session, config.getString("plaza.cassandra.keyspace"), topic,
+        new PushSender.Logging(), askTimeout);
     var socket = new ChatSocket(system, history, askTimeout);
     var endpoints = new java.util.ArrayList<>(new ChatRoutes(system, history, inbox, askTimeout).endpoints());
     endpoints.add(Endpoint.get("/v1/chat/ws", call -> socket.route(call.userId())));

@@ -26,18 +26,29 @@ public final class ChatSession {
   /** A frame for every open connection of the user. */
   public record Push(String frame) implements Command {}
 
+  /** Is any device of the user connected right now? */
+  public record GetPresence(ActorRef<Presence> replyTo) implements Command {}
+
+  /** {@code lastSeen}: when the last connection closed (null while online, or never seen on this incarnation). */
+  public record Presence(boolean online, java.time.Instant lastSeen) implements CborSerializable {}
+
   private ChatSession() {}
 
   public static Behavior<Command> create() {
     return Behaviors.setup(ctx -> {
       Set<ActorRef<String>> connections = new HashSet<>();
+      var lastSeen = new java.util.concurrent.atomic.AtomicReference<java.time.Instant>();
       return Behaviors.receive(Command.class)
           .onMessage(Attach.class, a -> {
             if (connections.add(a.connection())) ctx.watchWith(a.connection(), new Detach(a.connection()));
             return Behaviors.same();
           })
           .onMessage(Detach.class, d -> {
-            connections.remove(d.connection());
+            if (connections.remove(d.connection()) && connections.isEmpty()) lastSeen.set(java.time.Instant.now());
+            return Behaviors.same();
+          })
+          .onMessage(GetPresence.class, g -> {
+            g.replyTo().tell(new Presence(!connections.isEmpty(), connections.isEmpty() ? lastSeen.get() : null));
             return Behaviors.same();
           })
           .onMessage(Push.class, p -> {

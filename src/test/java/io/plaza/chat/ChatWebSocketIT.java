@@ -163,6 +163,30 @@ class ChatWebSocketIT {
   }
 
   @Test
+  void membersWithNoDeviceConnectedGetAPushNotificationTheOthersDoNot() {
+    var alice = api.token("alice");
+    var conv = api.post("/v1/conversations", alice, "{\"kind\":\"group\",\"members\":[\"bob\",\"carol\"]}",
+        Map.of()).json().get("conversationId").asText();
+    try (var phone = connect(alice); var carol = connect(api.token("carol"))) {
+      sleepForAttach();
+      phone.send(send(conv, "p-1", "are you there?"));
+      assertEquals(1, phone.await("ack", WAIT).get("seq").asLong());
+      assertEquals(1, carol.await("message", WAIT).get("seq").asLong());
+      var session = io.plaza.platform.Cassandra.session(node.system());
+      io.plaza.platform.ItSupport.eventually(Duration.ofSeconds(30), () -> {
+        assertEquals(List.of(1L), PushNotifications.notifiedSeqs(session, TestNodes.KEYSPACE, "bob", conv)
+            .toCompletableFuture().join(), "bob has no device connected");
+        return null;
+      });
+      // Carol was connected and Alice sent it: neither is notified (the consumer has already decided for bob).
+      assertEquals(List.of(), PushNotifications.notifiedSeqs(session, TestNodes.KEYSPACE, "carol", conv)
+          .toCompletableFuture().join());
+      assertEquals(List.of(), PushNotifications.notifiedSeqs(session, TestNodes.KEYSPACE, "alice", conv)
+          .toCompletableFuture().join());
+    }
+  }
+
+  @Test
   void aConnectionWithoutAValidTokenIsRefused() {
     var client = new WsClient(clients, node.httpPort(), null);
     assertEquals(401, client.upgradeStatus);
