@@ -55,7 +55,10 @@ public final class ChatSocket {
     sharding.entityRefFor(ChatSession.ENTITY_KEY, user).tell(new ChatSession.Attach(connection));
     Sink<Message, NotUsed> incoming = Flow.<Message>create()
         .mapAsync(1, message -> text(message))
-        .mapAsync(4, text -> handle(user, text).thenApply(frames -> {
+        .mapAsync(4, text -> handle(user, text)
+            // A failure behind one frame (Cassandra, a timeout) answers that frame; the connection stays open.
+            .exceptionally(e -> List.of(ChatFrame.error(503, "temporarily unavailable; retry", null, null)))
+            .thenApply(frames -> {
           frames.forEach(frame -> connection.tell(Json.write(frame)));
           return frames.size();
         }))
@@ -180,7 +183,7 @@ public final class ChatSocket {
   private CompletionStage<Conversation.Reply> ask(String convId,
       java.util.function.Function<ActorRef<Conversation.Reply>, Conversation.Command> command) {
     return sharding.entityRefFor(Conversation.ENTITY_KEY, convId).<Conversation.Reply>ask(command::apply, askTimeout)
-        .exceptionally(e -> new Conversation.Rejected(Rejection.unprocessable(
+        .exceptionally(e -> new Conversation.Rejected(new Rejection(Rejection.Kind.UNAVAILABLE,
             "the conversation did not answer in time; retry")));
   }
 

@@ -11,7 +11,9 @@ public record Rejection(Kind kind, String detail) implements CborSerializable {
     FORBIDDEN(403),
     CONFLICT(409),
     UNPROCESSABLE(422),
-    BAD_REQUEST(400);
+    BAD_REQUEST(400),
+    /** Not the caller's fault: an entity did not answer in time. Retry. */
+    UNAVAILABLE(503);
 
     public final int status;
 
