@@ -4,6 +4,7 @@ import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import io.plaza.platform.Cassandra;
@@ -24,6 +25,10 @@ public final class CassandraChatInboxRepository implements ChatInboxRepository {
   private final CompletionStage<PreparedStatement> lastMessage;
   private final CompletionStage<PreparedStatement> memberships;
   private final CompletionStage<PreparedStatement> summary;
+  private final CompletionStage<PreparedStatement> contact;
+  private final CompletionStage<PreparedStatement> contacts;
+  private final CompletionStage<PreparedStatement> lastSeen;
+  private final CompletionStage<PreparedStatement> saveLastSeen;
 
   public CassandraChatInboxRepository(CassandraSession session, String keyspace) {
     this.session = session;
@@ -41,6 +46,11 @@ public final class CassandraChatInboxRepository implements ChatInboxRepository {
     memberships = session.prepare("SELECT conversation_id, read_seq FROM " + users + " WHERE user_id = ? LIMIT 1000");
     summary = session.prepare("SELECT kind, title, last_seq, last_sender, last_body, last_at FROM " + summaries
         + " WHERE conversation_id = ?");
+    contact = session.prepare("UPDATE " + keyspace + ".chat_contacts USING TIMESTAMP ? SET since_version = ? "
+        + "WHERE user_id = ? AND contact_id = ?");
+    contacts = session.prepare("SELECT contact_id FROM " + keyspace + ".chat_contacts WHERE user_id = ? LIMIT 1000");
+    lastSeen = session.prepare("SELECT last_seen FROM " + keyspace + ".chat_last_seen WHERE user_id = ?");
+    saveLastSeen = session.prepare("UPDATE " + keyspace + ".chat_last_seen SET last_seen = ? WHERE user_id = ?");
   }
 
   @Override
@@ -64,6 +74,10 @@ public final class CassandraChatInboxRepository implements ChatInboxRepository {
       return read.thenCompose(ps -> session.executeWrite(ps.bind(r.version(), r.seq(), r.userId(),
           r.conversationId())));
     }
+    if (w instanceof Contact c) {
+      return contact.thenCompose(ps -> session.executeWrite(ps.bind(c.version(), c.version(), c.userId(),
+          c.contactId())));
+    }
     var m = (LastMessage) w;
     return lastMessage.thenCompose(ps -> session.executeWrite(ps.bind(m.version(), m.seq(), m.sender(), m.body(),
         m.at(), m.conversationId())));
@@ -85,5 +99,22 @@ public final class CassandraChatInboxRepository implements ChatInboxRepository {
           .sorted(Comparator.comparing((Entry e) -> e.lastAt() == null ? Instant.EPOCH : e.lastAt()).reversed())
           .toList());
     });
+  }
+
+  @Override
+  public CompletionStage<List<String>> contacts(String userId) {
+    return contacts.thenCompose(ps -> session.selectAll(ps.bind(userId)))
+        .thenApply(rows -> rows.stream().map(row -> row.getString("contact_id")).toList());
+  }
+
+  @Override
+  public CompletionStage<Optional<Instant>> lastSeen(String userId) {
+    return lastSeen.thenCompose(ps -> session.selectOne(ps.bind(userId)))
+        .thenApply(row -> row.map(r -> r.getInstant("last_seen")));
+  }
+
+  @Override
+  public CompletionStage<Done> saveLastSeen(String userId, Instant at) {
+    return saveLastSeen.thenCompose(ps -> session.executeWrite(ps.bind(at, userId)));
   }
 }

@@ -7,7 +7,12 @@ import io.plaza.platform.KafkaPublisher;
 import io.plaza.platform.TaggedProjections;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
@@ -27,7 +32,32 @@ public final class Chat {
     var config = system.settings().config();
     var settings = Conversation.Settings.fromConfig(config.getConfig("plaza.chat"));
     var sharding = ClusterSharding.get(system);
-    sharding.init(Entity.of(ChatSession.ENTITY_KEY, ctx -> ChatSession.create()));
+    var keyspace = config.getString("plaza.cassandra.keyspace");
+    var inbox = new CassandraChatInboxRepository(session, keyspace);
+    var sessionSettings = ChatSession.Settings.fromConfig(config.getConfig("plaza.chat"), askTimeout);
+    var directory = new ChatSession.Directory() {
+      @Override
+      public CompletionStage<List<String>> contacts(String user) {
+        return inbox.contacts(user);
+      }
+
+      @Override
+      public CompletionStage<Optional<Instant>> lastSeen(String user) {
+        return inbox.lastSeen(user);
+      }
+
+      @Override
+      public CompletionStage<Done> saveLastSeen(String user, Instant at) {
+        return inbox.saveLastSeen(user, at);
+      }
+
+      @Override
+      public RecipientRef<ChatSession.Command> session(String user) {
+        return sharding.entityRefFor(ChatSession.ENTITY_KEY, user);
+      }
+    };
+    sharding.init(Entity.of(ChatSession.ENTITY_KEY, ctx ->
+        ChatSession.create(ctx.getEntityId(), sessionSettings, directory, Clock.systemUTC())));
     // Live delivery straight from the entity, after persist: each member's session gets the frame.
     Conversation.Fanout fanout = (members, event) -> {
       var frame = ChatFrame.of(event);
@@ -43,7 +73,6 @@ public final class Chat {
     TaggedProjections.<Conversation.Event>start(system, "chat-history", Conversation.TAGS,
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
         () -> new ChatHistoryProjectionHandler(history));
-    var inbox = new CassandraChatInboxRepository(session, config.getString("plaza.cassandra.keyspace"));
     TaggedProjections.<Conversation.Event>start(system, "chat-inbox", Conversation.TAGS,
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
         () -> new ChatInboxProjectionHandler(inbox));
@@ -53,7 +82,7 @@ public final class Chat {
         () -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId, ChatEventMessage::of));
     PushNotifications.start(system, session, config.getString("plaza.cassandra.keyspace"), topic,
         new PushSender.Logging(), askTimeout);
-    var socket = new ChatSocket(system, history, askTimeout);
+    var socket = new ChatSocket(system, history, askTimeout, sessionSettings.heartbeatInterval());
     var endpoints = new java.util.ArrayList<>(new ChatRoutes(system, history, inbox, askTimeout).endpoints());
     endpoints.add(Endpoint.get("/v1/chat/ws", call -> socket.route(call.userId())));
     return endpoints;

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
 
 /**
- * A WebSocket frame of `/v1/chat/ws`, both ways, as JSON (documented in projections/chat-websocket.md). In: send,
- * delivered, read, sync. Out: ack, message, edit, delete, delivered, read, error.
+ * A WebSocket frame of `/v1/chat/ws`, both ways, as JSON (documented in openapi.yaml). In: send, delivered, read,
+ * edit, delete, typing, sync. Out: ack, message, edit, delete, delivered, read, typing, presence, error.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ChatFrame(
@@ -19,14 +19,20 @@ public record ChatFrame(
     String user,
     Long afterSeq,
     Integer status,
-    String detail) {
+    String detail,
+    Boolean online) {
 
   static ChatFrame error(int status, String detail, String convId, String clientMsgId) {
-    return new ChatFrame("error", convId, null, null, clientMsgId, null, null, null, null, status, detail);
+    return new ChatFrame("error", convId, null, null, clientMsgId, null, null, null, null, status, detail, null);
   }
 
   static ChatFrame ack(String convId, String clientMsgId, long seq, Instant at) {
-    return new ChatFrame("ack", convId, seq, null, clientMsgId, null, at, null, null, null, null);
+    return new ChatFrame("ack", convId, seq, null, clientMsgId, null, at, null, null, null, null, null);
+  }
+
+  /** A contact's presence: online, or offline since {@code lastSeen} (null: never seen). */
+  static ChatFrame presence(String user, boolean online, Instant lastSeen) {
+    return new ChatFrame("presence", null, null, null, null, null, lastSeen, user, null, null, null, online);
   }
 
   /** What members are pushed for a persisted event, or null for events that are not pushed. */
@@ -34,23 +40,23 @@ public record ChatFrame(
     var id = event.conversationId();
     if (event instanceof Conversation.MessagePosted e) {
       return new ChatFrame("message", id, e.seq(), e.sender(), e.clientMsgId(), e.body(), e.sentAt(), null, null,
-          null, null);
+          null, null, null);
     }
     if (event instanceof Conversation.MessageEdited e) {
-      return new ChatFrame("edit", id, e.seq(), e.sender(), null, e.body(), e.at(), null, null, null, null);
+      return new ChatFrame("edit", id, e.seq(), e.sender(), null, e.body(), e.at(), null, null, null, null, null);
     }
     if (event instanceof Conversation.MessageDeleted e) {
-      return new ChatFrame("delete", id, e.seq(), e.sender(), null, null, e.at(), null, null, null, null);
+      return new ChatFrame("delete", id, e.seq(), e.sender(), null, null, e.at(), null, null, null, null, null);
     }
     if (event instanceof Conversation.PointerMoved e) {
       return new ChatFrame(e.read() ? "read" : "delivered", id, e.seq(), null, null, null, e.at(), e.user(), null,
-          null, null);
+          null, null, null);
     }
     return null;
   }
 
   static ChatFrame of(ChatHistoryRepository.Message m) {
     return new ChatFrame(m.deleted() ? "delete" : "message", m.conversationId(), m.seq(), m.sender(),
-        m.clientMsgId(), m.body(), m.sentAt(), null, null, null, null);
+        m.clientMsgId(), m.body(), m.sentAt(), null, null, null, null, null);
   }
 }

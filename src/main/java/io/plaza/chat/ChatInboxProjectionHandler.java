@@ -27,6 +27,13 @@ public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope
       if (event instanceof Conversation.ConversationCreated e) {
         writes.add(new ChatInboxRepository.Created(id, e.kind().name().toLowerCase(Locale.ROOT), e.title(), v));
         e.members().forEach(user -> writes.add(new ChatInboxRepository.Joined(user, id, e.at(), v)));
+        if (e.kind() == Conversation.Kind.DIRECT) {
+          for (var user : e.members()) {
+            for (var other : e.members()) {
+              if (!user.equals(other)) writes.add(new ChatInboxRepository.Contact(user, other, v));
+            }
+          }
+        }
       } else if (event instanceof Conversation.MembersAdded e) {
         e.users().forEach(user -> writes.add(new ChatInboxRepository.Joined(user, id, e.at(), v)));
       } else if (event instanceof Conversation.MemberRemoved e) {

@@ -5,7 +5,10 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 
-/** The `chat_inbox` read model (projections/chat_inbox.cql): who is in which conversation, and its last message. */
+/**
+ * The `chat_inbox` read model (projections/chat_inbox.cql): who is in which conversation, its last message, and who
+ * sees whose presence.
+ */
 public interface ChatInboxRepository {
 
   /** One conversation of a user's inbox. */
@@ -32,7 +35,18 @@ public interface ChatInboxRepository {
   record LastMessage(String conversationId, long seq, String sender, String body, Instant at, long version)
       implements Write {}
 
+  /** Two users who share a direct conversation see each other's presence. */
+  record Contact(String userId, String contactId, long version) implements Write {}
+
   CompletionStage<Done> apply(List<Write> writes);
+
+  /** The other sides of the user's direct conversations (up to 1,000). */
+  CompletionStage<List<String>> contacts(String userId);
+
+  /** When the user's last device disconnected (written by the user's session, not by the projection). */
+  CompletionStage<java.util.Optional<Instant>> lastSeen(String userId);
+
+  CompletionStage<Done> saveLastSeen(String userId, Instant at);
 
   /** The user's conversations, the most recently active first. */
   CompletionStage<List<Entry>> inbox(String userId);

@@ -16,6 +16,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.BufferOverflowException;
 import org.apache.pekko.stream.OverflowStrategy;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -28,6 +29,7 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  */
 public final class ChatSocket {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChatSocket.class);
   static final int OUTGOING_BUFFER = 256;
   static final int MAX_FRAME_CHARS = 16 * 1024;
   private static final Duration STRICT_TIMEOUT = Duration.ofSeconds(5);
@@ -36,8 +38,11 @@ public final class ChatSocket {
   private final ClusterSharding sharding;
   private final ChatHistoryRepository history;
   private final Duration askTimeout;
+  private final Duration heartbeatInterval;
 
-  public ChatSocket(ActorSystem<?> system, ChatHistoryRepository history, Duration askTimeout) {
+  public ChatSocket(ActorSystem<?> system, ChatHistoryRepository history, Duration askTimeout,
+      Duration heartbeatInterval) {
+    this.heartbeatInterval = heartbeatInterval;
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.history = history;
@@ -52,7 +57,11 @@ public final class ChatSocket {
     var outgoing = ActorSource.<String>actorRef(m -> false, m -> Optional.empty(), OUTGOING_BUFFER,
         OverflowStrategy.fail()).preMaterialize(system);
     ActorRef<String> connection = outgoing.first();
-    sharding.entityRefFor(ChatSession.ENTITY_KEY, user).tell(new ChatSession.Attach(connection));
+    var session = sharding.entityRefFor(ChatSession.ENTITY_KEY, user);
+    session.tell(new ChatSession.Attach(connection, false));
+    // The heartbeat: the session forgets connections it stops hearing of, and learns them again after it moved.
+    var heartbeat = system.scheduler().scheduleWithFixedDelay(heartbeatInterval, heartbeatInterval,
+        () -> session.tell(new ChatSession.Attach(connection, true)), system.executionContext());
     Sink<Message, NotUsed> incoming = Flow.<Message>create()
         .mapAsync(1, message -> text(message))
         .mapAsync(4, text -> handle(user, text)
@@ -63,7 +72,18 @@ public final class ChatSocket {
           return frames.size();
         }))
         .to(Sink.ignore());
-    return Flow.fromSinkAndSourceCoupled(incoming, outgoing.second().map(json -> (Message) TextMessage.create(json)));
+    var frames = outgoing.second()
+        .watchTermination((mat, done) -> done.whenComplete((d, e) -> heartbeat.cancel()))
+        // A client that does not read: its last frame says why, then the connection closes (the frames it had not
+        // read are dropped here; it syncs after reconnecting). Its session forgets it at once (death watch).
+        .recover(BufferOverflowException.class, () -> {
+          LOG.info("closing a chat connection of {}: {} frames queued, the client does not read", user,
+              OUTGOING_BUFFER);
+          return Json.write(ChatFrame.error(429, "more than " + OUTGOING_BUFFER
+              + " frames queued: this connection does not read; closing it (sync after reconnecting)", null, null));
+        })
+        .map(json -> (Message) TextMessage.create(json));
+    return Flow.fromSinkAndSourceCoupled(incoming, frames);
   }
 
   /** The text of a frame (binary frames are refused with an error frame). */
@@ -138,7 +158,7 @@ public final class ChatSocket {
     return ask(frame.convId(), r -> new Conversation.GetInfo(user, r)).thenApply(reply -> {
       if (reply instanceof Conversation.Rejected rejected) return List.of(error(rejected.rejection(), frame));
       var json = Json.write(new ChatFrame("typing", frame.convId(), null, null, null, null, null, user, null, null,
-          null));
+          null, null));
       for (var member : ((Conversation.Info) reply).members()) {
         if (!member.equals(user)) {
           sharding.entityRefFor(ChatSession.ENTITY_KEY, member).tell(new ChatSession.Push(json));

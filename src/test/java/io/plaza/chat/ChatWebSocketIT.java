@@ -187,6 +187,83 @@ class ChatWebSocketIT {
   }
 
   @Test
+  void contactsSeeEachOtherComeOnlineAndGoOfflineWithLastSeen() {
+    var ann = api.token("ann");
+    var ben = api.token("ben");
+    var conv = api.post("/v1/conversations", ann, "{\"kind\":\"direct\",\"with\":\"ben\"}", Map.of())
+        .json().get("conversationId").asText();
+    // Contacts come from the inbox projection (the direct conversation), about a second behind.
+    io.plaza.platform.ItSupport.eventually(WAIT, () -> {
+      assertTrue(api.get("/v1/conversations", ben).raw().body().contains(conv));
+      return null;
+    });
+    sleepForAttach();
+    try (var benPhone = connect(ben); var stranger = connect(api.token("cleo"))) {
+      assertEquals(false, presence(benPhone, "ann").get("online").asBoolean(), "ann is not connected yet");
+      java.time.Instant before;
+      try (var annPhone = connect(ann)) {
+        assertTrue(presence(benPhone, "ann").get("online").asBoolean(), "ben is told that ann came online");
+        assertTrue(presence(annPhone, "ben").get("online").asBoolean(), "ann's new device learns ben is online");
+        before = java.time.Instant.now();
+      }
+      // Offline after the grace period, with the time she was last seen.
+      var offline = benPhone.await(f -> "presence".equals(f.path("type").asText())
+          && "ann".equals(f.path("user").asText()) && !f.path("online").asBoolean(), Duration.ofSeconds(20));
+      var lastSeen = java.time.Instant.parse(offline.get("at").asText());
+      assertTrue(!lastSeen.isBefore(before.minusSeconds(1)), lastSeen + " vs " + before);
+      assertTrue(stranger.drain(Duration.ofMillis(200)).stream().noneMatch(f -> "presence".equals(
+          f.path("type").asText())), "presence goes to contacts only");
+    }
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode presence(WsClient device, String of) {
+    return device.await(f -> "presence".equals(f.path("type").asText()) && of.equals(f.path("user").asText()), WAIT);
+  }
+
+  @Test
+  void aClientThatDoesNotReadIsDisconnectedWithAReasonAndNobodyElseNotices() throws Exception {
+    var fast = api.token("fast-talker");
+    // Five conversations, so that five entities persist in parallel and the buffers fill sooner.
+    var convs = new java.util.ArrayList<String>();
+    for (int c = 0; c < 5; c++) {
+      convs.add(api.post("/v1/conversations", fast, "{\"kind\":\"group\",\"members\":[\"slow-reader\"]}",
+          Map.of()).json().get("conversationId").asText());
+    }
+    var sharding = org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(node.system());
+    java.util.function.BooleanSupplier slowOnline = () -> sharding.entityRefFor(ChatSession.ENTITY_KEY, "slow-reader")
+        .<ChatSession.Presence>ask(ChatSession.GetPresence::new, WAIT).toCompletableFuture().join().online();
+    try (var slow = new RawWebSocket(node.httpPort(), "/v1/chat/ws", api.token("slow-reader"));
+        var phone = connect(fast)) {
+      sleepForAttach();
+      assertTrue(slowOnline.getAsBoolean());
+      // 3 KB messages in batches; the slow client reads none. Its socket buffers fill, then the node's bounded
+      // buffer, and the node cuts it off, while the sender's acks keep coming.
+      var body = "y".repeat(3_000);
+      int sent = 0;
+      while (slowOnline.getAsBoolean()) {
+        assertTrue(sent < 20_000, "the slow client was never disconnected");
+        for (int i = 0; i < 20; i++) {
+          sent += convs.size();
+          for (var conv : convs) phone.send(send(conv, "s-" + sent, body));
+        }
+        for (int i = 0; i < 100; i++) phone.await("ack", WAIT);
+        phone.drain(Duration.ZERO); // its own messages, pushed back to it
+      }
+      phone.send(send(convs.get(0), "after", "the sender never noticed"));
+      assertEquals(sent / convs.size() + 1, phone.await("ack", WAIT).get("seq").asLong());
+
+      // What the slow client finds when it finally reads: some messages, then the reason, then the close.
+      var frames = slow.readUntilClosed();
+      var texts = frames.stream().filter(f -> f.opcode() == 1).map(RawWebSocket.Frame::text).toList();
+      long messages = texts.stream().filter(t -> t.contains("\"type\":\"message\"")).count();
+      assertTrue(messages > 0 && messages < sent, messages + " of " + sent + " messages reached the slow client");
+      var reason = texts.get(texts.size() - 1);
+      assertTrue(reason.contains("\"type\":\"error\"") && reason.contains("does not read"), reason);
+      assertEquals(8, frames.get(frames.size() - 1).opcode(), "then a close frame");
+    }
+  }
+
+  @Test
   void aConnectionWithoutAValidTokenIsRefused() {
     var client = new WsClient(clients, node.httpPort(), null);
     assertEquals(401, client.upgradeStatus);
