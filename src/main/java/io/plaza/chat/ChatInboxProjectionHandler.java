@@ -20,6 +20,9 @@ public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<Conversation.Event>> envelopes) {
     var writes = new ArrayList<ChatInboxRepository.Write>();
+    // Only the newest message of each conversation in the group is written: the older ones would lose to it anyway
+    // (the write timestamp is the sequence number), so a busy conversation costs one summary write per group.
+    var lastMessages = new java.util.LinkedHashMap<String, ChatInboxRepository.LastMessage>();
     for (var env : envelopes) {
       long v = env.sequenceNr();
       var event = env.event();
@@ -39,11 +42,12 @@ public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope
       } else if (event instanceof Conversation.MemberRemoved e) {
         writes.add(new ChatInboxRepository.Left(e.user(), id, v));
       } else if (event instanceof Conversation.MessagePosted e) {
-        writes.add(new ChatInboxRepository.LastMessage(id, e.seq(), e.sender(), e.body(), e.sentAt(), v));
+        lastMessages.put(id, new ChatInboxRepository.LastMessage(id, e.seq(), e.sender(), e.body(), e.sentAt(), v));
       } else if (event instanceof Conversation.PointerMoved e && e.read()) {
         writes.add(new ChatInboxRepository.Read(e.user(), id, e.seq(), v));
       }
     }
+    writes.addAll(lastMessages.values());
     return repository.apply(writes);
   }
 }

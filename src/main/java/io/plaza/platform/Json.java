@@ -32,6 +32,14 @@ public final class Json {
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
       .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
       .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+      // A number or boolean where text is expected is a wrong type, not text.
+      .withCoercionConfig(com.fasterxml.jackson.databind.type.LogicalType.Textual, config -> config
+          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Integer,
+              com.fasterxml.jackson.databind.cfg.CoercionAction.Fail)
+          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Float,
+              com.fasterxml.jackson.databind.cfg.CoercionAction.Fail)
+          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Boolean,
+              com.fasterxml.jackson.databind.cfg.CoercionAction.Fail))
       .build();
 
   private Json() {}

@@ -3,6 +3,7 @@ package io.plaza.platform;
 import com.typesafe.config.Config;
 import io.plaza.chat.Chat;
 import io.plaza.ledger.Ledger;
+import io.plaza.timeline.Timeline;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
@@ -70,6 +71,7 @@ public final class PlazaNode implements AutoCloseable {
     var endpoints = new ArrayList<>(PlatformRoutes.endpoints(config, auth));
     endpoints.addAll(Ledger.start(system, session, kafka, askTimeout));
     endpoints.addAll(Chat.start(system, session, kafka, askTimeout));
+    endpoints.addAll(Timeline.start(system, askTimeout));
 
     var limits = http.getConfig("rate-limit");
     var rateLimiter = new RateLimiter(limits.getLong("requests-per-second"), limits.getLong("burst"));

@@ -28,9 +28,15 @@ final class BenchHttpClient implements AutoCloseable {
         pekko.http.host-connection-pool.max-open-requests = %d
         pekko.actor.default-dispatcher.fork-join-executor.parallelism-max = 2
         pekko.loglevel = WARNING
+        pekko.actor.provider = local
         """.formatted(connections, Integer.highestOneBit(connections * 4 - 1) << 1))
         .withFallback(ConfigFactory.load()));
     http = Http.get(system);
+  }
+
+  /** For WebSocket clients on the same system. */
+  ActorSystem<Void> system() {
+    return system;
   }
 
   CompletionStage<Response> post(String path, String token, String json, String idempotencyKey) {

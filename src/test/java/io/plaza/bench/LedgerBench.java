@@ -60,7 +60,8 @@ public final class LedgerBench {
     var text = String.join("\n", out) + "\n";
     System.out.print(text);
     var file = System.getProperty("bench.result.file");
-    if (file != null) Files.writeString(Path.of(file), text);
+    if (file != null) Files.writeString(Path.of(file), text, java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.APPEND);
     System.exit(0);
   }
 

@@ -1,0 +1,135 @@
+package io.plaza.timeline;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.entity;
+import static org.apache.pekko.http.javadsl.server.Directives.headerValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
+
+import io.plaza.platform.Endpoint;
+import io.plaza.platform.Json;
+import io.plaza.platform.JwtAuth;
+import io.plaza.platform.Problems;
+import io.plaza.platform.Rejection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.Location;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * The timeline write API and profiles: post, delete a post, follow, mute and block (each user only for themselves),
+ * and a user's public profile. Thin: validate, ask the user's entity, map to DTOs.
+ */
+public final class TimelineRoutes {
+
+  static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,64}");
+
+  public record PostRequest(String text) {}
+
+  public record PostResponse(String postId, String author, Instant createdAt) {}
+
+  public record ProfileResponse(String userId, long posts, int followers, int following) {}
+
+  /** What only the user sees of themselves. */
+  public record OwnProfileResponse(String userId, long posts, int followers, Set<String> following,
+      Set<String> muted, Set<String> blocked) {}
+
+  private final ClusterSharding sharding;
+  private final Duration askTimeout;
+
+  public TimelineRoutes(ActorSystem<?> system, Duration askTimeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.askTimeout = askTimeout;
+  }
+
+  public List<Endpoint> endpoints() {
+    return List.of(
+        Endpoint.post("/v1/posts", call -> post(call.userId())),
+        Endpoint.authenticated(HttpMethods.DELETE, "/v1/posts/{postId}", call -> {
+          var postId = call.param("postId");
+          var author = UserTimeline.authorOf(postId);
+          if (author == null || !JwtAuth.USER_ID.matcher(author).matches()) {
+            return Problems.complete(StatusCodes.NOT_FOUND, "'" + abbreviate(postId) + "' is not a post id");
+          }
+          return ask(call.userId(), r -> new UserTimeline.DeletePost(postId, r),
+              reply -> complete(StatusCodes.NO_CONTENT));
+        }),
+        Endpoint.get("/v1/users/{id}", call -> withUser(call, "id", id -> ask(id, UserTimeline.GetProfile::new,
+            reply -> {
+              var p = (UserTimeline.Profile) reply;
+              if (id.equals(call.userId())) {
+                return complete(StatusCodes.OK, new OwnProfileResponse(id, p.posts(), p.followers(), p.following(),
+                    p.muted(), p.blocked()), Json.marshaller());
+              }
+              return complete(StatusCodes.OK, new ProfileResponse(id, p.posts(), p.followers(), p.following().size()),
+                  Json.marshaller());
+            }))),
+        relation(HttpMethods.PUT, "following", (target, r) -> new UserTimeline.Follow(target, r)),
+        relation(HttpMethods.DELETE, "following", (target, r) -> new UserTimeline.Unfollow(target, r)),
+        relation(HttpMethods.PUT, "mutes", (target, r) -> new UserTimeline.Mute(target, true, r)),
+        relation(HttpMethods.DELETE, "mutes", (target, r) -> new UserTimeline.Mute(target, false, r)),
+        relation(HttpMethods.PUT, "blocks", (target, r) -> new UserTimeline.Block(target, true, r)),
+        relation(HttpMethods.DELETE, "blocks", (target, r) -> new UserTimeline.Block(target, false, r)));
+  }
+
+  /**
+   * {@code PUT|DELETE /v1/users/{id}/<kind>/{target}}: only for {@code id} = the caller. 204 when done; a follow the
+   * followee has not confirmed within the ask timeout answers 202 (it is recorded and will be delivered).
+   */
+  private Endpoint relation(org.apache.pekko.http.javadsl.model.HttpMethod method, String kind,
+      java.util.function.BiFunction<String, ActorRef<UserTimeline.Reply>, UserTimeline.Command> command) {
+    return Endpoint.authenticated(method, "/v1/users/{id}/" + kind + "/{target}", call -> withUser(call, "id", id ->
+        withUser(call, "target", target -> {
+          if (!id.equals(call.userId())) {
+            return Problems.complete(StatusCodes.FORBIDDEN, "you may only change your own " + kind);
+          }
+          return ask(id, r -> command.apply(target, r), reply -> complete(reply instanceof UserTimeline.Pending
+              ? StatusCodes.ACCEPTED : StatusCodes.NO_CONTENT));
+        })));
+  }
+
+  private Route post(String user) {
+    return optionalHeaderValueByName("Idempotency-Key", key -> entity(Json.unmarshaller(PostRequest.class), body -> {
+      if (key.isPresent() && !IDEMPOTENCY_KEY.matcher(key.get()).matches()) {
+        return Problems.badRequest("Idempotency-Key must be 1-64 printable ASCII characters without spaces");
+      }
+      return ask(user, r -> new UserTimeline.CreatePost(body.text(), key.orElse(null), r), reply -> {
+        var accepted = (UserTimeline.PostAccepted) reply;
+        return respondWithHeader(RawHeader.create("Idempotent-Replayed", String.valueOf(accepted.replayed())),
+            () -> respondWithHeader(Location.create("/v1/posts/" + accepted.postId()),
+                () -> complete(accepted.replayed() ? StatusCodes.OK : StatusCodes.CREATED,
+                    new PostResponse(accepted.postId(), user, accepted.createdAt()), Json.marshaller())));
+      });
+    }));
+  }
+
+  private Route ask(String user, Function<ActorRef<UserTimeline.Reply>, UserTimeline.Command> command,
+      Function<UserTimeline.Reply, Route> onSuccess) {
+    return onSuccess(sharding.entityRefFor(UserTimeline.ENTITY_KEY, user).<UserTimeline.Reply>ask(command::apply,
+        askTimeout), reply -> reply instanceof UserTimeline.Rejected r ? Problems.complete(r.rejection())
+        : onSuccess.apply(reply));
+  }
+
+  private static Route withUser(Endpoint.Call call, String param, Function<String, Route> inner) {
+    var id = call.param(param);
+    if (!JwtAuth.USER_ID.matcher(id).matches()) {
+      return Problems.complete(new Rejection(Rejection.Kind.NOT_FOUND, "'" + abbreviate(id) + "' is not a user id"));
+    }
+    return inner.apply(id);
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 64 ? s : s.substring(0, 64) + "…";
+  }
+}

@@ -1,0 +1,567 @@
+package io.plaza.timeline;
+
+import io.plaza.platform.CborSerializable;
+import io.plaza.platform.Rejection;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.IntStream;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One user of the timeline: their posts (numbered, so a post id names its author), whom they follow, who follows
+ * them, whom they mute and block, and when they last read their home timeline.
+ *
+ * <p>A follow touches two entities. The follower records it first and then tells the followee through an outbox: the
+ * latest relation change per other user, delivered at least once (retried on a timer and after a restart) until the
+ * other side answers; the other side applies it idempotently. So both sides always converge: the followee counts the
+ * follower exactly once, and a block removes the follows both ways.
+ */
+public final class UserTimeline
+    extends EventSourcedBehaviorWithEnforcedReplies<UserTimeline.Command, UserTimeline.Event, UserTimeline.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "UserTimeline");
+
+  /** Fixed forever once events are written. */
+  public static final int TAG_COUNT = 8;
+
+  public static final List<String> TAGS = IntStream.range(0, TAG_COUNT).mapToObj(i -> "timeline-user-" + i).toList();
+
+  public static String tagFor(String userId) {
+    return TAGS.get(Math.floorMod(userId.hashCode(), TAG_COUNT));
+  }
+
+  /** Post ids are "author:number"; user ids never contain ':'. */
+  public static String postId(String author, long number) {
+    return author + ":" + number;
+  }
+
+  /** The author of a post id, or null if it is not one. */
+  public static String authorOf(String postId) {
+    int colon = postId.lastIndexOf(':');
+    return colon <= 0 ? null : postId.substring(0, colon);
+  }
+
+  /**
+   * {@code maxPostLength} in code points; {@code maxFollowing}: how many users one may follow;
+   * {@code rememberedKeys}: idempotency keys of the latest posts kept for retries; {@code activityResolution}: a home
+   * read is recorded at most this often; {@code outboxRetry}: how often undelivered relation changes are re-sent.
+   */
+  public record Settings(int maxPostLength, int maxFollowing, int rememberedKeys, Duration activityResolution,
+      Duration outboxRetry, Duration askTimeout) {
+    public static Settings fromConfig(com.typesafe.config.Config timeline, Duration askTimeout) {
+      return new Settings(timeline.getInt("max-post-length"), timeline.getInt("max-following"),
+          timeline.getInt("remembered-idempotency-keys"), timeline.getDuration("activity-resolution"),
+          timeline.getDuration("outbox-retry"), askTimeout);
+    }
+  }
+
+  /** What a user asks of another user's entity; only the latest one per pair matters. */
+  public enum Relation {
+    /** "I follow you now": count me as a follower (refused if you block me). */
+    ADD_FOLLOWER,
+    /** "I stopped following you." */
+    REMOVE_FOLLOWER,
+    /** "I blocked you": stop following me, and I no longer follow you. */
+    SEVER
+  }
+
+  // ---- Commands ---------------------------------------------------------------------------------------------
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** {@code idempotencyKey} may be null (no dedup). */
+  public record CreatePost(String text, String idempotencyKey, ActorRef<Reply> replyTo) implements Command {}
+
+  public record DeletePost(String postId, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Follow(String target, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Unfollow(String target, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Mute(String target, boolean muted, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Block(String target, boolean blocked, ActorRef<Reply> replyTo) implements Command {}
+
+  /** The user reads their home timeline; the reply says when they were active before. */
+  public record RecordActivity(ActorRef<Reply> replyTo) implements Command {}
+
+  /** Registers the user on first use (posting, following and reading register too). */
+  public record Register(ActorRef<Reply> replyTo) implements Command {}
+
+  public record GetProfile(ActorRef<Reply> replyTo) implements Command {}
+
+  /** From another user's entity: a relation change to apply here (idempotent). */
+  public record ApplyRelation(String from, Relation relation, ActorRef<Reply> replyTo) implements Command {}
+
+  /** The other side's answer to an outbox entry (or null when it did not answer in time). */
+  private record RelationAnswered(String target, Relation relation, Reply answer, ActorRef<Reply> replyTo)
+      implements Command {}
+
+  private record RetryOutbox() implements Command {}
+
+  // ---- Replies ----------------------------------------------------------------------------------------------
+
+  public sealed interface Reply extends CborSerializable {}
+
+  public record PostAccepted(String postId, Instant createdAt, boolean replayed) implements Reply {}
+
+  public record Done() implements Reply {}
+
+  /** The follow is recorded, and the followee has not confirmed it yet (it will be, or undone if refused). */
+  public record Pending() implements Reply {}
+
+  public record Activity(Instant previouslyActive) implements Reply {}
+
+  public record Profile(String userId, long posts, int followers, Set<String> following, Set<String> muted,
+      Set<String> blocked, Instant lastActive) implements Reply {}
+
+  public record Rejected(Rejection rejection) implements Reply {}
+
+  // ---- Events -----------------------------------------------------------------------------------------------
+
+  public sealed interface Event extends CborSerializable {
+    String userId();
+  }
+
+  public record Registered(String userId, Instant at) implements Event {}
+
+  /** {@code followers}: how many followers the author had then (the fan-out policy decides by it). */
+  public record PostCreated(String userId, String postId, long number, String text, String idempotencyKey,
+      int followers, Instant at) implements Event {}
+
+  public record PostDeleted(String userId, String postId, Instant at) implements Event {}
+
+  /** The user follows {@code target}; the target is told through the outbox. */
+  public record Followed(String userId, String target, Instant at) implements Event {}
+
+  public record Unfollowed(String userId, String target, Instant at) implements Event {}
+
+  /** The target refused the follow (it blocks the user) or is unknown: the follow is undone. */
+  public record FollowRefused(String userId, String target, Instant at) implements Event {}
+
+  public record FollowerAdded(String userId, String follower, Instant at) implements Event {}
+
+  public record FollowerRemoved(String userId, String follower, Instant at) implements Event {}
+
+  /** {@code target} blocked the user: the user no longer follows it (not told back: the target knows). */
+  public record FollowingSevered(String userId, String target, Instant at) implements Event {}
+
+  public record MuteChanged(String userId, String target, boolean muted, Instant at) implements Event {}
+
+  /** Blocking also removes the follows both ways (the target is told through the outbox). */
+  public record BlockChanged(String userId, String target, boolean blocked, Instant at) implements Event {}
+
+  /** The outbox entry for {@code target} was applied there. */
+  public record RelationDelivered(String userId, String target, Relation relation, Instant at) implements Event {}
+
+  public record ActivityRecorded(String userId, Instant at) implements Event {}
+
+  // ---- State ------------------------------------------------------------------------------------------------
+
+  /**
+   * {@code deletedPosts}: numbers of deleted posts; {@code recentKeys}: idempotency key → post number of the latest
+   * posts; {@code outbox}: the relation change each other user still has to apply.
+   */
+  public record State(boolean registered, long postCount, Set<Long> deletedPosts, Map<String, Long> recentKeys,
+      Map<Long, Instant> recentPostTimes, Set<String> following, Set<String> followers, Set<String> muted,
+      Set<String> blocked, Map<String, Relation> outbox, Instant lastActive) implements CborSerializable {
+
+    static State empty() {
+      return new State(false, 0, Set.of(), Map.of(), Map.of(), Set.of(), Set.of(), Set.of(), Set.of(), Map.of(), null);
+    }
+  }
+
+  // ---- Behavior ---------------------------------------------------------------------------------------------
+
+  public static Behavior<Command> create(String userId, Settings settings, Clock clock,
+      java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<Command>> users) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new UserTimeline(userId, settings, clock, users, ctx, timers)));
+  }
+
+  private final String userId;
+  private final Settings settings;
+  private final Clock clock;
+  private final java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<Command>> users;
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+
+  private UserTimeline(String userId, Settings settings, Clock clock,
+      java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<Command>> users,
+      ActorContext<Command> ctx, TimerScheduler<Command> timers) {
+    super(PersistenceId.of(ENTITY_KEY.name(), userId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+    this.userId = userId;
+    this.settings = settings;
+    this.clock = clock;
+    this.users = users;
+    this.ctx = ctx;
+    this.timers = timers;
+  }
+
+  @Override
+  public State emptyState() {
+    return State.empty();
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(tagFor(userId));
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(200, 2);
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> deliverOutbox(state))
+        .build();
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    return newCommandHandlerWithReplyBuilder().forAnyState()
+        .onCommand(Register.class, (state, cmd) -> registered(state, List.of(), cmd.replyTo(), new Done()))
+        .onCommand(CreatePost.class, this::createPost)
+        .onCommand(DeletePost.class, this::deletePost)
+        .onCommand(Follow.class, this::follow)
+        .onCommand(Unfollow.class, this::unfollow)
+        .onCommand(Mute.class, this::mute)
+        .onCommand(Block.class, this::block)
+        .onCommand(RecordActivity.class, this::recordActivity)
+        .onCommand(GetProfile.class, (state, cmd) -> state.registered()
+            ? Effect().reply(cmd.replyTo(), profile(state)) : reject(cmd.replyTo(), unknownUser(userId)))
+        .onCommand(ApplyRelation.class, this::applyRelation)
+        .onCommand(RelationAnswered.class, this::relationAnswered)
+        .onCommand(RetryOutbox.class, (state, retry) -> {
+          deliverOutbox(state);
+          return Effect().noReply();
+        })
+        .build();
+  }
+
+  /** Persists {@code events}, preceded by Registered on the user's first own action, then replies {@code reply}. */
+  private ReplyEffect<Event, State> registered(State state, List<Event> events, ActorRef<Reply> replyTo,
+      Reply reply) {
+    if (state.registered() && events.isEmpty()) return Effect().reply(replyTo, reply);
+    var all = new java.util.ArrayList<Event>();
+    if (!state.registered()) all.add(new Registered(userId, clock.instant()));
+    all.addAll(events);
+    return Effect().persist(all).thenReply(replyTo, s -> reply);
+  }
+
+  private ReplyEffect<Event, State> createPost(State state, CreatePost cmd) {
+    if (cmd.idempotencyKey() != null) {
+      var earlier = state.recentKeys().get(cmd.idempotencyKey());
+      if (earlier != null) {
+        return Effect().reply(cmd.replyTo(), new PostAccepted(postId(userId, earlier),
+            state.recentPostTimes().get(earlier), true));
+      }
+    }
+    var invalid = textRefusal(cmd.text(), settings.maxPostLength());
+    if (invalid != null) return reject(cmd.replyTo(), invalid);
+    long number = state.postCount() + 1;
+    var created = new PostCreated(userId, postId(userId, number), number, cmd.text(), cmd.idempotencyKey(),
+        state.followers().size(), clock.instant());
+    return registered(state, List.of(created), cmd.replyTo(), new PostAccepted(created.postId(), created.at(),
+        false));
+  }
+
+  /** Why a post text is refused, or null: 1 to {@code max} code points, not only blanks. */
+  static Rejection textRefusal(String text, int max) {
+    if (text == null || text.isBlank()) return Rejection.badRequest("text is required (1-" + max + " characters)");
+    int length = text.codePointCount(0, text.length());
+    if (length > max) {
+      return Rejection.unprocessable("text has " + length + " characters; at most " + max + " are allowed");
+    }
+    return null;
+  }
+
+  private ReplyEffect<Event, State> deletePost(State state, DeletePost cmd) {
+    var author = authorOf(cmd.postId());
+    long number;
+    try {
+      number = Long.parseLong(cmd.postId().substring(cmd.postId().lastIndexOf(':') + 1));
+    } catch (NumberFormatException e) {
+      number = -1;
+    }
+    if (!userId.equals(author)) {
+      return reject(cmd.replyTo(), Rejection.forbidden("only the author may delete post " + cmd.postId()));
+    }
+    if (number < 1 || number > state.postCount()) {
+      return reject(cmd.replyTo(), Rejection.notFound("post " + cmd.postId() + " does not exist"));
+    }
+    if (state.deletedPosts().contains(number)) return Effect().reply(cmd.replyTo(), new Done());
+    return Effect().persist(new PostDeleted(userId, cmd.postId(), clock.instant()))
+        .thenReply(cmd.replyTo(), s -> new Done());
+  }
+
+  private ReplyEffect<Event, State> follow(State state, Follow cmd) {
+    var refusal = relationRefusal(cmd.target());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    if (state.blocked().contains(cmd.target())) {
+      return reject(cmd.replyTo(), Rejection.conflict("you block " + cmd.target() + "; unblock first"));
+    }
+    if (state.following().contains(cmd.target())) {
+      if (state.outbox().get(cmd.target()) != Relation.ADD_FOLLOWER) return Effect().reply(cmd.replyTo(), new Done());
+      // Still unconfirmed: ask again and answer when the followee does.
+      deliver(cmd.target(), Relation.ADD_FOLLOWER, cmd.replyTo());
+      return Effect().noReply();
+    }
+    if (state.following().size() >= settings.maxFollowing()) {
+      return reject(cmd.replyTo(), Rejection.unprocessable("you follow " + state.following().size()
+          + " users, the most allowed"));
+    }
+    var events = new java.util.ArrayList<Event>();
+    if (!state.registered()) events.add(new Registered(userId, clock.instant()));
+    events.add(new Followed(userId, cmd.target(), clock.instant()));
+    // The reply waits for the followee's answer (or says Pending if it takes longer than the ask timeout).
+    return Effect().persist(events).thenRun(s -> deliver(cmd.target(), Relation.ADD_FOLLOWER, cmd.replyTo()))
+        .thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> unfollow(State state, Unfollow cmd) {
+    var refusal = relationRefusal(cmd.target());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    if (!state.following().contains(cmd.target())) return Effect().reply(cmd.replyTo(), new Done());
+    return Effect().persist(new Unfollowed(userId, cmd.target(), clock.instant()))
+        .thenRun(s -> deliver(cmd.target(), Relation.REMOVE_FOLLOWER, null))
+        .thenReply(cmd.replyTo(), s -> new Done());
+  }
+
+  private ReplyEffect<Event, State> mute(State state, Mute cmd) {
+    var refusal = relationRefusal(cmd.target());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    if (state.muted().contains(cmd.target()) == cmd.muted()) {
+      return registered(state, List.of(), cmd.replyTo(), new Done());
+    }
+    return registered(state, List.of(new MuteChanged(userId, cmd.target(), cmd.muted(), clock.instant())),
+        cmd.replyTo(), new Done());
+  }
+
+  private ReplyEffect<Event, State> block(State state, Block cmd) {
+    var refusal = relationRefusal(cmd.target());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    if (state.blocked().contains(cmd.target()) == cmd.blocked()) {
+      return registered(state, List.of(), cmd.replyTo(), new Done());
+    }
+    var events = new java.util.ArrayList<Event>();
+    if (!state.registered()) events.add(new Registered(userId, clock.instant()));
+    events.add(new BlockChanged(userId, cmd.target(), cmd.blocked(), clock.instant()));
+    return Effect().persist(events)
+        .thenRun(s -> {
+          if (cmd.blocked()) deliver(cmd.target(), Relation.SEVER, null);
+        })
+        .thenReply(cmd.replyTo(), s -> new Done());
+  }
+
+  private ReplyEffect<Event, State> recordActivity(State state, RecordActivity cmd) {
+    var now = clock.instant();
+    var reply = new Activity(state.lastActive());
+    if (state.lastActive() != null && state.lastActive().plus(settings.activityResolution()).isAfter(now)) {
+      return Effect().reply(cmd.replyTo(), reply);
+    }
+    return registered(state, List.of(new ActivityRecorded(userId, now)), cmd.replyTo(), reply);
+  }
+
+  /** Another user's relation change, applied here once however often it arrives. */
+  private ReplyEffect<Event, State> applyRelation(State state, ApplyRelation cmd) {
+    var now = clock.instant();
+    switch (cmd.relation()) {
+      case ADD_FOLLOWER -> {
+        if (!state.registered()) return reject(cmd.replyTo(), unknownUser(userId));
+        if (state.blocked().contains(cmd.from())) {
+          return reject(cmd.replyTo(), Rejection.forbidden("you cannot follow " + userId));
+        }
+        if (state.followers().contains(cmd.from())) return Effect().reply(cmd.replyTo(), new Done());
+        return Effect().persist(new FollowerAdded(userId, cmd.from(), now)).thenReply(cmd.replyTo(), s -> new Done());
+      }
+      case REMOVE_FOLLOWER -> {
+        if (!state.followers().contains(cmd.from())) return Effect().reply(cmd.replyTo(), new Done());
+        return Effect().persist(new FollowerRemoved(userId, cmd.from(), now))
+            .thenReply(cmd.replyTo(), s -> new Done());
+      }
+      default -> {
+        var events = new java.util.ArrayList<Event>();
+        if (state.followers().contains(cmd.from())) events.add(new FollowerRemoved(userId, cmd.from(), now));
+        if (state.following().contains(cmd.from())) events.add(new FollowingSevered(userId, cmd.from(), now));
+        if (events.isEmpty()) return Effect().reply(cmd.replyTo(), new Done());
+        return Effect().persist(events).thenReply(cmd.replyTo(), s -> new Done());
+      }
+    }
+  }
+
+  private ReplyEffect<Event, State> relationAnswered(State state, RelationAnswered answered) {
+    var replyTo = answered.replyTo();
+    // Superseded by a newer change, or answered before: nothing to record.
+    if (state.outbox().get(answered.target()) != answered.relation()) {
+      if (replyTo != null) replyTo.tell(state.following().contains(answered.target()) ? new Done() : new Pending());
+      return Effect().noReply();
+    }
+    if (answered.answer() == null) {
+      if (replyTo != null) replyTo.tell(new Pending());
+      timers.startSingleTimer(RetryOutbox.class, new RetryOutbox(), settings.outboxRetry());
+      return Effect().noReply();
+    }
+    var now = clock.instant();
+    if (answered.answer() instanceof Rejected rejected) {
+      // Only a follow can be refused (the followee blocks us, or does not exist): undo it.
+      return Effect().persist(List.of(new FollowRefused(userId, answered.target(), now),
+              new RelationDelivered(userId, answered.target(), answered.relation(), now)))
+          .thenRun(s -> {
+            if (replyTo != null) replyTo.tell(rejected);
+          })
+          .thenNoReply();
+    }
+    return Effect().persist(new RelationDelivered(userId, answered.target(), answered.relation(), now))
+        .thenRun(s -> {
+          if (replyTo != null) replyTo.tell(new Done());
+        })
+        .thenNoReply();
+  }
+
+  private void deliverOutbox(State state) {
+    state.outbox().forEach((target, relation) -> deliver(target, relation, null));
+  }
+
+  /** Sends one outbox entry; the answer (or its absence) comes back as RelationAnswered. */
+  private void deliver(String target, Relation relation, ActorRef<Reply> replyTo) {
+    ctx.ask(Reply.class, users.apply(target), settings.askTimeout(),
+        ref -> new ApplyRelation(userId, relation, ref),
+        (answer, failure) -> new RelationAnswered(target, relation, failure == null ? answer : null, replyTo));
+  }
+
+  private Rejection relationRefusal(String target) {
+    return target.equals(userId) ? Rejection.badRequest("that is you: you cannot follow, mute or block yourself")
+        : null;
+  }
+
+  private Profile profile(State state) {
+    return new Profile(userId, state.postCount() - state.deletedPosts().size(), state.followers().size(),
+        state.following(), state.muted(), state.blocked(), state.lastActive());
+  }
+
+  static Rejection unknownUser(String user) {
+    return Rejection.notFound("user " + user + " does not exist");
+  }
+
+  private ReplyEffect<Event, State> reject(ActorRef<Reply> replyTo, Rejection rejection) {
+    return Effect().reply(replyTo, new Rejected(rejection));
+  }
+
+  // ---- Events applied ---------------------------------------------------------------------------------------
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(Registered.class, (s, e) -> with(s, true, s.postCount(), s.deletedPosts(), s.recentKeys(),
+            s.recentPostTimes(), s.following(), s.followers(), s.muted(), s.blocked(), s.outbox(), s.lastActive()))
+        .onEvent(PostCreated.class, (s, e) -> {
+          var keys = s.recentKeys();
+          if (e.idempotencyKey() != null) keys = bounded(keys, e.idempotencyKey(), e.number());
+          var times = bounded(s.recentPostTimes(), e.number(), e.at());
+          return with(s, true, e.number(), s.deletedPosts(), keys, times, s.following(), s.followers(), s.muted(),
+              s.blocked(), s.outbox(), s.lastActive());
+        })
+        .onEvent(PostDeleted.class, (s, e) -> with(s, true, s.postCount(), plus(s.deletedPosts(),
+            Long.parseLong(e.postId().substring(e.postId().lastIndexOf(':') + 1))), s.recentKeys(),
+            s.recentPostTimes(), s.following(), s.followers(), s.muted(), s.blocked(), s.outbox(), s.lastActive()))
+        .onEvent(Followed.class, (s, e) -> withRelations(s, plus(s.following(), e.target()), s.followers(),
+            s.blocked(), put(s.outbox(), e.target(), Relation.ADD_FOLLOWER)))
+        .onEvent(Unfollowed.class, (s, e) -> withRelations(s, minus(s.following(), e.target()), s.followers(),
+            s.blocked(), put(s.outbox(), e.target(), Relation.REMOVE_FOLLOWER)))
+        .onEvent(FollowRefused.class, (s, e) -> withRelations(s, minus(s.following(), e.target()), s.followers(),
+            s.blocked(), s.outbox()))
+        .onEvent(FollowingSevered.class, (s, e) -> withRelations(s, minus(s.following(), e.target()),
+            s.followers(), s.blocked(), remove(s.outbox(), e.target())))
+        .onEvent(FollowerAdded.class, (s, e) -> withRelations(s, s.following(), plus(s.followers(), e.follower()),
+            s.blocked(), s.outbox()))
+        .onEvent(FollowerRemoved.class, (s, e) -> withRelations(s, s.following(),
+            minus(s.followers(), e.follower()), s.blocked(), s.outbox()))
+        .onEvent(BlockChanged.class, (s, e) -> e.blocked()
+            ? withRelations(s, minus(s.following(), e.target()), minus(s.followers(), e.target()),
+                plus(s.blocked(), e.target()), put(s.outbox(), e.target(), Relation.SEVER))
+            : withRelations(s, s.following(), s.followers(), minus(s.blocked(), e.target()), s.outbox()))
+        .onEvent(MuteChanged.class, (s, e) -> with(s, true, s.postCount(), s.deletedPosts(), s.recentKeys(),
+            s.recentPostTimes(), s.following(), s.followers(),
+            e.muted() ? plus(s.muted(), e.target()) : minus(s.muted(), e.target()), s.blocked(), s.outbox(),
+            s.lastActive()))
+        .onEvent(RelationDelivered.class, (s, e) -> s.outbox().get(e.target()) == e.relation()
+            ? withRelations(s, s.following(), s.followers(), s.blocked(), remove(s.outbox(), e.target())) : s)
+        .onEvent(ActivityRecorded.class, (s, e) -> with(s, true, s.postCount(), s.deletedPosts(), s.recentKeys(),
+            s.recentPostTimes(), s.following(), s.followers(), s.muted(), s.blocked(), s.outbox(), e.at()))
+        .build();
+  }
+
+  private static State with(State s, boolean registered, long postCount, Set<Long> deleted, Map<String, Long> keys,
+      Map<Long, Instant> times, Set<String> following, Set<String> followers, Set<String> muted, Set<String> blocked,
+      Map<String, Relation> outbox, Instant lastActive) {
+    return new State(registered, postCount, deleted, keys, times, following, followers, muted, blocked, outbox,
+        lastActive);
+  }
+
+  private static State withRelations(State s, Set<String> following, Set<String> followers, Set<String> blocked,
+      Map<String, Relation> outbox) {
+    return with(s, s.registered(), s.postCount(), s.deletedPosts(), s.recentKeys(), s.recentPostTimes(),
+        following, followers, s.muted(), blocked, outbox, s.lastActive());
+  }
+
+  private <K, V> Map<K, V> bounded(Map<K, V> map, K key, V value) {
+    var copy = new LinkedHashMap<>(map);
+    copy.put(key, value);
+    while (copy.size() > settings.rememberedKeys()) copy.remove(copy.keySet().iterator().next());
+    return Collections.unmodifiableMap(copy);
+  }
+
+  private static <T extends Comparable<T>> Set<T> plus(Set<T> set, T value) {
+    var copy = new TreeSet<>(set);
+    copy.add(value);
+    return Collections.unmodifiableSet(copy);
+  }
+
+  private static <T extends Comparable<T>> Set<T> minus(Set<T> set, T value) {
+    if (!set.contains(value)) return set;
+    var copy = new TreeSet<>(set);
+    copy.remove(value);
+    return Collections.unmodifiableSet(copy);
+  }
+
+  private static Map<String, Relation> put(Map<String, Relation> map, String key, Relation value) {
+    var copy = new TreeMap<>(map);
+    copy.put(key, value);
+    return Collections.unmodifiableMap(copy);
+  }
+
+  private static Map<String, Relation> remove(Map<String, Relation> map, String key) {
+    if (!map.containsKey(key)) return map;
+    var copy = new TreeMap<>(map);
+    copy.remove(key);
+    return Collections.unmodifiableMap(copy);
+  }
+}

@@ -1,0 +1,123 @@
+package io.plaza.timeline;
+
+import static io.plaza.platform.ItSupport.assertProblem;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.plaza.platform.ApiClient;
+import io.plaza.platform.PlazaNode;
+import io.plaza.platform.TestNodes;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** The timeline write API on one node over the real Cassandra journal: posts, follows, blocks, bad input. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TimelineApiIT {
+
+  private PlazaNode node;
+  private ApiClient api;
+
+  @BeforeAll
+  void start() {
+    node = TestNodes.start();
+    api = new ApiClient(node.httpPort());
+  }
+
+  @AfterAll
+  void stop() {
+    if (node != null) node.close();
+  }
+
+  private ApiClient.Response put(String path, String token) {
+    return api.send("PUT", path, token, null, Map.of());
+  }
+
+  private ApiClient.Response delete(String path, String token) {
+    return api.send("DELETE", path, token, null, Map.of());
+  }
+
+  private static List<String> strings(com.fasterxml.jackson.databind.JsonNode array) {
+    return StreamSupport.stream(array.spliterator(), false).map(n -> n.asText()).toList();
+  }
+
+  @Test
+  void postsAreCreatedOnceAndDeletedByTheirAuthorOnly() {
+    var tina = api.token("tina");
+    var created = api.post("/v1/posts", tina, "{\"text\":\"hello timeline\"}", Map.of("Idempotency-Key", "p-1"));
+    assertEquals(201, created.status(), created.toString());
+    var postId = created.json().get("postId").asText();
+    assertEquals("tina:1", postId);
+    assertEquals("/v1/posts/tina:1", created.header("Location"));
+    var retry = api.post("/v1/posts", tina, "{\"text\":\"hello timeline\"}", Map.of("Idempotency-Key", "p-1"));
+    assertEquals(200, retry.status());
+    assertEquals(postId, retry.json().get("postId").asText());
+    assertEquals(1, api.get("/v1/users/tina", tina).json().get("posts").asLong());
+
+    assertProblem(403, delete("/v1/posts/" + postId, api.token("tom")), "only the author");
+    assertProblem(404, delete("/v1/posts/tina:9", tina), "does not exist");
+    assertProblem(404, delete("/v1/posts/nonsense", tina), "not a post id");
+    assertEquals(204, delete("/v1/posts/" + postId, tina).status());
+    assertEquals(204, delete("/v1/posts/" + postId, tina).status());
+    assertEquals(0, api.get("/v1/users/tina", tina).json().get("posts").asLong());
+  }
+
+  @Test
+  void badPostsAreRefusedWithProblems() {
+    var tina = api.token("tina-bad");
+    assertProblem(400, api.post("/v1/posts", tina, "{\"text\":\"\"}", Map.of()), "text is required");
+    assertProblem(422, api.post("/v1/posts", tina, "{\"text\":\"" + "x".repeat(281) + "\"}", Map.of()),
+        "at most 280");
+    assertProblem(400, api.post("/v1/posts", tina, "{\"text\":1}", Map.of()), "text");
+    assertProblem(400, api.post("/v1/posts", tina, "{\"text\":\"hi\",\"extra\":true}", Map.of()), "extra");
+    assertProblem(400, api.post("/v1/posts", tina, "{not json", Map.of()), "JSON");
+    // 280 emoji: 560 UTF-16 units, 280 characters.
+    assertEquals(201, api.post("/v1/posts", tina, "{\"text\":\"" + "\uD83D\uDE00".repeat(280) + "\"}", Map.of())
+        .status());
+  }
+
+  @Test
+  void followsAreConsistentOnBothSidesAndBlocksRemoveThem() {
+    var una = api.token("una");
+    var vic = api.token("vic");
+    assertEquals(201, api.post("/v1/posts", vic, "{\"text\":\"I exist\"}", Map.of()).status());
+    assertEquals(204, put("/v1/users/una/following/vic", una).status());
+    assertEquals(204, put("/v1/users/una/following/vic", una).status(), "idempotent");
+    assertEquals(1, api.get("/v1/users/vic", una).json().get("followers").asInt());
+    assertEquals(List.of("vic"), strings(api.get("/v1/users/una", una).json().get("following")));
+    assertEquals(204, put("/v1/users/vic/following/una", vic).status());
+
+    // Vic blocks Una: the follows go both ways, and she cannot follow him again.
+    assertEquals(204, put("/v1/users/vic/blocks/una", vic).status());
+    io.plaza.platform.ItSupport.eventually(java.time.Duration.ofSeconds(10), () -> {
+      var unaNow = api.get("/v1/users/una", una).json();
+      assertEquals(List.of(), strings(unaNow.get("following")));
+      assertEquals(0, unaNow.get("followers").asInt());
+      return null;
+    });
+    assertEquals(0, api.get("/v1/users/vic", vic).json().get("followers").asInt());
+    assertProblem(403, put("/v1/users/una/following/vic", una), "cannot follow");
+    assertEquals(List.of("una"), strings(api.get("/v1/users/vic", vic).json().get("blocked")));
+  }
+
+  @Test
+  void badRelationsAreRefused() {
+    var wes = api.token("wes");
+    assertEquals(201, api.post("/v1/posts", wes, "{\"text\":\"first\"}", Map.of()).status());
+    assertProblem(400, put("/v1/users/wes/following/wes", wes), "yourself");
+    assertProblem(404, put("/v1/users/wes/following/nobody-ever", wes), "does not exist");
+    assertProblem(403, put("/v1/users/xan/mutes/wes", wes), "only change your own");
+    assertProblem(403, put("/v1/users/xan/following/wes", wes), "only change your own");
+    assertProblem(404, put("/v1/users/wes/following/not:valid", wes), "not a user id");
+    assertProblem(404, api.get("/v1/users/nobody-ever", wes), "does not exist");
+    assertEquals(204, put("/v1/users/wes/mutes/xan", wes).status());
+    assertEquals(List.of("xan"), strings(api.get("/v1/users/wes", wes).json().get("muted")));
+    // Others see counts only, never whom one mutes or blocks.
+    var seen = api.get("/v1/users/wes", api.token("xan")).json();
+    assertEquals(false, seen.has("muted"));
+    assertEquals(0, seen.get("following").asInt());
+  }
+}
