@@ -34,7 +34,10 @@ public final class CassandraSchema {
       "cql/projections/transfers.cql",
       "cql/projections/journal.cql",
       "cql/projections/chat_history.cql",
-      "cql/projections/chat_inbox.cql");
+      "cql/projections/chat_inbox.cql",
+      "cql/projections/user_posts.cql",
+      "cql/projections/follows.cql",
+      "cql/projections/home_timeline.cql");
 
   private CassandraSchema() {}
 

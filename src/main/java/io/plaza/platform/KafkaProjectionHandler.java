@@ -21,7 +21,7 @@ public final class KafkaProjectionHandler<E> extends Handler<List<EventEnvelope<
   private final Function<E, String> key;
   private final BiFunction<E, Long, Object> message;
 
-  /** @param message the public contract message of an event and its sequence number */
+  /** @param message the public contract message of an event and its sequence number; null: not published */
   public KafkaProjectionHandler(KafkaPublisher publisher, String topic, Function<E, String> key,
       BiFunction<E, Long, Object> message) {
     this.publisher = publisher;
@@ -32,9 +32,11 @@ public final class KafkaProjectionHandler<E> extends Handler<List<EventEnvelope<
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<E>> envelopes) {
-    return publisher.publish(envelopes.stream()
-        .map(env -> new ProducerRecord<>(topic, key.apply(env.event()),
-            Json.write(message.apply(env.event(), env.sequenceNr()))))
-        .toList());
+    var records = new java.util.ArrayList<ProducerRecord<String, String>>();
+    for (var env : envelopes) {
+      var value = message.apply(env.event(), env.sequenceNr());
+      if (value != null) records.add(new ProducerRecord<>(topic, key.apply(env.event()), Json.write(value)));
+    }
+    return publisher.publish(records);
   }
 }

@@ -61,6 +61,7 @@ public final class PlazaNode implements AutoCloseable {
     }
     var topics = new ArrayList<>(Ledger.kafkaTopics(config));
     topics.addAll(Chat.kafkaTopics(config));
+    topics.addAll(Timeline.kafkaTopics(config));
     Kafka.ensureTopics(config, topics, Duration.ofSeconds(30));
     var kafka = Kafka.publisher(system);
     var session = Cassandra.session(system);
@@ -71,7 +72,7 @@ public final class PlazaNode implements AutoCloseable {
     var endpoints = new ArrayList<>(PlatformRoutes.endpoints(config, auth));
     endpoints.addAll(Ledger.start(system, session, kafka, askTimeout));
     endpoints.addAll(Chat.start(system, session, kafka, askTimeout));
-    endpoints.addAll(Timeline.start(system, askTimeout));
+    endpoints.addAll(Timeline.start(system, session, kafka, askTimeout));
 
     var limits = http.getConfig("rate-limit");
     var rateLimiter = new RateLimiter(limits.getLong("requests-per-second"), limits.getLong("burst"));

@@ -1,25 +1,50 @@
 package io.plaza.timeline;
 
 import io.plaza.platform.Endpoint;
+import io.plaza.platform.KafkaProjectionHandler;
+import io.plaza.platform.KafkaPublisher;
+import io.plaza.platform.TaggedProjections;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
-/** Wires the timeline domain into a node: the sharded user timelines and their routes. */
+/** Wires the timeline domain into a node: the sharded user timelines, their projections and routes. */
 public final class Timeline {
 
   private Timeline() {}
 
-  public static List<Endpoint> start(ActorSystem<?> system, Duration askTimeout) {
-    var config = system.settings().config().getConfig("plaza.timeline");
+  public static List<String> kafkaTopics(com.typesafe.config.Config config) {
+    return List.of(config.getString("plaza.timeline.posts-topic"));
+  }
+
+  public static List<Endpoint> start(ActorSystem<?> system, CassandraSession session, KafkaPublisher kafka,
+      Duration askTimeout) {
+    var root = system.settings().config();
+    var config = root.getConfig("plaza.timeline");
     // Half the route's timeout: a follow whose followee is slow still answers (202 Pending) before the route gives up.
     var settings = UserTimeline.Settings.fromConfig(config, askTimeout.dividedBy(2));
     var sharding = ClusterSharding.get(system);
     sharding.init(Entity.of(UserTimeline.ENTITY_KEY, ctx -> UserTimeline.create(ctx.getEntityId(), settings,
         Clock.systemUTC(), user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user))));
-    return new TimelineRoutes(system, askTimeout).endpoints();
+
+    var keyspace = root.getString("plaza.cassandra.keyspace");
+    int groupSize = config.getInt("projection-group-size");
+    var groupWithin = config.getDuration("projection-group-within");
+    var posts = new CassandraUserPostsRepository(session, keyspace);
+    TaggedProjections.<UserTimeline.Event>start(system, "timeline-user-posts", UserTimeline.TAGS, groupSize,
+        groupWithin, () -> new UserPostsProjectionHandler(posts));
+    var follows = new CassandraFollowsRepository(session, keyspace);
+    int celebrityThreshold = config.getInt("celebrity-threshold");
+    TaggedProjections.<UserTimeline.Event>start(system, "timeline-follows", UserTimeline.TAGS, groupSize,
+        groupWithin, () -> new FollowsProjectionHandler(follows, celebrityThreshold));
+    var topic = config.getString("posts-topic");
+    TaggedProjections.<UserTimeline.Event>start(system, "timeline-posts-kafka", UserTimeline.TAGS, groupSize,
+        groupWithin, () -> new KafkaProjectionHandler<>(kafka, topic, UserTimeline.Event::userId,
+            TimelinePostMessage::of));
+    return new TimelineRoutes(system, posts, follows, askTimeout).endpoints();
   }
 }

@@ -2,9 +2,9 @@ package io.plaza.timeline;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
-import static org.apache.pekko.http.javadsl.server.Directives.headerValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
 
 import io.plaza.platform.Endpoint;
@@ -45,11 +45,26 @@ public final class TimelineRoutes {
   public record OwnProfileResponse(String userId, long posts, int followers, Set<String> following,
       Set<String> muted, Set<String> blocked) {}
 
+  public record PostItem(String postId, String author, String text, Instant createdAt) {}
+
+  public record PostsPage(List<PostItem> items, String nextCursor) {}
+
+  public record UsersPage(List<String> items, String nextCursor) {}
+
+  static final int DEFAULT_PAGE = 20;
+  static final int MAX_PAGE = 100;
+  private static final Pattern NUMBER = Pattern.compile("[0-9]{1,18}");
+
   private final ClusterSharding sharding;
+  private final UserPostsRepository posts;
+  private final FollowsRepository follows;
   private final Duration askTimeout;
 
-  public TimelineRoutes(ActorSystem<?> system, Duration askTimeout) {
+  public TimelineRoutes(ActorSystem<?> system, UserPostsRepository posts, FollowsRepository follows,
+      Duration askTimeout) {
     this.sharding = ClusterSharding.get(system);
+    this.posts = posts;
+    this.follows = follows;
     this.askTimeout = askTimeout;
   }
 
@@ -72,9 +87,12 @@ public final class TimelineRoutes {
                 return complete(StatusCodes.OK, new OwnProfileResponse(id, p.posts(), p.followers(), p.following(),
                     p.muted(), p.blocked()), Json.marshaller());
               }
-              return complete(StatusCodes.OK, new ProfileResponse(id, p.posts(), p.followers(), p.following().size()),
-                  Json.marshaller());
+              return complete(StatusCodes.OK, new ProfileResponse(id, p.posts(), p.followers(),
+                  p.following().size()), Json.marshaller());
             }))),
+        Endpoint.get("/v1/users/{id}/posts", call -> withUser(call, "id", id -> userPosts(call.userId(), id))),
+        Endpoint.get("/v1/users/{id}/followers", call -> withUser(call, "id", id -> users(id, follows::followers))),
+        Endpoint.get("/v1/users/{id}/following", call -> withUser(call, "id", id -> users(id, follows::following))),
         relation(HttpMethods.PUT, "following", (target, r) -> new UserTimeline.Follow(target, r)),
         relation(HttpMethods.DELETE, "following", (target, r) -> new UserTimeline.Unfollow(target, r)),
         relation(HttpMethods.PUT, "mutes", (target, r) -> new UserTimeline.Mute(target, true, r)),
@@ -97,6 +115,51 @@ public final class TimelineRoutes {
           return ask(id, r -> command.apply(target, r), reply -> complete(reply instanceof UserTimeline.Pending
               ? StatusCodes.ACCEPTED : StatusCodes.NO_CONTENT));
         })));
+  }
+
+  /** Newest first; the cursor is the number of the oldest post returned (the next page is older). */
+  private Route userPosts(String viewer, String author) {
+    return pageParams("cursor", NUMBER, "a post number", (cursor, limit) ->
+        ask(author, UserTimeline.GetProfile::new, reply -> {
+          var profile = (UserTimeline.Profile) reply;
+          if (profile.blocked().contains(viewer)) {
+            return Problems.complete(StatusCodes.FORBIDDEN, author + " blocks you");
+          }
+          long before = Math.min(cursor == null ? Long.MAX_VALUE : Long.parseLong(cursor), profile.lastPost() + 1);
+          return onSuccess(posts.page(author, before, limit), page -> {
+            var items = page.stream().map(p -> new PostItem(p.postId(), p.author(), p.text(), p.createdAt()))
+                .toList();
+            var next = page.size() == limit && page.get(page.size() - 1).number() > 1
+                ? String.valueOf(page.get(page.size() - 1).number()) : null;
+            return complete(StatusCodes.OK, new PostsPage(items, next), Json.marshaller());
+          });
+        }));
+  }
+
+  /** Followers or following in user-id order; the cursor is the last id returned. */
+  private Route users(String user, PageQuery query) {
+    return pageParams("cursor", JwtAuth.USER_ID, "a user id", (cursor, limit) ->
+        ask(user, UserTimeline.GetProfile::new, reply -> onSuccess(query.page(user, cursor, limit), page ->
+            complete(StatusCodes.OK, new UsersPage(page.userIds(), page.next()), Json.marshaller()))));
+  }
+
+  interface PageQuery {
+    java.util.concurrent.CompletionStage<FollowsRepository.Page> page(String user, String after, int limit);
+  }
+
+  private static Route pageParams(String cursorName, Pattern cursorPattern, String cursorWhat,
+      java.util.function.BiFunction<String, Integer, Route> inner) {
+    return parameterOptional(cursorName, cursor ->
+        parameterOptional("limit", limit -> {
+          if (cursor.isPresent() && !cursorPattern.matcher(cursor.get()).matches()) {
+            return Problems.badRequest(cursorName + " must be the nextCursor of a previous page (" + cursorWhat + ")");
+          }
+          if (limit.isPresent() && (!NUMBER.matcher(limit.get()).matches() || Long.parseLong(limit.get()) < 1
+              || Long.parseLong(limit.get()) > MAX_PAGE)) {
+            return Problems.badRequest("limit must be an integer from 1 to " + MAX_PAGE);
+          }
+          return inner.apply(cursor.orElse(null), limit.map(Integer::parseInt).orElse(DEFAULT_PAGE));
+        }));
   }
 
   private Route post(String user) {

@@ -64,6 +64,15 @@ public final class UserTimeline
     return colon <= 0 ? null : postId.substring(0, colon);
   }
 
+  /** The number of a post id (its author's n-th post), or -1 if it is not one. */
+  public static long numberOf(String postId) {
+    try {
+      return Long.parseLong(postId.substring(postId.lastIndexOf(':') + 1));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
   /**
    * {@code maxPostLength} in code points; {@code maxFollowing}: how many users one may follow;
    * {@code rememberedKeys}: idempotency keys of the latest posts kept for retries; {@code activityResolution}: a home
@@ -135,8 +144,9 @@ public final class UserTimeline
 
   public record Activity(Instant previouslyActive) implements Reply {}
 
-  public record Profile(String userId, long posts, int followers, Set<String> following, Set<String> muted,
-      Set<String> blocked, Instant lastActive) implements Reply {}
+  /** {@code posts}: live posts; {@code lastPost}: the number of the latest post (deleted or not). */
+  public record Profile(String userId, long posts, long lastPost, int followers, Set<String> following,
+      Set<String> muted, Set<String> blocked, Instant lastActive) implements Reply {}
 
   public record Rejected(Rejection rejection) implements Reply {}
 
@@ -162,9 +172,10 @@ public final class UserTimeline
   /** The target refused the follow (it blocks the user) or is unknown: the follow is undone. */
   public record FollowRefused(String userId, String target, Instant at) implements Event {}
 
-  public record FollowerAdded(String userId, String follower, Instant at) implements Event {}
+  /** {@code followers}: the user's follower count after this event (the celebrity policy reads it). */
+  public record FollowerAdded(String userId, String follower, int followers, Instant at) implements Event {}
 
-  public record FollowerRemoved(String userId, String follower, Instant at) implements Event {}
+  public record FollowerRemoved(String userId, String follower, int followers, Instant at) implements Event {}
 
   /** {@code target} blocked the user: the user no longer follows it (not told back: the target knows). */
   public record FollowingSevered(String userId, String target, Instant at) implements Event {}
@@ -172,7 +183,8 @@ public final class UserTimeline
   public record MuteChanged(String userId, String target, boolean muted, Instant at) implements Event {}
 
   /** Blocking also removes the follows both ways (the target is told through the outbox). */
-  public record BlockChanged(String userId, String target, boolean blocked, Instant at) implements Event {}
+  public record BlockChanged(String userId, String target, boolean blocked, int followers, Instant at)
+      implements Event {}
 
   /** The outbox entry for {@code target} was applied there. */
   public record RelationDelivered(String userId, String target, Relation relation, Instant at) implements Event {}
@@ -287,8 +299,9 @@ public final class UserTimeline
     var invalid = textRefusal(cmd.text(), settings.maxPostLength());
     if (invalid != null) return reject(cmd.replyTo(), invalid);
     long number = state.postCount() + 1;
+    // Millisecond precision, as Cassandra keeps it: feeds order and page by this time.
     var created = new PostCreated(userId, postId(userId, number), number, cmd.text(), cmd.idempotencyKey(),
-        state.followers().size(), clock.instant());
+        state.followers().size(), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
     return registered(state, List.of(created), cmd.replyTo(), new PostAccepted(created.postId(), created.at(),
         false));
   }
@@ -305,12 +318,7 @@ public final class UserTimeline
 
   private ReplyEffect<Event, State> deletePost(State state, DeletePost cmd) {
     var author = authorOf(cmd.postId());
-    long number;
-    try {
-      number = Long.parseLong(cmd.postId().substring(cmd.postId().lastIndexOf(':') + 1));
-    } catch (NumberFormatException e) {
-      number = -1;
-    }
+    long number = numberOf(cmd.postId());
     if (!userId.equals(author)) {
       return reject(cmd.replyTo(), Rejection.forbidden("only the author may delete post " + cmd.postId()));
     }
@@ -373,7 +381,8 @@ public final class UserTimeline
     }
     var events = new java.util.ArrayList<Event>();
     if (!state.registered()) events.add(new Registered(userId, clock.instant()));
-    events.add(new BlockChanged(userId, cmd.target(), cmd.blocked(), clock.instant()));
+    int followers = state.followers().size() - (cmd.blocked() && state.followers().contains(cmd.target()) ? 1 : 0);
+    events.add(new BlockChanged(userId, cmd.target(), cmd.blocked(), followers, clock.instant()));
     return Effect().persist(events)
         .thenRun(s -> {
           if (cmd.blocked()) deliver(cmd.target(), Relation.SEVER, null);
@@ -400,16 +409,19 @@ public final class UserTimeline
           return reject(cmd.replyTo(), Rejection.forbidden("you cannot follow " + userId));
         }
         if (state.followers().contains(cmd.from())) return Effect().reply(cmd.replyTo(), new Done());
-        return Effect().persist(new FollowerAdded(userId, cmd.from(), now)).thenReply(cmd.replyTo(), s -> new Done());
+        return Effect().persist(new FollowerAdded(userId, cmd.from(), state.followers().size() + 1, now))
+            .thenReply(cmd.replyTo(), s -> new Done());
       }
       case REMOVE_FOLLOWER -> {
         if (!state.followers().contains(cmd.from())) return Effect().reply(cmd.replyTo(), new Done());
-        return Effect().persist(new FollowerRemoved(userId, cmd.from(), now))
+        return Effect().persist(new FollowerRemoved(userId, cmd.from(), state.followers().size() - 1, now))
             .thenReply(cmd.replyTo(), s -> new Done());
       }
       default -> {
         var events = new java.util.ArrayList<Event>();
-        if (state.followers().contains(cmd.from())) events.add(new FollowerRemoved(userId, cmd.from(), now));
+        if (state.followers().contains(cmd.from())) {
+          events.add(new FollowerRemoved(userId, cmd.from(), state.followers().size() - 1, now));
+        }
         if (state.following().contains(cmd.from())) events.add(new FollowingSevered(userId, cmd.from(), now));
         if (events.isEmpty()) return Effect().reply(cmd.replyTo(), new Done());
         return Effect().persist(events).thenReply(cmd.replyTo(), s -> new Done());
@@ -463,7 +475,8 @@ public final class UserTimeline
   }
 
   private Profile profile(State state) {
-    return new Profile(userId, state.postCount() - state.deletedPosts().size(), state.followers().size(),
+    return new Profile(userId, state.postCount() - state.deletedPosts().size(), state.postCount(),
+        state.followers().size(),
         state.following(), state.muted(), state.blocked(), state.lastActive());
   }
 
@@ -490,7 +503,7 @@ public final class UserTimeline
               s.blocked(), s.outbox(), s.lastActive());
         })
         .onEvent(PostDeleted.class, (s, e) -> with(s, true, s.postCount(), plus(s.deletedPosts(),
-            Long.parseLong(e.postId().substring(e.postId().lastIndexOf(':') + 1))), s.recentKeys(),
+            numberOf(e.postId())), s.recentKeys(),
             s.recentPostTimes(), s.following(), s.followers(), s.muted(), s.blocked(), s.outbox(), s.lastActive()))
         .onEvent(Followed.class, (s, e) -> withRelations(s, plus(s.following(), e.target()), s.followers(),
             s.blocked(), put(s.outbox(), e.target(), Relation.ADD_FOLLOWER)))

@@ -16,6 +16,7 @@ public final class TestNodes {
   public static final String ACCOUNTS_TOPIC = "it-" + RUN_ID + ".plaza.ledger.accounts";
   public static final String TRANSFERS_TOPIC = "it-" + RUN_ID + ".plaza.ledger.transfers";
   public static final String CHAT_TOPIC = "it-" + RUN_ID + ".plaza.chat.messages";
+  public static final String TIMELINE_TOPIC = "it-" + RUN_ID + ".plaza.timeline.posts";
 
   private TestNodes() {}
 
@@ -34,6 +35,7 @@ public final class TestNodes {
             plaza.ledger.accounts-topic = "%s"
             plaza.ledger.transfers-topic = "%s"
             plaza.chat.messages-topic = "%s"
+            plaza.timeline.posts-topic = "%s"
             plaza.kafka.bootstrap-servers = "127.0.0.1:%d"
             plaza.http.interface = "127.0.0.1"
             plaza.http.port = 0
@@ -43,7 +45,8 @@ public final class TestNodes {
             pekko.remote.artery.canonical.port = 0
             datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
             """.formatted(keyspace, accountsTopic, accountsTopic.replace("accounts", "transfers"),
-            accountsTopic.replace("ledger.accounts", "chat.messages"), kafkaPort, cassandraPort))
+            accountsTopic.replace("ledger.accounts", "chat.messages"),
+            accountsTopic.replace("ledger.accounts", "timeline.posts"), kafkaPort, cassandraPort))
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }
 

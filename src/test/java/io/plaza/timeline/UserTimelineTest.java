@@ -162,7 +162,7 @@ class UserTimelineTest {
         Set.of("c"), Set.of("d"), Set.of("e"), Map.of("b", UserTimeline.Relation.ADD_FOLLOWER), NOW);
     for (Object value : java.util.List.of(state,
         new UserTimeline.PostCreated("a", "a:2", 2, "hi", "k", 1, NOW),
-        new UserTimeline.BlockChanged("a", "e", true, NOW),
+        new UserTimeline.BlockChanged("a", "e", true, 0, NOW),
         new UserTimeline.RelationDelivered("a", "b", UserTimeline.Relation.SEVER, NOW))) {
       var bytes = serialization.serialize(value).get();
       var serializer = serialization.findSerializerFor(value);

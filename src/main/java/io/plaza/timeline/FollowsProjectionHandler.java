@@ -1,0 +1,77 @@
+package io.plaza.timeline;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.projection.eventsourced.EventEnvelope;
+import org.apache.pekko.projection.javadsl.Handler;
+
+/**
+ * Keeps `follows` up to date. Each side writes its own rows: the followee's events its followers and counters, the
+ * follower's events its following list. Celebrity status is written when the follower count crosses the threshold.
+ */
+public final class FollowsProjectionHandler extends Handler<List<EventEnvelope<UserTimeline.Event>>> {
+
+  private final FollowsRepository repository;
+  private final int celebrityThreshold;
+
+  public FollowsProjectionHandler(FollowsRepository repository, int celebrityThreshold) {
+    this.repository = repository;
+    this.celebrityThreshold = celebrityThreshold;
+  }
+
+  @Override
+  public CompletionStage<Done> process(List<EventEnvelope<UserTimeline.Event>> envelopes) {
+    var writes = new ArrayList<FollowsRepository.Write>();
+    for (var env : envelopes) writes.addAll(writesFor(env.event(), env.sequenceNr(), celebrityThreshold));
+    return repository.apply(writes);
+  }
+
+  static List<FollowsRepository.Write> writesFor(UserTimeline.Event event, long v, int celebrityThreshold) {
+    var user = event.userId();
+    if (event instanceof UserTimeline.Followed e) {
+      return List.of(new FollowsRepository.FollowingAdded(user, e.target(), e.at(), v));
+    }
+    if (event instanceof UserTimeline.Unfollowed e) {
+      return List.of(new FollowsRepository.FollowingRemoved(user, e.target(), v));
+    }
+    if (event instanceof UserTimeline.FollowRefused e) {
+      return List.of(new FollowsRepository.FollowingRemoved(user, e.target(), v));
+    }
+    if (event instanceof UserTimeline.FollowingSevered e) {
+      return List.of(new FollowsRepository.FollowingRemoved(user, e.target(), v));
+    }
+    if (event instanceof UserTimeline.FollowerAdded e) {
+      return withCount(user, e.followers(), v, celebrityThreshold,
+          new FollowsRepository.FollowerAdded(user, e.follower(), e.at(), v));
+    }
+    if (event instanceof UserTimeline.FollowerRemoved e) {
+      return withCount(user, e.followers(), v, celebrityThreshold,
+          new FollowsRepository.FollowerRemoved(user, e.follower(), v));
+    }
+    if (event instanceof UserTimeline.BlockChanged e && e.blocked()) {
+      var writes = new ArrayList<>(withCount(user, e.followers(), v, celebrityThreshold,
+          new FollowsRepository.FollowerRemoved(user, e.target(), v)));
+      writes.add(new FollowsRepository.FollowingRemoved(user, e.target(), v));
+      return writes;
+    }
+    if (event instanceof UserTimeline.PostCreated e) {
+      return List.of(new FollowsRepository.LastPost(user, e.number(), v));
+    }
+    if (event instanceof UserTimeline.ActivityRecorded e) {
+      return List.of(new FollowsRepository.LastActive(user, e.at(), v));
+    }
+    return List.of();
+  }
+
+  /** The relation change, the new count and, only when the count crosses the threshold, the celebrity flag. */
+  private static List<FollowsRepository.Write> withCount(String user, int followers, long v, int threshold,
+      FollowsRepository.Write change) {
+    var writes = new ArrayList<FollowsRepository.Write>(List.of(change,
+        new FollowsRepository.FollowerCount(user, followers, v)));
+    if (followers == threshold) writes.add(new FollowsRepository.Celebrity(user, true, v));
+    if (followers == threshold - 1) writes.add(new FollowsRepository.Celebrity(user, false, v));
+    return writes;
+  }
+}

@@ -1,0 +1,32 @@
+package io.plaza.timeline;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.projection.eventsourced.EventEnvelope;
+import org.apache.pekko.projection.javadsl.Handler;
+
+/** Keeps `user_posts` up to date: one write per post or deletion, timestamped by the author's sequence number. */
+public final class UserPostsProjectionHandler extends Handler<List<EventEnvelope<UserTimeline.Event>>> {
+
+  private final UserPostsRepository repository;
+
+  public UserPostsProjectionHandler(UserPostsRepository repository) {
+    this.repository = repository;
+  }
+
+  @Override
+  public CompletionStage<Done> process(List<EventEnvelope<UserTimeline.Event>> envelopes) {
+    var writes = new ArrayList<UserPostsRepository.Write>();
+    for (var env : envelopes) {
+      if (env.event() instanceof UserTimeline.PostCreated p) {
+        writes.add(new UserPostsRepository.Created(p.userId(), p.number(), p.text(), p.at(), env.sequenceNr()));
+      } else if (env.event() instanceof UserTimeline.PostDeleted d) {
+        writes.add(new UserPostsRepository.Deleted(d.userId(), UserTimeline.numberOf(d.postId()), d.at(),
+            env.sequenceNr()));
+      }
+    }
+    return repository.apply(writes);
+  }
+}
