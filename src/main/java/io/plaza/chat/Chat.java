@@ -82,7 +82,8 @@ public final class Chat {
         () -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId, ChatEventMessage::of));
     PushNotifications.start(system, session, config.getString("plaza.cassandra.keyspace"), topic,
         new PushSender.Logging(), askTimeout);
-    var socket = new ChatSocket(system, history, askTimeout, sessionSettings.heartbeatInterval());
+    var socket = new ChatSocket(system, history, askTimeout, sessionSettings.heartbeatInterval(),
+        chat.getInt("max-sends-in-flight"));
     var endpoints = new java.util.ArrayList<>(new ChatRoutes(system, history, inbox, askTimeout).endpoints());
     endpoints.add(Endpoint.get("/v1/chat/ws", call -> socket.route(call.userId())));
     return endpoints;

@@ -39,10 +39,14 @@ public final class ChatSocket {
   private final ChatHistoryRepository history;
   private final Duration askTimeout;
   private final Duration heartbeatInterval;
+  private final int maxSendsInFlight;
+  private final java.util.concurrent.atomic.AtomicInteger sendsInFlight =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   public ChatSocket(ActorSystem<?> system, ChatHistoryRepository history, Duration askTimeout,
-      Duration heartbeatInterval) {
+      Duration heartbeatInterval, int maxSendsInFlight) {
     this.heartbeatInterval = heartbeatInterval;
+    this.maxSendsInFlight = maxSendsInFlight;
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.history = history;
@@ -143,8 +147,16 @@ public final class ChatSocket {
     if (frame.clientMsgId() == null || !ChatRoutes.CLIENT_MSG_ID.matcher(frame.clientMsgId()).matches()) {
       return done(ChatFrame.error(400, "clientMsgId is required (1-64 printable characters)", frame.convId(), null));
     }
+    // Load shedding: past this many sends waiting for their persist on this node, refuse at once (the client
+    // retries with the same clientMsgId) instead of queueing until memory runs out.
+    if (sendsInFlight.incrementAndGet() > maxSendsInFlight) {
+      sendsInFlight.decrementAndGet();
+      return done(ChatFrame.error(503, "node overloaded: message not accepted; retry with the same clientMsgId",
+          frame.convId(), frame.clientMsgId()));
+    }
     // The ack goes out only after the message is persisted (the entity replies after persist).
     return ask(frame.convId(), r -> new Conversation.Post(user, frame.clientMsgId(), frame.body(), r))
+        .whenComplete((reply, e) -> sendsInFlight.decrementAndGet())
         .thenApply(reply -> {
           if (reply instanceof Conversation.Posted p) {
             return List.of(ChatFrame.ack(frame.convId(), frame.clientMsgId(), p.seq(), p.sentAt()));

@@ -19,6 +19,7 @@ public final class CassandraUserPostsRepository implements UserPostsRepository {
   private final CompletionStage<PreparedStatement> insert;
   private final CompletionStage<PreparedStatement> delete;
   private final CompletionStage<PreparedStatement> select;
+  private final CompletionStage<PreparedStatement> selectOne;
 
   public CassandraUserPostsRepository(CassandraSession session, String keyspace) {
     this.session = session;
@@ -29,6 +30,14 @@ public final class CassandraUserPostsRepository implements UserPostsRepository {
         + "WHERE author_id = ? AND bucket = ? AND number = ?");
     select = session.prepare("SELECT number, text, created_at, deleted_at FROM " + table
         + " WHERE author_id = ? AND bucket = ? AND number < ? LIMIT ?");
+    selectOne = session.prepare("SELECT created_at FROM " + table
+        + " WHERE author_id = ? AND bucket = ? AND number = ?");
+  }
+
+  @Override
+  public CompletionStage<java.util.Optional<java.time.Instant>> createdAt(String author, long number) {
+    return selectOne.thenCompose(ps -> session.selectOne(ps.bind(author, number / BUCKET_SIZE, number)))
+        .thenApply(row -> row.map(r -> r.getInstant("created_at")));
   }
 
   @Override

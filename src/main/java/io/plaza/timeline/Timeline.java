@@ -45,6 +45,11 @@ public final class Timeline {
     TaggedProjections.<UserTimeline.Event>start(system, "timeline-posts-kafka", UserTimeline.TAGS, groupSize,
         groupWithin, () -> new KafkaProjectionHandler<>(kafka, topic, UserTimeline.Event::userId,
             TimelinePostMessage::of));
-    return new TimelineRoutes(system, posts, follows, askTimeout).endpoints();
+    var homeTimelines = new CassandraHomeTimelineRepository(session, keyspace);
+    var policy = FanoutPolicy.fromConfig(config);
+    new TimelineFanout(system, follows, posts, homeTimelines, policy, config.getInt("fanout-page-size"),
+        config.getInt("home-size"), Clock.systemUTC()).start(topic, config.getString("fanout-consumer-group"));
+    var home = new HomeTimeline(homeTimelines, posts, follows, policy, Clock.systemUTC());
+    return new TimelineRoutes(system, posts, follows, home, askTimeout).endpoints();
   }
 }

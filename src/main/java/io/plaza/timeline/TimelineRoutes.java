@@ -54,17 +54,20 @@ public final class TimelineRoutes {
   static final int DEFAULT_PAGE = 20;
   static final int MAX_PAGE = 100;
   private static final Pattern NUMBER = Pattern.compile("[0-9]{1,18}");
+  private static final Pattern CURSOR = Pattern.compile("[A-Za-z0-9_-]{1,200}");
 
   private final ClusterSharding sharding;
   private final UserPostsRepository posts;
   private final FollowsRepository follows;
+  private final HomeTimeline home;
   private final Duration askTimeout;
 
   public TimelineRoutes(ActorSystem<?> system, UserPostsRepository posts, FollowsRepository follows,
-      Duration askTimeout) {
+      HomeTimeline home, Duration askTimeout) {
     this.sharding = ClusterSharding.get(system);
     this.posts = posts;
     this.follows = follows;
+    this.home = home;
     this.askTimeout = askTimeout;
   }
 
@@ -90,6 +93,7 @@ public final class TimelineRoutes {
               return complete(StatusCodes.OK, new ProfileResponse(id, p.posts(), p.followers(),
                   p.following().size()), Json.marshaller());
             }))),
+        Endpoint.get("/v1/timeline/home", call -> homeTimeline(call.userId())),
         Endpoint.get("/v1/users/{id}/posts", call -> withUser(call, "id", id -> userPosts(call.userId(), id))),
         Endpoint.get("/v1/users/{id}/followers", call -> withUser(call, "id", id -> users(id, follows::followers))),
         Endpoint.get("/v1/users/{id}/following", call -> withUser(call, "id", id -> users(id, follows::following))),
@@ -115,6 +119,23 @@ public final class TimelineRoutes {
           return ask(id, r -> command.apply(target, r), reply -> complete(reply instanceof UserTimeline.Pending
               ? StatusCodes.ACCEPTED : StatusCodes.NO_CONTENT));
         })));
+  }
+
+  /**
+   * The caller's home timeline, newest first. Reading it records the caller's activity (the fan-out skips inactive
+   * users) and, after a long absence, rebuilds it first. The cursor is opaque and stable while new posts arrive.
+   */
+  private Route homeTimeline(String user) {
+    return pageParams("cursor", CURSOR, "an opaque cursor", (cursorText, limit) -> {
+      var cursor = cursorText == null ? null : TimelineCursor.decode(cursorText);
+      if (cursorText != null && cursor == null) {
+        return Problems.badRequest("cursor must be the nextCursor of a previous page");
+      }
+      return ask(user, UserTimeline.RecordActivity::new, reply -> onSuccess(home.read(user,
+          (UserTimeline.Activity) reply, cursor, limit), page -> complete(StatusCodes.OK, new PostsPage(
+              page.items().stream().map(i -> new PostItem(i.postId(), i.author(), i.text(), i.createdAt())).toList(),
+              page.next() == null ? null : page.next().encode()), Json.marshaller())));
+    });
   }
 
   /** Newest first; the cursor is the number of the oldest post returned (the next page is older). */

@@ -21,6 +21,9 @@ public interface UserPostsRepository {
 
   CompletionStage<Done> apply(List<Write> writes);
 
+  /** When post {@code number} of {@code author} was created (also if deleted since), if the read model has it. */
+  CompletionStage<java.util.Optional<Instant>> createdAt(String author, long number);
+
   /** Up to {@code limit} live posts numbered below {@code before}, newest first. */
   CompletionStage<List<Post>> page(String author, long before, int limit);
 }

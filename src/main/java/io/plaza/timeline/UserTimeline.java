@@ -142,7 +142,9 @@ public final class UserTimeline
   /** The follow is recorded, and the followee has not confirmed it yet (it will be, or undone if refused). */
   public record Pending() implements Reply {}
 
-  public record Activity(Instant previouslyActive) implements Reply {}
+  /** What a home-timeline read needs: when the user was active before, whom they follow, mute and block. */
+  public record Activity(Instant previouslyActive, Set<String> following, Set<String> muted, Set<String> blocked)
+      implements Reply {}
 
   /** {@code posts}: live posts; {@code lastPost}: the number of the latest post (deleted or not). */
   public record Profile(String userId, long posts, long lastPost, int followers, Set<String> following,
@@ -392,7 +394,7 @@ public final class UserTimeline
 
   private ReplyEffect<Event, State> recordActivity(State state, RecordActivity cmd) {
     var now = clock.instant();
-    var reply = new Activity(state.lastActive());
+    var reply = new Activity(state.lastActive(), state.following(), state.muted(), state.blocked());
     if (state.lastActive() != null && state.lastActive().plus(settings.activityResolution()).isAfter(now)) {
       return Effect().reply(cmd.replyTo(), reply);
     }

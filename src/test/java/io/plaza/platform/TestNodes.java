@@ -36,6 +36,8 @@ public final class TestNodes {
             plaza.ledger.transfers-topic = "%s"
             plaza.chat.messages-topic = "%s"
             plaza.timeline.posts-topic = "%s"
+            # Small enough to make a celebrity in a test; the policy itself is unit-tested at its default.
+            plaza.timeline.celebrity-threshold = 3
             plaza.kafka.bootstrap-servers = "127.0.0.1:%d"
             plaza.http.interface = "127.0.0.1"
             plaza.http.port = 0

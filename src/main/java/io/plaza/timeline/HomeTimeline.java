@@ -1,0 +1,134 @@
+package io.plaza.timeline;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.Done;
+
+/**
+ * The home-timeline read: the user's pushed timeline merged (newest first) with the recent posts of the celebrities
+ * they follow, without muted or blocked authors, from a cursor position. A user who was inactive gets their pushed
+ * timeline rebuilt first from the recent posts of everyone they follow.
+ */
+public final class HomeTimeline {
+
+  /** One page and the cursor of the next (null at the end). */
+  public record Page(List<HomeTimelineRepository.Item> items, TimelineCursor next) {}
+
+  /** How many recent posts of each followed celebrity are merged in, and of each followee on a rebuild. */
+  static final int CELEBRITY_POSTS = 200;
+  static final int REBUILD_POSTS = 20;
+  private static final int MAX_ROUNDS = 5;
+  private static final Duration CELEBRITIES_CACHE = Duration.ofSeconds(10);
+
+  private final HomeTimelineRepository home;
+  private final UserPostsRepository posts;
+  private final FollowsRepository follows;
+  private final FanoutPolicy policy;
+  private final Clock clock;
+  private final AtomicReference<Cached> celebrities = new AtomicReference<>();
+
+  private record Cached(long loadedAt, CompletionStage<Set<String>> users) {}
+
+  public HomeTimeline(HomeTimelineRepository home, UserPostsRepository posts, FollowsRepository follows,
+      FanoutPolicy policy, Clock clock) {
+    this.home = home;
+    this.posts = posts;
+    this.follows = follows;
+    this.policy = policy;
+    this.clock = clock;
+  }
+
+  public CompletionStage<Page> read(String user, UserTimeline.Activity activity, TimelineCursor cursor, int limit) {
+    var hidden = new HashSet<>(activity.muted());
+    hidden.addAll(activity.blocked());
+    return celebrities().thenCompose(celebs -> {
+      var followedCelebrities = activity.following().stream().filter(celebs::contains).toList();
+      boolean returning = !policy.isActive(activity.previouslyActive(), clock.instant());
+      var rebuilt = returning && cursor == null
+          ? rebuild(user, activity.following().stream().filter(f -> !celebs.contains(f)).toList()) : done();
+      return rebuilt.thenCompose(d -> celebrityPosts(followedCelebrities, cursor))
+          .thenCompose(merged -> collect(user, cursor, limit, hidden, merged, new ArrayList<>(), 0));
+    });
+  }
+
+  /**
+   * Takes pushed items a chunk at a time, merges them with the celebrity posts older than the cursor, and keeps going
+   * while filtering left the page short and the pushed timeline has more.
+   */
+  private CompletionStage<Page> collect(String user, TimelineCursor from, int limit, Set<String> hidden,
+      List<HomeTimelineRepository.Item> celebrityItems, List<HomeTimelineRepository.Item> pushedSoFar, int round) {
+    int chunk = limit + 20;
+    return home.page(user, from, chunk).thenCompose(pushed -> {
+      pushedSoFar.addAll(pushed);
+      var byId = new LinkedHashMap<String, HomeTimelineRepository.Item>();
+      for (var item : pushedSoFar) byId.putIfAbsent(item.postId(), item);
+      for (var item : celebrityItems) byId.putIfAbsent(item.postId(), item);
+      boolean morePushed = pushed.size() == chunk;
+      var lastPushed = pushed.isEmpty() ? null : TimelineCursor.after(pushed.get(pushed.size() - 1));
+      var visible = byId.values().stream()
+          .filter(item -> !hidden.contains(item.author()))
+          // Beyond the last pushed row read, the pushed timeline is unknown yet: stop there.
+          .filter(item -> !morePushed || !lastPushed.isBefore(item))
+          .sorted(TimelineCursor.NEWEST_FIRST)
+          .toList();
+      if (visible.size() >= limit || !morePushed || round >= MAX_ROUNDS) {
+        var items = visible.subList(0, Math.min(limit, visible.size()));
+        boolean more = visible.size() > limit || morePushed;
+        var next = more && !items.isEmpty() ? TimelineCursor.after(items.get(items.size() - 1)) : null;
+        return CompletableFuture.completedFuture(new Page(List.copyOf(items), next));
+      }
+      return collect(user, lastPushed, limit, hidden, celebrityItems, pushedSoFar, round + 1);
+    });
+  }
+
+  private CompletionStage<List<HomeTimelineRepository.Item>> celebrityPosts(List<String> celebs,
+      TimelineCursor cursor) {
+    var pages = celebs.stream().map(c -> posts.page(c, Long.MAX_VALUE, CELEBRITY_POSTS).toCompletableFuture())
+        .toList();
+    return CompletableFuture.allOf(pages.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      var items = new ArrayList<HomeTimelineRepository.Item>();
+      for (var page : pages) {
+        for (var post : page.join()) {
+          var item = new HomeTimelineRepository.Item(post.postId(), post.author(), post.text(), post.createdAt());
+          if (cursor == null || cursor.isBefore(item)) items.add(item);
+        }
+      }
+      return items;
+    });
+  }
+
+  /** Pulls the recent posts of everyone the returning user follows into their pushed timeline. */
+  private CompletionStage<Done> rebuild(String user, List<String> followees) {
+    var inserts = followees.stream().map(f -> posts.page(f, Long.MAX_VALUE, REBUILD_POSTS).thenCompose(page -> {
+      var writes = page.stream().map(p -> home.insert(List.of(user), new HomeTimelineRepository.Item(p.postId(),
+          p.author(), p.text(), p.createdAt())).toCompletableFuture()).toList();
+      return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new));
+    }).toCompletableFuture()).toList();
+    return CompletableFuture.allOf(inserts.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
+  }
+
+  /** Celebrities change rarely (a threshold crossing): one read per node every few seconds, not per request. */
+  private CompletionStage<Set<String>> celebrities() {
+    var cached = celebrities.get();
+    long now = System.nanoTime();
+    if (cached != null && now - cached.loadedAt() < CELEBRITIES_CACHE.toNanos()) return cached.users();
+    var loading = follows.celebrities();
+    celebrities.set(new Cached(now, loading));
+    return loading.exceptionally(e -> {
+      celebrities.set(null);
+      throw e instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(e);
+    });
+  }
+
+  private static CompletionStage<Done> done() {
+    return CompletableFuture.completedFuture(Done.getInstance());
+  }
+}

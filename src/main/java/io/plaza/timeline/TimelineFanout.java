@@ -1,0 +1,136 @@
+package io.plaza.timeline;
+
+import io.plaza.platform.Json;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.kafka.CommitterSettings;
+import org.apache.pekko.kafka.ConsumerMessage;
+import org.apache.pekko.kafka.ConsumerSettings;
+import org.apache.pekko.kafka.Subscriptions;
+import org.apache.pekko.kafka.javadsl.Committer;
+import org.apache.pekko.kafka.javadsl.Consumer;
+import org.apache.pekko.stream.RestartSettings;
+import org.apache.pekko.stream.javadsl.RestartSource;
+
+/**
+ * The fan-out workers: consume `plaza.timeline.posts` (consumer group, committed offsets, on every node: Kafka spreads
+ * the partitions) and push each post into its author's and its active followers' home timelines, reading the
+ * followers a page at a time. Deletions take the post out of every follower's timeline. At-least-once and idempotent:
+ * a redelivered post writes the same rows with the same timestamps, and never revives a deleted one.
+ */
+public final class TimelineFanout {
+
+  private final ActorSystem<?> system;
+  private final FollowsRepository follows;
+  private final UserPostsRepository posts;
+  private final HomeTimelineRepository home;
+  private final FanoutPolicy policy;
+  private final int pageSize;
+  private final int homeSize;
+  private final Clock clock;
+
+  public TimelineFanout(ActorSystem<?> system, FollowsRepository follows, UserPostsRepository posts,
+      HomeTimelineRepository home, FanoutPolicy policy, int pageSize, int homeSize, Clock clock) {
+    this.system = system;
+    this.follows = follows;
+    this.posts = posts;
+    this.home = home;
+    this.policy = policy;
+    this.pageSize = pageSize;
+    this.homeSize = homeSize;
+    this.clock = clock;
+  }
+
+  public void start(String topic, String group) {
+    var settings = ConsumerSettings.create(system, new StringDeserializer(), new StringDeserializer())
+        .withGroupId(group)
+        .withProperty("auto.offset.reset", "earliest");
+    RestartSource.onFailuresWithBackoff(
+            RestartSettings.create(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2),
+            () -> Consumer.committableSource(settings, Subscriptions.topics(topic))
+                .mapAsync(4, msg -> handle(msg.record().value())
+                    .thenApply(done -> (ConsumerMessage.Committable) msg.committableOffset())))
+        .runWith(Committer.sink(CommitterSettings.create(system)), system);
+  }
+
+  CompletionStage<Done> handle(String json) {
+    TimelinePostMessage message;
+    try {
+      message = Json.MAPPER.readValue(json, TimelinePostMessage.class);
+    } catch (Exception e) {
+      return done(); // not ours to judge: skip, never block the topic
+    }
+    if ("PostCreated".equals(message.type())) return fanOut(message);
+    if ("PostDeleted".equals(message.type())) return retract(message);
+    return done();
+  }
+
+  private CompletionStage<Done> fanOut(TimelinePostMessage post) {
+    var item = new HomeTimelineRepository.Item(post.postId(), post.author(), post.text(), post.occurredAt());
+    var own = home.insert(List.of(post.author()), item);
+    boolean celebrity = post.authorFollowers() != null && !policy.fansOut(post.authorFollowers());
+    if (celebrity) return own;
+    var now = clock.instant();
+    return own.thenCompose(d -> eachFollowerPage(post.author(), null, followers ->
+        follows.lastActive(followers).thenCompose(active -> {
+          var recipients = policy.recipients(followers, active, now);
+          return home.insert(recipients, item).thenCompose(done -> trimSome(recipients));
+        })));
+  }
+
+  /** Now and then (1 insert in 50) a timeline is trimmed back to its size: cheap on average, bounded forever. */
+  private CompletionStage<Done> trimSome(List<String> users) {
+    var trims = new ArrayList<CompletableFuture<Done>>();
+    for (var user : users) {
+      if (ThreadLocalRandom.current().nextInt(50) == 0) trims.add(home.trim(user, homeSize).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(trims.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
+  }
+
+  /** From every follower's timeline, active or not (an inactive one may hold it from before). */
+  private CompletionStage<Done> retract(TimelinePostMessage deletion) {
+    return createdAt(deletion, System.nanoTime() + Duration.ofSeconds(30).toNanos()).thenCompose(createdAt -> {
+      if (createdAt == null) return done();
+      var removeOwn = home.remove(List.of(deletion.author()), deletion.postId(), createdAt, deletion.occurredAt());
+      return removeOwn.thenCompose(d -> eachFollowerPage(deletion.author(), null, followers ->
+          home.remove(followers, deletion.postId(), createdAt, deletion.occurredAt())));
+    });
+  }
+
+  /** The post's creation time from `user_posts`, waiting for that projection to catch up (it trails by ~1 s). */
+  private CompletionStage<Instant> createdAt(TimelinePostMessage deletion, long deadline) {
+    return posts.createdAt(deletion.author(), deletion.number()).thenCompose(found -> {
+      if (found.isPresent() || System.nanoTime() > deadline) {
+        return CompletableFuture.completedFuture(found.orElse(null));
+      }
+      var later = new CompletableFuture<Instant>();
+      system.scheduler().scheduleOnce(Duration.ofMillis(200), () -> createdAt(deletion, deadline)
+          .whenComplete((at, e) -> {
+            if (e != null) later.completeExceptionally(e);
+            else later.complete(at);
+          }), system.executionContext());
+      return later;
+    });
+  }
+
+  private CompletionStage<Done> eachFollowerPage(String author, String after,
+      java.util.function.Function<List<String>, CompletionStage<Done>> action) {
+    return follows.followers(author, after, pageSize).thenCompose(page -> {
+      var step = page.userIds().isEmpty() ? done() : action.apply(page.userIds());
+      return page.next() == null ? step : step.thenCompose(d -> eachFollowerPage(author, page.next(), action));
+    });
+  }
+
+  private static CompletionStage<Done> done() {
+    return CompletableFuture.completedFuture(Done.getInstance());
+  }
+}

@@ -1,0 +1,221 @@
+package io.plaza.timeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.junit.jupiter.api.Test;
+
+/** The fan-out policy, the cursor, and the home read's merge, filters, paging and rebuild, on in-memory read models. */
+class HomeTimelineTest {
+
+  private static final Instant NOW = Instant.parse("2026-11-25T12:00:00Z");
+  private static final FanoutPolicy POLICY = new FanoutPolicy(3, Duration.ofDays(14));
+
+  @Test
+  void theFanoutPolicySkipsCelebritiesAndInactiveFollowers() {
+    assertTrue(POLICY.fansOut(2));
+    assertFalse(POLICY.fansOut(3), "at the threshold an author is a celebrity");
+    var active = Map.of("a", NOW.minus(Duration.ofDays(1)), "b", NOW.minus(Duration.ofDays(15)));
+    assertEquals(List.of("a"), POLICY.recipients(List.of("a", "b", "never"), active, NOW));
+  }
+
+  @Test
+  void aCursorRoundTripsAndOrdersByTimeThenId() {
+    var item = item("ann:2", 5);
+    var cursor = TimelineCursor.after(item);
+    assertEquals(cursor, TimelineCursor.decode(cursor.encode()));
+    assertNull(TimelineCursor.decode("garbage!"));
+    assertNull(TimelineCursor.decode(java.util.Base64.getUrlEncoder().encodeToString("1.2.nocolon".getBytes())));
+    assertTrue(cursor.isBefore(item("ann:1", 4)));
+    assertTrue(cursor.isBefore(item("ann:1", 5)), "same time, smaller id: after it");
+    assertFalse(cursor.isBefore(item("bob:9", 5)));
+    assertFalse(cursor.isBefore(item)); // strictly after
+  }
+
+  @Test
+  void pushedAndCelebrityPostsMergeNewestFirstWithoutMutedOrBlockedAuthors() {
+    var world = new World();
+    world.home.put("me", new ArrayList<>(List.of(item("ann:1", 10), item("muted:1", 9), item("ann:2", 20))));
+    world.posts.put("celeb", new ArrayList<>(List.of(item("celeb:1", 15), item("celeb:2", 25))));
+    world.celebrities.add("celeb");
+    var page = world.read(activity(Set.of("ann", "celeb", "muted"), Set.of("muted"), Set.of()), null, 10);
+    assertEquals(List.of("celeb:2", "ann:2", "celeb:1", "ann:1"), ids(page));
+    assertNull(page.next());
+    // A celebrity one does not follow is not merged in.
+    assertEquals(List.of("ann:2", "ann:1", "muted:1"), ids(world.read(activity(Set.of("ann"), Set.of(), Set.of()),
+        null, 10)));
+  }
+
+  @Test
+  void pagingHasNoDuplicatesOrGapsWhilePostsArrive() {
+    var world = new World();
+    var all = new ArrayList<HomeTimelineRepository.Item>();
+    for (int i = 1; i <= 25; i++) all.add(item("ann:" + i, i));
+    world.home.put("me", new ArrayList<>(all));
+    for (int i = 1; i <= 12; i++) world.posts.computeIfAbsent("celeb", c -> new ArrayList<>()).add(item("celeb:" + i,
+        i * 2 + 1));
+    world.celebrities.add("celeb");
+    var follows = activity(Set.of("ann", "celeb"), Set.of(), Set.of());
+    var seen = new ArrayList<String>();
+    TimelineCursor cursor = null;
+    int newer = 100;
+    do {
+      var page = world.read(follows, cursor, 7);
+      seen.addAll(ids(page));
+      cursor = page.next();
+      // New posts at the top between pages must not shift what comes next.
+      world.home.get("me").add(item("ann:" + newer, newer++));
+      world.posts.get("celeb").add(item("celeb:" + newer, newer++));
+    } while (cursor != null);
+    assertEquals(37, seen.size(), seen.toString());
+    assertEquals(37, new HashSet<>(seen).size(), "no duplicates");
+    var expected = new ArrayList<HomeTimelineRepository.Item>(all);
+    for (int i = 1; i <= 12; i++) expected.add(item("celeb:" + i, i * 2 + 1));
+    expected.sort(TimelineCursor.NEWEST_FIRST);
+    assertEquals(expected.stream().map(HomeTimelineRepository.Item::postId).toList(), seen, "no gaps, in order");
+  }
+
+  @Test
+  void aPageFilteredShortByMutesReadsOnAndKeepsItsCursor() {
+    var world = new World();
+    var rows = new ArrayList<HomeTimelineRepository.Item>();
+    for (int i = 1; i <= 60; i++) rows.add(item((i % 10 == 0 ? "ann:" : "muted:") + i, i));
+    world.home.put("me", rows);
+    var page = world.read(activity(Set.of("ann", "muted"), Set.of("muted"), Set.of()), null, 5);
+    assertEquals(List.of("ann:60", "ann:50", "ann:40", "ann:30", "ann:20"), ids(page));
+    assertEquals(List.of("ann:10"), ids(world.read(activity(Set.of("ann", "muted"), Set.of("muted"), Set.of()),
+        page.next(), 5)));
+  }
+
+  @Test
+  void aReturningUserIsRebuiltFromTheUsersTheyFollowButNotFromCelebrities() {
+    var world = new World();
+    world.posts.put("ann", new ArrayList<>(List.of(item("ann:1", 1), item("ann:2", 2))));
+    world.posts.put("celeb", new ArrayList<>(List.of(item("celeb:1", 3))));
+    world.celebrities.add("celeb");
+    var returning = new UserTimeline.Activity(NOW.minus(Duration.ofDays(30)), Set.of("ann", "celeb"), Set.of(),
+        Set.of());
+    assertEquals(List.of("celeb:1", "ann:2", "ann:1"), ids(world.read(returning, null, 10)));
+    assertEquals(List.of("ann:2", "ann:1"), world.home.get("me").stream()
+        .sorted(TimelineCursor.NEWEST_FIRST).map(HomeTimelineRepository.Item::postId).toList(),
+        "pushed rows rebuilt; celebrities stay merged at read time");
+  }
+
+  private static UserTimeline.Activity activity(Set<String> following, Set<String> muted, Set<String> blocked) {
+    return new UserTimeline.Activity(NOW.minusSeconds(60), following, muted, blocked);
+  }
+
+  private static HomeTimelineRepository.Item item(String postId, int second) {
+    return new HomeTimelineRepository.Item(postId, UserTimeline.authorOf(postId), "text of " + postId,
+        NOW.minus(Duration.ofDays(1)).plusSeconds(second));
+  }
+
+  private static List<String> ids(HomeTimeline.Page page) {
+    return page.items().stream().map(HomeTimelineRepository.Item::postId).toList();
+  }
+
+  /** In-memory read models behind the real HomeTimeline. */
+  private static final class World implements HomeTimelineRepository, UserPostsRepository {
+    final Map<String, List<HomeTimelineRepository.Item>> home = new HashMap<>();
+    final Map<String, List<HomeTimelineRepository.Item>> posts = new HashMap<>();
+    final Set<String> celebrities = new TreeSet<>();
+    final HomeTimeline timeline = new HomeTimeline(this, this, new Celebrities(celebrities), POLICY,
+        Clock.fixed(NOW, ZoneOffset.UTC));
+
+    HomeTimeline.Page read(UserTimeline.Activity activity, TimelineCursor cursor, int limit) {
+      return timeline.read("me", activity, cursor, limit).toCompletableFuture().join();
+    }
+
+    @Override
+    public CompletionStage<Done> insert(Collection<String> users, HomeTimelineRepository.Item item) {
+      for (var user : users) {
+        var rows = home.computeIfAbsent(user, u -> new ArrayList<>());
+        if (rows.stream().noneMatch(r -> r.postId().equals(item.postId()))) rows.add(item);
+      }
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+
+    @Override
+    public CompletionStage<Done> remove(Collection<String> users, String postId, Instant createdAt, Instant at) {
+      users.forEach(u -> home.getOrDefault(u, new ArrayList<>()).removeIf(r -> r.postId().equals(postId)));
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+
+    @Override
+    public CompletionStage<List<HomeTimelineRepository.Item>> page(String user, TimelineCursor before, int limit) {
+      return CompletableFuture.completedFuture(home.getOrDefault(user, List.of()).stream()
+          .filter(i -> before == null || before.isBefore(i)).sorted(TimelineCursor.NEWEST_FIRST).limit(limit)
+          .toList());
+    }
+
+    @Override
+    public CompletionStage<Done> trim(String user, int keep) {
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+
+    @Override
+    public CompletionStage<Done> apply(List<UserPostsRepository.Write> writes) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<Optional<Instant>> createdAt(String author, long number) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<List<UserPostsRepository.Post>> page(String author, long before, int limit) {
+      return CompletableFuture.completedFuture(posts.getOrDefault(author, List.of()).stream()
+          .sorted(TimelineCursor.NEWEST_FIRST).limit(limit)
+          .map(i -> new UserPostsRepository.Post(i.postId(), i.author(), UserTimeline.numberOf(i.postId()), i.text(),
+              i.createdAt())).toList());
+    }
+
+  }
+
+  /** Only the celebrity set is read by the home timeline. */
+  private record Celebrities(Set<String> users) implements FollowsRepository {
+    @Override
+    public CompletionStage<Set<String>> celebrities() {
+      return CompletableFuture.completedFuture(Set.copyOf(users));
+    }
+
+    @Override
+    public CompletionStage<Done> apply(List<FollowsRepository.Write> writes) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<FollowsRepository.Page> followers(String user, String after, int limit) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<FollowsRepository.Page> following(String user, String after, int limit) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<Map<String, Instant>> lastActive(Collection<String> users) {
+      throw new UnsupportedOperationException();
+    }
+  }
+}

@@ -1,0 +1,215 @@
+package io.plaza.timeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.plaza.platform.ApiClient;
+import io.plaza.platform.ItSupport;
+import io.plaza.platform.PlazaNode;
+import io.plaza.platform.TestNodes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.StreamSupport;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Home timelines end to end on the real Cassandra and Kafka: the projections, the `plaza.timeline.posts` topic, the
+ * fan-out consumer and the home read. The celebrity threshold is 3 followers here (TestNodes).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TimelineFeedIT {
+
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private PlazaNode node;
+  private ApiClient api;
+
+  @BeforeAll
+  void start() {
+    node = TestNodes.start();
+    api = new ApiClient(node.httpPort());
+  }
+
+  @AfterAll
+  void stop() {
+    if (node != null) node.close();
+  }
+
+  private String token(String user) {
+    return api.token(user);
+  }
+
+  private JsonNode home(String user, String cursor, int limit) {
+    var response = api.get("/v1/timeline/home?limit=" + limit + (cursor == null ? "" : "&cursor=" + cursor),
+        token(user));
+    assertEquals(200, response.status(), response.toString());
+    return response.json();
+  }
+
+  private static List<String> ids(JsonNode page) {
+    return StreamSupport.stream(page.get("items").spliterator(), false).map(i -> i.get("postId").asText()).toList();
+  }
+
+  private String post(String user, String text) {
+    var created = api.post("/v1/posts", token(user), "{\"text\":\"" + text + "\"}", Map.of());
+    assertEquals(201, created.status(), created.toString());
+    return created.json().get("postId").asText();
+  }
+
+  private void follow(String user, String target) {
+    var response = api.send("PUT", "/v1/users/" + user + "/following/" + target, token(user), null, Map.of());
+    assertEquals(204, response.status(), response.toString());
+  }
+
+  /** Active (has read the home timeline) and known to the follows read model as a follower of each author. */
+  private void activeFollower(String user, String... authors) {
+    home(user, null, 1);
+    for (var author : authors) {
+      follow(user, author);
+      ItSupport.eventually(WAIT, () -> {
+        assertTrue(api.get("/v1/users/" + author + "/followers", token(author)).raw().body().contains(user));
+        return null;
+      });
+    }
+    // The activity row trails the read by the projection's lag.
+    ItSupport.eventually(WAIT, () -> {
+      var rows = io.plaza.platform.Cassandra.session(node.system()).selectAll("SELECT last_active FROM "
+          + TestNodes.KEYSPACE + ".timeline_users WHERE user_id = ?", user).toCompletableFuture().join();
+      assertTrue(!rows.isEmpty() && rows.get(0).getInstant("last_active") != null, user + " not active yet");
+      return null;
+    });
+  }
+
+  private List<String> pushedRows(String user) {
+    return io.plaza.platform.Cassandra.session(node.system()).selectAll("SELECT post_id FROM " + TestNodes.KEYSPACE
+        + ".home_timeline WHERE user_id = ?", user).toCompletableFuture().join().stream()
+        .map(r -> r.getString("post_id")).toList();
+  }
+
+  @Test
+  void aFollowedAuthorsPostIsFannedOutAndItsDeletionRemovesItEverywhere() {
+    post("fo-author", "warming up");
+    activeFollower("fo-reader", "fo-author");
+    var postId = post("fo-author", "hello followers");
+    ItSupport.eventually(WAIT, () -> {
+      assertTrue(ids(home("fo-reader", null, 10)).contains(postId));
+      return null;
+    });
+    assertTrue(pushedRows("fo-reader").contains(postId), "pushed into the follower's own rows");
+    assertTrue(ids(home("fo-author", null, 10)).contains(postId), "and into the author's");
+
+    long deletedAt = System.nanoTime();
+    assertEquals(204, api.send("DELETE", "/v1/posts/" + postId, token("fo-author"), null, Map.of()).status());
+    ItSupport.eventually(WAIT, () -> {
+      assertTrue(!ids(home("fo-reader", null, 10)).contains(postId));
+      assertTrue(!ids(home("fo-author", null, 10)).contains(postId));
+      return null;
+    });
+    double seconds = (System.nanoTime() - deletedAt) / 1e9;
+    assertTrue(seconds < 5, "gone from every feed in " + seconds + " s");
+  }
+
+  @Test
+  void aCelebritysPostIsMergedAtReadTimeNotCopiedAndMutesAndBlocksFilter() {
+    post("star", "before fame");
+    post("fo-plain", "I exist");
+    activeFollower("fan-1", "star");
+    activeFollower("fan-2", "star");
+    activeFollower("fan-3", "star", "fo-plain");
+    ItSupport.eventually(WAIT, () -> {
+      assertEquals(3, api.get("/v1/users/star", token("star")).json().get("followers").asInt());
+      return null;
+    });
+    var starPost = post("star", "now I am a celebrity");
+    ItSupport.eventually(WAIT, () -> {
+      assertTrue(ids(home("fan-1", null, 10)).contains(starPost), "merged in at read time");
+      return null;
+    });
+    // Give the fan-out time to have (wrongly) copied it, then check it did not.
+    var plain = post("fo-plain", "a normal author");
+    ItSupport.eventually(WAIT, () -> {
+      assertTrue(pushedRows("fan-3").contains(plain));
+      return null;
+    });
+    assertTrue(!pushedRows("fan-1").contains(starPost), "a celebrity's post is not copied into followers' rows");
+
+    var mute = api.send("PUT", "/v1/users/fan-3/mutes/star", token("fan-3"), null, Map.of());
+    assertEquals(204, mute.status());
+    var fan3 = ids(home("fan-3", null, 20));
+    assertTrue(!fan3.contains(starPost) && fan3.contains(plain), fan3.toString());
+    var block = api.send("PUT", "/v1/users/fan-2/blocks/star", token("fan-2"), null, Map.of());
+    assertEquals(204, block.status());
+    assertTrue(!ids(home("fan-2", null, 20)).contains(starPost));
+  }
+
+  @Test
+  void aRedeliveredPostDoesNotDuplicateAndPagesHaveNoGaps() throws Exception {
+    activeFollower("page-reader", "page-author");
+    var posted = new ArrayList<String>();
+    for (int i = 1; i <= 12; i++) posted.add(post("page-author", "post " + i));
+    ItSupport.eventually(WAIT, () -> {
+      assertEquals(12, pushedRows("page-reader").size());
+      return null;
+    });
+    // Kafka redelivers every post (at-least-once): the timeline does not change.
+    var messages = ItSupport.readTopic(TestNodes.TIMELINE_TOPIC, "page-author", 12, WAIT);
+    var props = new Properties();
+    props.put("bootstrap.servers", "127.0.0.1:" + TestNodes.KAFKA_PORT);
+    try (var producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+      for (var message : messages) {
+        producer.send(new ProducerRecord<>(TestNodes.TIMELINE_TOPIC, "page-author", message.toString())).get();
+      }
+    }
+    var marker = post("page-author", "after the redelivery");
+    ItSupport.eventually(WAIT, () -> {
+      assertTrue(pushedRows("page-reader").contains(marker));
+      return null;
+    });
+    assertEquals(13, pushedRows("page-reader").size());
+
+    // Pages of 5 while new posts arrive: every post once, newest first.
+    var seen = new ArrayList<String>();
+    String cursor = null;
+    do {
+      var page = home("page-reader", cursor, 5);
+      seen.addAll(ids(page));
+      cursor = page.path("nextCursor").isNull() || page.path("nextCursor").isMissingNode() ? null
+          : page.get("nextCursor").asText();
+      post("page-author", "meanwhile");
+    } while (cursor != null);
+    var expected = new ArrayList<>(List.of(marker));
+    for (int i = 11; i >= 0; i--) expected.add(posted.get(i));
+    assertEquals(expected, seen);
+  }
+
+  @Test
+  void anInactiveUsersTimelineIsNotFannedOutToButRebuiltOnReturn() {
+    post("rb-author", "first");
+    // Follows without ever reading the home timeline: inactive for the fan-out.
+    follow("rb-away", "rb-author");
+    ItSupport.eventually(WAIT, () -> {
+      assertTrue(api.get("/v1/users/rb-author/followers", token("rb-author")).raw().body().contains("rb-away"));
+      return null;
+    });
+    var postId = post("rb-author", "while you were away");
+    activeFollower("rb-here", "rb-author");
+    var later = post("rb-author", "for the active ones");
+    ItSupport.eventually(WAIT, () -> {
+      assertTrue(pushedRows("rb-here").contains(later));
+      return null;
+    });
+    assertEquals(List.of(), pushedRows("rb-away"), "skipped by the fan-out");
+    var page = ids(home("rb-away", null, 10));
+    assertTrue(page.containsAll(List.of(later, postId)), page.toString());
+    assertTrue(pushedRows("rb-away").contains(later), "rebuilt into its rows");
+  }
+}
