@@ -47,15 +47,16 @@ public final class CassandraFollowsRepository implements FollowsRepository {
     lastPost = session.prepare("UPDATE " + k + "timeline_users USING TIMESTAMP ? SET last_post = ? WHERE user_id = ?");
     lastActive = session.prepare("UPDATE " + k + "timeline_users USING TIMESTAMP ? SET last_active = ? "
         + "WHERE user_id = ?");
-    addCelebrity = session.prepare("UPDATE " + k + "timeline_celebrities USING TIMESTAMP ? SET user_id = user_id "
-        + "WHERE shard = 0 AND user_id = ?");
+    addCelebrity = session.prepare("INSERT INTO " + k + "timeline_celebrities (shard, user_id) VALUES (0, ?) "
+        + "USING TIMESTAMP ?");
     removeCelebrity = session.prepare("DELETE FROM " + k + "timeline_celebrities USING TIMESTAMP ? "
         + "WHERE shard = 0 AND user_id = ?");
     selectFollowers = session.prepare("SELECT follower_id FROM " + k + "followers WHERE user_id = ? "
         + "AND follower_id > ? LIMIT ?");
     selectFollowing = session.prepare("SELECT followee_id FROM " + k + "following WHERE user_id = ? "
         + "AND followee_id > ? LIMIT ?");
-    selectActivity = session.prepare("SELECT user_id, last_active FROM " + k + "timeline_users WHERE user_id IN ?");
+    selectActivity = session.prepare("SELECT user_id, last_active, last_post FROM " + k
+        + "timeline_users WHERE user_id IN ?");
     selectCelebrities = session.prepare("SELECT user_id FROM " + k + "timeline_celebrities WHERE shard = 0");
   }
 
@@ -74,7 +75,7 @@ public final class CassandraFollowsRepository implements FollowsRepository {
     if (w instanceof LastPost p) return write(lastPost, v, p.number(), p.user());
     if (w instanceof LastActive a) return write(lastActive, v, a.at(), a.user());
     var c = (Celebrity) w;
-    return c.celebrity() ? write(addCelebrity, v, c.user()) : write(removeCelebrity, v, c.user());
+    return c.celebrity() ? write(addCelebrity, c.user(), v) : write(removeCelebrity, v, c.user());
   }
 
   private CompletionStage<Done> write(CompletionStage<PreparedStatement> statement, Object... values) {
@@ -102,12 +103,25 @@ public final class CassandraFollowsRepository implements FollowsRepository {
 
   @Override
   public CompletionStage<Map<String, Instant>> lastActive(Collection<String> users) {
+    if (users.isEmpty()) return java.util.concurrent.CompletableFuture.completedFuture(Map.of());
     return selectActivity.thenCompose(ps -> session.selectAll(ps.bind(List.copyOf(users)))).thenApply(rows -> {
       var active = new HashMap<String, Instant>();
       rows.forEach(row -> {
         if (row.getInstant("last_active") != null) active.put(row.getString("user_id"), row.getInstant("last_active"));
       });
       return active;
+    });
+  }
+
+  @Override
+  public CompletionStage<Map<String, Long>> lastPosts(Collection<String> users) {
+    if (users.isEmpty()) return java.util.concurrent.CompletableFuture.completedFuture(Map.of());
+    return selectActivity.thenCompose(ps -> session.selectAll(ps.bind(List.copyOf(users)))).thenApply(rows -> {
+      var last = new HashMap<String, Long>();
+      rows.forEach(row -> {
+        if (!row.isNull("last_post")) last.put(row.getString("user_id"), row.getLong("last_post"));
+      });
+      return last;
     });
   }
 

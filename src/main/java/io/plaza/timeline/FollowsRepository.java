@@ -47,5 +47,8 @@ public interface FollowsRepository {
   /** When each of {@code users} last read their home timeline (users never seen are absent). */
   CompletionStage<Map<String, Instant>> lastActive(Collection<String> users);
 
+  /** The number of each user's latest post (users who never posted are absent): where their `user_posts` start. */
+  CompletionStage<Map<String, Long>> lastPosts(Collection<String> users);
+
   CompletionStage<Set<String>> celebrities();
 }

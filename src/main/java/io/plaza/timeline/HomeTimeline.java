@@ -91,28 +91,28 @@ public final class HomeTimeline {
 
   private CompletionStage<List<HomeTimelineRepository.Item>> celebrityPosts(List<String> celebs,
       TimelineCursor cursor) {
-    var pages = celebs.stream().map(c -> posts.page(c, Long.MAX_VALUE, CELEBRITY_POSTS).toCompletableFuture())
-        .toList();
-    return CompletableFuture.allOf(pages.toArray(CompletableFuture[]::new)).thenApply(v -> {
-      var items = new ArrayList<HomeTimelineRepository.Item>();
-      for (var page : pages) {
-        for (var post : page.join()) {
-          var item = new HomeTimelineRepository.Item(post.postId(), post.author(), post.text(), post.createdAt());
-          if (cursor == null || cursor.isBefore(item)) items.add(item);
-        }
-      }
-      return items;
+    return recentPosts(celebs, CELEBRITY_POSTS).thenApply(posts -> posts.stream()
+        .filter(item -> cursor == null || cursor.isBefore(item)).toList());
+  }
+
+  /** The latest {@code each} live posts of each of {@code authors}, from `user_posts`. */
+  private CompletionStage<List<HomeTimelineRepository.Item>> recentPosts(List<String> authors, int each) {
+    return follows.lastPosts(authors).thenCompose(last -> {
+      var pages = last.entrySet().stream()
+          .map(e -> posts.page(e.getKey(), e.getValue() + 1, each).toCompletableFuture()).toList();
+      return CompletableFuture.allOf(pages.toArray(CompletableFuture[]::new)).thenApply(v -> pages.stream()
+          .flatMap(page -> page.join().stream())
+          .map(p -> new HomeTimelineRepository.Item(p.postId(), p.author(), p.text(), p.createdAt()))
+          .toList());
     });
   }
 
   /** Pulls the recent posts of everyone the returning user follows into their pushed timeline. */
   private CompletionStage<Done> rebuild(String user, List<String> followees) {
-    var inserts = followees.stream().map(f -> posts.page(f, Long.MAX_VALUE, REBUILD_POSTS).thenCompose(page -> {
-      var writes = page.stream().map(p -> home.insert(List.of(user), new HomeTimelineRepository.Item(p.postId(),
-          p.author(), p.text(), p.createdAt())).toCompletableFuture()).toList();
-      return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new));
-    }).toCompletableFuture()).toList();
-    return CompletableFuture.allOf(inserts.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
+    return recentPosts(followees, REBUILD_POSTS).thenCompose(items -> {
+      var writes = items.stream().map(item -> home.insert(List.of(user), item).toCompletableFuture()).toList();
+      return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
+    });
   }
 
   /** Celebrities change rarely (a threshold crossing): one read per node every few seconds, not per request. */

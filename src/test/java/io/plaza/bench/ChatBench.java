@@ -46,7 +46,7 @@ public final class ChatBench {
   private static final Duration WARMUP = Duration.ofSeconds(Integer.getInteger("bench.warmup", 10));
   private static final Duration MEASURE = Duration.ofSeconds(Integer.getInteger("bench.seconds", 30));
   private static final int USERS = Integer.getInteger("bench.chat.connections", 1000) / 20 * 20;
-  private static final String RATES = System.getProperty("bench.chat.rates", "200,300,2000");
+  private static final String RATES = System.getProperty("bench.chat.rates", "200,300");
   private static final int GROUP_SIZE = 20;
   private static final Duration DRAIN = Duration.ofSeconds(120);
 

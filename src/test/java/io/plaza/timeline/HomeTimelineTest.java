@@ -217,5 +217,13 @@ class HomeTimelineTest {
     public CompletionStage<Map<String, Instant>> lastActive(Collection<String> users) {
       throw new UnsupportedOperationException();
     }
+
+    /** Every author has posts up to a high number; the in-memory `page` ignores where it starts. */
+    @Override
+    public CompletionStage<Map<String, Long>> lastPosts(Collection<String> authors) {
+      var last = new HashMap<String, Long>();
+      authors.forEach(a -> last.put(a, 1_000_000L));
+      return CompletableFuture.completedFuture(last);
+    }
   }
 }
