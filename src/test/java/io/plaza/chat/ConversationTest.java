@@ -7,13 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import io.plaza.platform.Rejection;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -32,23 +28,8 @@ class ConversationTest {
   private static final Conversation.Settings SETTINGS = new Conversation.Settings(500, 4096, 1000,
       Duration.ofMinutes(15), Duration.ofHours(48));
 
-  private final AtomicReference<Instant> now = new AtomicReference<>(NOW);
-  private final Clock clock = new Clock() {
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
+  private final io.plaza.platform.SettableClock clock = new io.plaza.platform.SettableClock(NOW);
 
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now.get();
-    }
-  };
 
   @AfterAll
   static void shutdown() {
@@ -164,7 +145,7 @@ class ConversationTest {
     assertInstanceOf(Conversation.Done.class, run(c, r -> new Conversation.Edit("alice", 1, "hello", r)));
     assertEquals(Rejection.Kind.NOT_FOUND, refused(run(c, r -> new Conversation.Edit("alice", 2, "x", r))));
 
-    now.set(NOW.plus(Duration.ofMinutes(16)));
+    clock.set(NOW.plus(Duration.ofMinutes(16)));
     assertEquals(Rejection.Kind.UNPROCESSABLE, refused(run(c, r -> new Conversation.Edit("alice", 1, "late", r))));
     assertEquals(Rejection.Kind.FORBIDDEN, refused(run(c, r -> new Conversation.Delete("bob", 1, r))));
     assertInstanceOf(Conversation.Done.class, run(c, r -> new Conversation.Delete("alice", 1, r)));

@@ -341,23 +341,7 @@ class LedgerAccountTest {
 
   @Test
   void aClientKeyYoungerThanTheRetentionIsRememberedHoweverBusyTheAccount() {
-    var clock = new java.util.concurrent.atomic.AtomicReference<>(NOW);
-    Clock ticking = new Clock() {
-      @Override
-      public java.time.ZoneId getZone() {
-        return ZoneOffset.UTC;
-      }
-
-      @Override
-      public Clock withZone(java.time.ZoneId zone) {
-        return this;
-      }
-
-      @Override
-      public Instant instant() {
-        return clock.get();
-      }
-    };
+    var ticking = new io.plaza.platform.SettableClock(NOW);
     // Remembers 3 operations, but client keys for an hour.
     account = EventSourcedBehaviorTestKit.create(testKit.system(), LedgerAccount.create("acc-3",
         new LedgerAccount.Memory(3, java.time.Duration.ofHours(1)), ticking));
@@ -368,7 +352,7 @@ class LedgerAccountTest {
     assertTrue(assertInstanceOf(LedgerAccount.MovementReply.class, deposit("alice", 10, "first").reply()).replayed());
     assertEquals(15, ((LedgerAccount.OpenAccount) account.getState()).balance());
     // Two hours later, older keys may go once the account is over its count.
-    clock.set(NOW.plus(java.time.Duration.ofHours(2)));
+    ticking.set(NOW.plus(java.time.Duration.ofHours(2)));
     deposit("alice", 1, "late");
     assertEquals(3, ((LedgerAccount.OpenAccount) account.getState()).recentOperations().size());
     assertEquals(false, ((LedgerAccount.OpenAccount) account.getState()).recentOperations().containsKey("first"));

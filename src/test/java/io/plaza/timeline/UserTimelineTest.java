@@ -7,15 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import io.plaza.platform.Rejection;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -38,23 +34,8 @@ class UserTimelineTest {
   private static final UserTimeline.Settings SETTINGS = new UserTimeline.Settings(280, 3, 100,
       Duration.ofHours(1), Duration.ofMillis(200), Duration.ofSeconds(3));
 
-  private final AtomicReference<Instant> now = new AtomicReference<>(NOW);
-  private final Clock clock = new Clock() {
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
+  private final io.plaza.platform.SettableClock clock = new io.plaza.platform.SettableClock(NOW);
 
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now.get();
-    }
-  };
 
   @AfterAll
   static void shutdown() {
@@ -270,11 +251,11 @@ class UserTimelineTest {
     var users = new Users();
     assertNull(assertInstanceOf(UserTimeline.Activity.class, users.ask("ann", UserTimeline.RecordActivity::new))
         .previouslyActive());
-    now.set(NOW.plusSeconds(60));
+    clock.set(NOW.plusSeconds(60));
     assertEquals(NOW, assertInstanceOf(UserTimeline.Activity.class, users.ask("ann",
         UserTimeline.RecordActivity::new)).previouslyActive());
     assertEquals(NOW, users.profile("ann").lastActive(), "not recorded again within the hour");
-    now.set(NOW.plus(Duration.ofHours(2)));
+    clock.set(NOW.plus(Duration.ofHours(2)));
     users.ask("ann", UserTimeline.RecordActivity::new);
     assertEquals(NOW.plus(Duration.ofHours(2)), users.profile("ann").lastActive());
   }
