@@ -8,6 +8,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
@@ -47,9 +49,13 @@ public final class Timeline {
             TimelinePostMessage::of));
     var homeTimelines = new CassandraHomeTimelineRepository(session, keyspace);
     var policy = FanoutPolicy.fromConfig(config);
+    var streamTopic = system.systemActorOf(Topic.create(TimelineStream.Update.class, TimelineStream.TOPIC),
+        "timeline-stream-topic", Props.empty());
+    var relay = system.systemActorOf(TimelineStream.relay(streamTopic), "timeline-stream-relay", Props.empty());
     new TimelineFanout(system, follows, posts, homeTimelines, policy, config.getInt("fanout-page-size"),
-        config.getInt("home-size"), Clock.systemUTC()).start(topic, config.getString("fanout-consumer-group"));
+        config.getInt("home-size"), Clock.systemUTC(), update -> streamTopic.tell(Topic.publish(update)))
+        .start(topic, config.getString("fanout-consumer-group"));
     var home = new HomeTimeline(homeTimelines, posts, follows, policy, Clock.systemUTC());
-    return new TimelineRoutes(system, posts, follows, home, askTimeout).endpoints();
+    return new TimelineRoutes(system, posts, follows, home, relay, askTimeout).endpoints();
   }
 }

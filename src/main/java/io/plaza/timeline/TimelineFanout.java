@@ -37,9 +37,13 @@ public final class TimelineFanout {
   private final int pageSize;
   private final int homeSize;
   private final Clock clock;
+  private final java.util.function.Consumer<TimelineStream.Update> live;
 
+  /** {@code live}: where each post and deletion goes once handled, for the open streams (TimelineStream). */
   public TimelineFanout(ActorSystem<?> system, FollowsRepository follows, UserPostsRepository posts,
-      HomeTimelineRepository home, FanoutPolicy policy, int pageSize, int homeSize, Clock clock) {
+      HomeTimelineRepository home, FanoutPolicy policy, int pageSize, int homeSize, Clock clock,
+      java.util.function.Consumer<TimelineStream.Update> live) {
+    this.live = live;
     this.system = system;
     this.follows = follows;
     this.posts = posts;
@@ -69,9 +73,16 @@ public final class TimelineFanout {
     } catch (Exception e) {
       return done(); // not ours to judge: skip, never block the topic
     }
-    if ("PostCreated".equals(message.type())) return fanOut(message);
-    if ("PostDeleted".equals(message.type())) return retract(message);
-    return done();
+    var handled = "PostCreated".equals(message.type()) ? fanOut(message)
+        : "PostDeleted".equals(message.type()) ? retract(message) : null;
+    if (handled == null) return done();
+    var update = new TimelineStream.Update("PostCreated".equals(message.type()) ? "post" : "delete",
+        message.postId(), message.author(), message.text(),
+        "PostCreated".equals(message.type()) ? message.occurredAt() : null);
+    return handled.thenApply(done -> {
+      live.accept(update);
+      return done;
+    });
   }
 
   private CompletionStage<Done> fanOut(TimelinePostMessage post) {

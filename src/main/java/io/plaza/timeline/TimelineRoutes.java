@@ -60,10 +60,17 @@ public final class TimelineRoutes {
   private final UserPostsRepository posts;
   private final FollowsRepository follows;
   private final HomeTimeline home;
+  private final ActorRef<TimelineStream.Command> relay;
+  private final ActorSystem<?> system;
   private final Duration askTimeout;
 
+  /** Updates a stream may have queued for a client that does not read; then it is closed (the client re-reads). */
+  static final int STREAM_BUFFER = 64;
+
   public TimelineRoutes(ActorSystem<?> system, UserPostsRepository posts, FollowsRepository follows,
-      HomeTimeline home, Duration askTimeout) {
+      HomeTimeline home, ActorRef<TimelineStream.Command> relay, Duration askTimeout) {
+    this.system = system;
+    this.relay = relay;
     this.sharding = ClusterSharding.get(system);
     this.posts = posts;
     this.follows = follows;
@@ -94,6 +101,7 @@ public final class TimelineRoutes {
                   p.following().size()), Json.marshaller());
             }))),
         Endpoint.get("/v1/timeline/home", call -> homeTimeline(call.userId())),
+        Endpoint.get("/v1/timeline/stream", call -> stream(call.userId())),
         Endpoint.get("/v1/users/{id}/posts", call -> withUser(call, "id", id -> userPosts(call.userId(), id))),
         Endpoint.get("/v1/users/{id}/followers", call -> withUser(call, "id", id -> users(id, follows::followers))),
         Endpoint.get("/v1/users/{id}/following", call -> withUser(call, "id", id -> users(id, follows::following))),
@@ -135,6 +143,33 @@ public final class TimelineRoutes {
           (UserTimeline.Activity) reply, cursor, limit), page -> complete(StatusCodes.OK, new PostsPage(
               page.items().stream().map(i -> new PostItem(i.postId(), i.author(), i.text(), i.createdAt())).toList(),
               page.next() == null ? null : page.next().encode()), Json.marshaller())));
+    });
+  }
+
+  /**
+   * Server-sent events: `post` (postId, author, text, createdAt) for each new post of someone the caller follows (or
+   * their own), `delete` (postId, author) for each deletion; a heartbeat comment every 15 s.
+   */
+  private Route stream(String user) {
+    return ask(user, UserTimeline.RecordActivity::new, reply -> {
+      var activity = (UserTimeline.Activity) reply;
+      var hidden = new java.util.HashSet<>(activity.muted());
+      hidden.addAll(activity.blocked());
+      var source = org.apache.pekko.stream.typed.javadsl.ActorSource.<String>actorRef(m -> false,
+          m -> java.util.Optional.empty(), STREAM_BUFFER, org.apache.pekko.stream.OverflowStrategy.fail())
+          .preMaterialize(system);
+      relay.tell(new TimelineStream.Open(source.first(), user, activity.following(), hidden));
+      var events = source.second()
+          .recover(org.apache.pekko.stream.BufferOverflowException.class, () -> "{\"type\":\"closed\"}")
+          .map(json -> org.apache.pekko.http.javadsl.model.sse.ServerSentEvent.create(json,
+              // Updates are written type first (record order), so the prefix names the event.
+              json.startsWith("{\"type\":\"delete\"") ? "delete" : json.startsWith("{\"type\":\"post\"")
+                  ? "post" : "closed"))
+          .keepAlive(Duration.ofSeconds(15),
+              org.apache.pekko.http.javadsl.model.sse.ServerSentEvent::heartbeat)
+          .mapMaterializedValue(m -> org.apache.pekko.NotUsed.getInstance());
+      return complete(StatusCodes.OK, events,
+          org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling.toEventStream());
     });
   }
 

@@ -104,6 +104,31 @@ class TimelineApiIT {
   }
 
   @Test
+  void userPostsPageAcrossBucketsAndSkipDeletedPosts() {
+    var repository = new CassandraUserPostsRepository(io.plaza.platform.Cassandra.session(node.system()),
+        TestNodes.KEYSPACE);
+    var at = java.time.Instant.parse("2026-11-25T10:00:00Z");
+    var writes = new java.util.ArrayList<UserPostsRepository.Write>();
+    for (long n = 990; n <= 1010; n++) writes.add(new UserPostsRepository.Created("bucketed", n, "post " + n,
+        at.plusSeconds(n), n));
+    for (long n = 1001; n <= 1003; n++) writes.add(new UserPostsRepository.Deleted("bucketed", n, at, 2000 + n));
+    repository.apply(writes).toCompletableFuture().join();
+    // 1010..1004 live in bucket 1, 1001..1003 deleted, 1000 in bucket 1, then bucket 0 from 999 down.
+    var page = repository.page("bucketed", 1011, 12).toCompletableFuture().join();
+    assertEquals(List.of(1010L, 1009L, 1008L, 1007L, 1006L, 1005L, 1004L, 1000L, 999L, 998L, 997L, 996L),
+        page.stream().map(UserPostsRepository.Post::number).toList());
+    assertEquals("bucketed:1000", page.get(7).postId());
+    var rest = repository.page("bucketed", 996, 100).toCompletableFuture().join();
+    assertEquals(List.of(995L, 994L, 993L, 992L, 991L, 990L), rest.stream().map(UserPostsRepository.Post::number)
+        .toList());
+    // A replayed creation never revives a deleted post (write timestamps are sequence numbers).
+    repository.apply(List.of(new UserPostsRepository.Created("bucketed", 1002, "again", at, 1002)))
+        .toCompletableFuture().join();
+    assertEquals(false, repository.page("bucketed", 1011, 20).toCompletableFuture().join().stream()
+        .anyMatch(p -> p.number() == 1002));
+  }
+
+  @Test
   void badRelationsAreRefused() {
     var wes = api.token("wes");
     assertEquals(201, api.post("/v1/posts", wes, "{\"text\":\"first\"}", Map.of()).status());

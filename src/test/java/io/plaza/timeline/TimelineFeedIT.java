@@ -196,6 +196,61 @@ class TimelineFeedIT {
   }
 
   @Test
+  void theStreamPushesNewPostsAndDeletionsOfFollowedAuthorsLiveButNotMutedOnes() throws Exception {
+    post("st-author", "hello");
+    post("st-muted", "hello too");
+    follow("st-reader", "st-author");
+    follow("st-reader", "st-muted");
+    assertEquals(204, api.send("PUT", "/v1/users/st-reader/mutes/st-muted", token("st-reader"), null, Map.of())
+        .status());
+    var lines = new java.util.concurrent.LinkedBlockingQueue<String>();
+    var http = java.net.http.HttpClient.newHttpClient();
+    var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.httpPort()
+        + "/v1/timeline/stream")).header("Authorization", "Bearer " + token("st-reader")).build();
+    var response = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofLines());
+    assertEquals(200, response.statusCode());
+    assertEquals("text/event-stream", response.headers().firstValue("Content-Type").orElse(""));
+    var reader = new Thread(() -> response.body().forEach(lines::add));
+    reader.setDaemon(true);
+    reader.start();
+    try {
+      var muted = post("st-muted", "you will not see this live");
+      var postId = post("st-author", "live!");
+      var event = awaitEvent(lines, "post", postId);
+      assertTrue(event.contains("live!"), event);
+      assertEquals(204, api.send("DELETE", "/v1/posts/" + postId, token("st-author"), null, Map.of()).status());
+      awaitEvent(lines, "delete", postId);
+      Thread.sleep(1_000);
+      assertTrue(lines.stream().noneMatch(l -> l.contains(muted)), "a muted author's post is not streamed");
+    } finally {
+      reader.interrupt();
+      response.body().close();
+    }
+  }
+
+  /** The data of the next SSE event of {@code type} mentioning {@code postId} (events end with a blank line). */
+  private static String awaitEvent(java.util.concurrent.BlockingQueue<String> lines, String type, String postId)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    String event = null;
+    var data = new StringBuilder();
+    var seen = new ArrayList<String>();
+    while (System.nanoTime() < deadline) {
+      var line = lines.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+      if (line == null) continue;
+      seen.add(line);
+      if (line.startsWith("event:")) event = line.substring(6).trim();
+      if (line.startsWith("data:")) data.append(line.substring(5));
+      if (line.isEmpty()) {
+        if (type.equals(event) && data.indexOf("\"" + postId + "\"") >= 0) return data.toString();
+        event = null;
+        data.setLength(0);
+      }
+    }
+    throw new AssertionError("no " + type + " event for " + postId + "; saw " + seen);
+  }
+
+  @Test
   void anInactiveUsersTimelineIsNotFannedOutToButRebuiltOnReturn() {
     post("rb-author", "first");
     // Follows without ever reading the home timeline: inactive for the fan-out.
