@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -222,6 +223,9 @@ public final class UserTimeline
   private final java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<Command>> users;
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
+  /** The next outbox retry delay (in memory: a restart retries at once, then backs off again). */
+  private Duration retryDelay;
+  private static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(5);
 
   private UserTimeline(String userId, Settings settings, Clock clock,
       java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<Command>> users,
@@ -234,6 +238,7 @@ public final class UserTimeline
     this.users = users;
     this.ctx = ctx;
     this.timers = timers;
+    this.retryDelay = settings.outboxRetry();
   }
 
   @Override
@@ -440,7 +445,14 @@ public final class UserTimeline
     }
     if (answered.answer() == null) {
       if (replyTo != null) replyTo.tell(new Pending());
-      timers.startSingleTimer(RetryOutbox.class, new RetryOutbox(), settings.outboxRetry());
+      // Backoff with jitter: many followers retrying a slow, popular followee in step would bury it deeper.
+      if (!timers.isTimerActive(RetryOutbox.class)) {
+        var delay = retryDelay.multipliedBy(1 + ThreadLocalRandom.current().nextInt(100)).dividedBy(100)
+            .plus(retryDelay);
+        timers.startSingleTimer(RetryOutbox.class, new RetryOutbox(), delay);
+        retryDelay = retryDelay.multipliedBy(2).compareTo(MAX_RETRY_DELAY) > 0 ? MAX_RETRY_DELAY
+            : retryDelay.multipliedBy(2);
+      }
       return Effect().noReply();
     }
     var now = clock.instant();
@@ -453,6 +465,7 @@ public final class UserTimeline
           })
           .thenNoReply();
     }
+    retryDelay = settings.outboxRetry();
     return Effect().persist(new RelationDelivered(userId, answered.target(), answered.relation(), now))
         .thenRun(s -> {
           if (replyTo != null) replyTo.tell(new Done());
