@@ -107,6 +107,7 @@ public final class TimelineBench {
       var reads = new ConcurrentHistogram(3_600_000_000L, 3);
       var lagMillis = new ConcurrentHistogram(3_600_000L, 3);
       var errors = new AtomicLong();
+      var lagErrors = new AtomicLong();
       var lagChecks = new ConcurrentLinkedQueue<CompletableFuture<?>>();
       long start = System.nanoTime();
       long measureFrom = start + WARMUP.toNanos();
@@ -129,6 +130,11 @@ public final class TimelineBench {
               .thenCompose(r -> awaitVisible(client, poster, token, r.body(), postSent, 0))
               .thenAccept(ms -> {
                 if (measured && ms >= 0) lagMillis.recordValue(ms);
+              })
+              // An overloaded client queue refuses the post or a poll: that post is not measured (and counted).
+              .exceptionally(e -> {
+                if (measured) lagErrors.incrementAndGet();
+                return null;
               }).toCompletableFuture();
           lagChecks.add(check);
           nextPost += 1_000_000_000L / POST_RATE;
@@ -147,12 +153,14 @@ public final class TimelineBench {
       CompletableFuture.allOf(lagChecks.toArray(CompletableFuture[]::new)).get(2, TimeUnit.MINUTES);
       double seconds = MEASURE.toNanos() / 1e9;
       out.add(String.format("(2) home reads at %d/s offered: %.0f reads/s answered, p50 %.1f ms  p99 %.1f ms  "
-              + "max %.1f ms, errors %d  (goal p99 <= 20 ms at 1,000 reads/s)", READ_RATE,
+              + "max %.1f ms, errors %d (incl. refused by the client's full queue)  (goal p99 <= 20 ms at 1,000 "
+              + "reads/s)", READ_RATE,
           reads.getTotalCount() / seconds, reads.getValueAtPercentile(50) / 1000.0,
           reads.getValueAtPercentile(99) / 1000.0, reads.getMaxValue() / 1000.0, errors.get()));
       out.add(String.format("(3) projection lag, post accepted → in user_posts: p50 %d ms  p99 %d ms  max %d ms "
-              + "(%d posts; goal p99 <= 1 s)", lagMillis.getValueAtPercentile(50), lagMillis.getValueAtPercentile(99),
-          lagMillis.getMaxValue(), lagMillis.getTotalCount()));
+              + "(%d posts, %d not measured: refused by the client queue; goal p99 <= 1 s)",
+          lagMillis.getValueAtPercentile(50), lagMillis.getValueAtPercentile(99), lagMillis.getMaxValue(),
+          lagMillis.getTotalCount(), lagErrors.get()));
     }
     var text = String.join("\n", out) + "\n";
     System.out.print(text);
