@@ -129,6 +129,52 @@ class TimelineApiIT {
   }
 
   @Test
+  void aHomeTimelineIsTrimmedToItsNewestItems() {
+    var home = new CassandraHomeTimelineRepository(io.plaza.platform.Cassandra.session(node.system()),
+        TestNodes.KEYSPACE);
+    var at = java.time.Instant.parse("2026-11-25T10:00:00Z");
+    for (int i = 1; i <= 30; i++) {
+      home.insert(List.of("trimmed"), new HomeTimelineRepository.Item("a:" + i, "a", "t" + i, at.plusSeconds(i)))
+          .toCompletableFuture().join();
+    }
+    home.trim("trimmed", 10).toCompletableFuture().join();
+    var left = home.page("trimmed", null, 100).toCompletableFuture().join().stream()
+        .map(HomeTimelineRepository.Item::postId).toList();
+    assertEquals(java.util.stream.IntStream.rangeClosed(21, 30).map(i -> 51 - i).mapToObj(i -> "a:" + i).toList(),
+        left);
+    home.trim("trimmed", 10).toCompletableFuture().join();
+    assertEquals(10, home.page("trimmed", null, 100).toCompletableFuture().join().size(), "trimming again: same");
+  }
+
+  @Test
+  void followersAndFollowingArePagedWithoutGapsOrDuplicates() {
+    var star = api.token("paged-star");
+    assertEquals(201, api.post("/v1/posts", star, "{\"text\":\"hi\"}", Map.of()).status());
+    var fans = new java.util.ArrayList<String>();
+    for (int i = 0; i < 7; i++) {
+      var fan = "paged-fan-" + i;
+      fans.add(fan);
+      assertEquals(204, put("/v1/users/" + fan + "/following/paged-star", api.token(fan)).status());
+    }
+    io.plaza.platform.ItSupport.eventually(java.time.Duration.ofSeconds(15), () -> {
+      var seen = new java.util.ArrayList<String>();
+      String cursor = null;
+      do {
+        var page = api.get("/v1/users/paged-star/followers?limit=3" + (cursor == null ? "" : "&cursor=" + cursor),
+            star).json();
+        seen.addAll(strings(page.get("items")));
+        cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
+      } while (cursor != null);
+      assertEquals(fans, seen);
+      return null;
+    });
+    assertEquals(List.of("paged-star"), strings(api.get("/v1/users/paged-fan-3/following", star).json()
+        .get("items")));
+    assertProblem(400, api.get("/v1/users/paged-star/followers?limit=0", star), "limit");
+    assertProblem(400, api.get("/v1/users/paged-star/followers?cursor=bad:cursor", star), "cursor");
+  }
+
+  @Test
   void badRelationsAreRefused() {
     var wes = api.token("wes");
     assertEquals(201, api.post("/v1/posts", wes, "{\"text\":\"first\"}", Map.of()).status());
