@@ -41,6 +41,9 @@ public final class TestNodes {
             plaza.kafka.bootstrap-servers = "127.0.0.1:%d"
             plaza.http.interface = "127.0.0.1"
             plaza.http.port = 0
+            # A fresh node's first asks wait for shard allocation while every projection starts on 2 shared cores:
+            # in tests that is not an outage.
+            plaza.http.ask-timeout = 15s
             plaza.http.rate-limit.requests-per-second = 1000000
             plaza.http.rate-limit.burst = 1000000
             pekko.management.http.port = 0

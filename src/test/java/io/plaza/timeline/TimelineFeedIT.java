@@ -267,6 +267,14 @@ class TimelineFeedIT {
       return null;
     });
     assertEquals(List.of(), pushedRows("rb-away"), "skipped by the fan-out");
+    // The rebuild reads the read models (user_posts, timeline_users), each about a second behind its own way.
+    ItSupport.eventually(WAIT, () -> {
+      assertTrue(api.get("/v1/users/rb-author/posts", token("rb-author")).raw().body().contains(later));
+      var row = io.plaza.platform.Cassandra.session(node.system()).selectOne("SELECT last_post FROM "
+          + TestNodes.KEYSPACE + ".timeline_users WHERE user_id = ?", "rb-author").toCompletableFuture().join();
+      assertTrue(row.isPresent() && row.get().getLong("last_post") >= 3, "last_post not there yet");
+      return null;
+    });
     var page = ids(home("rb-away", null, 10));
     assertTrue(page.containsAll(List.of(later, postId)), page.toString());
     assertTrue(pushedRows("rb-away").contains(later), "rebuilt into its rows");
