@@ -58,6 +58,8 @@ public final class ChatSession {
 
   private record OfflineGraceOver() implements Command {}
 
+  private record LastSeenLoaded(Instant lastSeen, boolean loaded, ActorRef<Presence> replyTo) implements Command {}
+
   /** What a session needs around it: contacts and the durable last-seen (read models), and the other sessions. */
   public interface Directory {
     CompletionStage<List<String>> contacts(String user);
@@ -86,6 +88,8 @@ public final class ChatSession {
   private final Map<ActorRef<String>, Long> connections = new HashMap<>();
   private boolean announcedOnline;
   private Instant lastSeen;
+  /** The durable last-seen has been read (so a null lastSeen means never seen). */
+  private boolean lastSeenLoaded;
 
   private ChatSession(String user, Settings settings, Directory directory, Clock clock, ActorContext<Command> ctx,
       TimerScheduler<Command> timers) {
@@ -135,11 +139,22 @@ public final class ChatSession {
             g.replyTo().tell(new Presence(true, null));
           } else if (lastSeen != null) {
             g.replyTo().tell(new Presence(false, lastSeen));
+          } else if (lastSeenLoaded) {
+            g.replyTo().tell(new Presence(false, null)); // never seen
           } else {
-            // Not seen on this incarnation: the durable last-seen answers (the session may have passivated).
-            directory.lastSeen(user).whenComplete((seen, e) ->
-                g.replyTo().tell(new Presence(false, e == null ? seen.orElse(null) : null)));
+            // Not seen on this incarnation: the durable last-seen answers, read once (the push decider asks per
+            // message, so this must not be a read per question).
+            ctx.pipeToSelf(directory.lastSeen(user), (seen, e) ->
+                new LastSeenLoaded(e == null ? seen.orElse(null) : null, e == null, g.replyTo()));
           }
+          return Behaviors.same();
+        })
+        .onMessage(LastSeenLoaded.class, l -> {
+          if (lastSeen == null && connections.isEmpty()) {
+            lastSeen = l.lastSeen();
+            lastSeenLoaded = l.loaded();
+          }
+          l.replyTo().tell(connections.isEmpty() ? new Presence(false, lastSeen) : new Presence(true, null));
           return Behaviors.same();
         })
         .onMessage(Push.class, p -> {

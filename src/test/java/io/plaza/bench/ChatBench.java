@@ -64,7 +64,6 @@ public final class ChatBench {
     final Map<String, Integer> delivered = new ConcurrentHashMap<>();
     final AtomicLong sent = new AtomicLong();
     final AtomicLong acked = new AtomicLong();
-    final AtomicLong ackedInWindow = new AtomicLong();
     /** Acks that ARRIVED during the window: the throughput the node sustained under this load. */
     final AtomicLong ackArrivalsInWindow = new AtomicLong();
     final AtomicLong deliveriesInWindow = new AtomicLong();
@@ -195,7 +194,6 @@ public final class ChatBench {
         if (now >= s.windowStart && now < s.windowEnd) s.ackArrivalsInWindow.incrementAndGet();
         if (s.inWindow(sent)) {
           s.ackMicros.recordValue((now - sent) / 1000);
-          s.ackedInWindow.incrementAndGet();
         }
       }
       case "message" -> {
