@@ -30,6 +30,10 @@ public final class CassandraFollowsRepository implements FollowsRepository {
   private final CompletionStage<PreparedStatement> selectFollowing;
   private final CompletionStage<PreparedStatement> selectActivity;
   private final CompletionStage<PreparedStatement> selectCelebrities;
+  private final CompletionStage<PreparedStatement> setMuted;
+  private final CompletionStage<PreparedStatement> setBlocked;
+  private final CompletionStage<PreparedStatement> selectFollowingAmong;
+  private final CompletionStage<PreparedStatement> selectHidden;
 
   public CassandraFollowsRepository(CassandraSession session, String keyspace) {
     this.session = session;
@@ -58,6 +62,14 @@ public final class CassandraFollowsRepository implements FollowsRepository {
     selectActivity = session.prepare("SELECT user_id, last_active, last_post FROM " + k
         + "timeline_users WHERE user_id IN ?");
     selectCelebrities = session.prepare("SELECT user_id FROM " + k + "timeline_celebrities WHERE shard = 0");
+    setMuted = session.prepare("UPDATE " + k + "timeline_hidden USING TIMESTAMP ? SET muted = ? "
+        + "WHERE user_id = ? AND author_id = ?");
+    setBlocked = session.prepare("UPDATE " + k + "timeline_hidden USING TIMESTAMP ? SET blocked = ? "
+        + "WHERE user_id = ? AND author_id = ?");
+    selectFollowingAmong = session.prepare("SELECT followee_id FROM " + k + "following WHERE user_id = ? "
+        + "AND followee_id IN ?");
+    selectHidden = session.prepare("SELECT author_id, muted, blocked FROM " + k + "timeline_hidden "
+        + "WHERE user_id = ?");
   }
 
   @Override
@@ -74,6 +86,8 @@ public final class CassandraFollowsRepository implements FollowsRepository {
     if (w instanceof FollowerCount c) return write(followerCount, v, c.followers(), c.user());
     if (w instanceof LastPost p) return write(lastPost, v, p.number(), p.user());
     if (w instanceof LastActive a) return write(lastActive, v, a.at(), a.user());
+    if (w instanceof Muted m) return write(setMuted, v, m.muted(), m.user(), m.author());
+    if (w instanceof Blocked b) return write(setBlocked, v, b.blocked(), b.user(), b.author());
     var c = (Celebrity) w;
     return c.celebrity() ? write(addCelebrity, c.user(), v) : write(removeCelebrity, v, c.user());
   }
@@ -129,5 +143,19 @@ public final class CassandraFollowsRepository implements FollowsRepository {
   public CompletionStage<Set<String>> celebrities() {
     return selectCelebrities.thenCompose(ps -> session.selectAll(ps.bind()))
         .thenApply(rows -> rows.stream().map(row -> row.getString("user_id")).collect(Collectors.toSet()));
+  }
+
+  @Override
+  public CompletionStage<Set<String>> followingAmong(String user, Collection<String> candidates) {
+    if (candidates.isEmpty()) return java.util.concurrent.CompletableFuture.completedFuture(Set.of());
+    return selectFollowingAmong.thenCompose(ps -> session.selectAll(ps.bind(user, List.copyOf(candidates))))
+        .thenApply(rows -> rows.stream().map(row -> row.getString("followee_id")).collect(Collectors.toSet()));
+  }
+
+  @Override
+  public CompletionStage<Set<String>> hidden(String user) {
+    return selectHidden.thenCompose(ps -> session.selectAll(ps.bind(user))).thenApply(rows -> rows.stream()
+        .filter(row -> row.getBoolean("muted") || row.getBoolean("blocked"))
+        .map(row -> row.getString("author_id")).collect(Collectors.toSet()));
   }
 }

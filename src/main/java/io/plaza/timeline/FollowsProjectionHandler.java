@@ -50,11 +50,17 @@ public final class FollowsProjectionHandler extends Handler<List<EventEnvelope<U
       return withCount(user, e.followers(), v, celebrityThreshold,
           new FollowsRepository.FollowerRemoved(user, e.follower(), v));
     }
-    if (event instanceof UserTimeline.BlockChanged e && e.blocked()) {
+    if (event instanceof UserTimeline.BlockChanged e) {
+      var blocked = new FollowsRepository.Blocked(user, e.target(), e.blocked(), v);
+      if (!e.blocked()) return List.of(blocked);
       var writes = new ArrayList<>(withCount(user, e.followers(), v, celebrityThreshold,
           new FollowsRepository.FollowerRemoved(user, e.target(), v)));
       writes.add(new FollowsRepository.FollowingRemoved(user, e.target(), v));
+      writes.add(blocked);
       return writes;
+    }
+    if (event instanceof UserTimeline.MuteChanged e) {
+      return List.of(new FollowsRepository.Muted(user, e.target(), e.muted(), v));
     }
     if (event instanceof UserTimeline.PostCreated e) {
       return List.of(new FollowsRepository.LastPost(user, e.number(), v));

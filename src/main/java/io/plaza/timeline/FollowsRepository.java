@@ -38,6 +38,10 @@ public interface FollowsRepository {
 
   record Celebrity(String user, boolean celebrity, long version) implements Write {}
 
+  record Muted(String user, String author, boolean muted, long version) implements Write {}
+
+  record Blocked(String user, String author, boolean blocked, long version) implements Write {}
+
   CompletionStage<Done> apply(List<Write> writes);
 
   CompletionStage<Page> followers(String user, String after, int limit);
@@ -51,4 +55,10 @@ public interface FollowsRepository {
   CompletionStage<Map<String, Long>> lastPosts(Collection<String> users);
 
   CompletionStage<Set<String>> celebrities();
+
+  /** The ones among {@code candidates} that {@code user} follows. */
+  CompletionStage<Set<String>> followingAmong(String user, Collection<String> candidates);
+
+  /** The authors {@code user} muted or blocked. */
+  CompletionStage<Set<String>> hidden(String user);
 }

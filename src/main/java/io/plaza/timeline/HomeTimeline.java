@@ -3,13 +3,13 @@ package io.plaza.timeline;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.apache.pekko.Done;
 
 /**
@@ -26,38 +26,59 @@ public final class HomeTimeline {
   static final int CELEBRITY_POSTS = 200;
   static final int REBUILD_POSTS = 20;
   private static final int MAX_ROUNDS = 5;
+  private static final int FOLLOWING_PAGE = 1000;
   private static final Duration CELEBRITIES_CACHE = Duration.ofSeconds(10);
 
   private final HomeTimelineRepository home;
   private final UserPostsRepository posts;
   private final FollowsRepository follows;
   private final FanoutPolicy policy;
+  private final Duration activityResolution;
+  private final Consumer<String> recordActivity;
   private final Clock clock;
   private final AtomicReference<Cached> celebrities = new AtomicReference<>();
 
   private record Cached(long loadedAt, CompletionStage<Set<String>> users) {}
 
+  /**
+   * @param recordActivity tells the user's entity that they read their timeline (fire and forget: the entity
+   *     persists at most one activity per {@code activityResolution}); called only when the read model shows the last
+   *     activity older than that
+   */
   public HomeTimeline(HomeTimelineRepository home, UserPostsRepository posts, FollowsRepository follows,
-      FanoutPolicy policy, Clock clock) {
+      FanoutPolicy policy, Duration activityResolution, Consumer<String> recordActivity, Clock clock) {
     this.home = home;
     this.posts = posts;
     this.follows = follows;
     this.policy = policy;
+    this.activityResolution = activityResolution;
+    this.recordActivity = recordActivity;
     this.clock = clock;
   }
 
-  public CompletionStage<Page> read(String user, UserTimeline.Activity activity, TimelineCursor cursor, int limit) {
-    var hidden = new HashSet<>(activity.muted());
-    hidden.addAll(activity.blocked());
-    return celebrities().thenCompose(celebs -> {
-      var followedCelebrities = activity.following().stream().filter(celebs::contains).toList();
-      boolean returning = !policy.isActive(activity.previouslyActive(), clock.instant());
-      var rebuilt = returning && cursor == null
-          ? rebuild(user, activity.following().stream().filter(f -> !celebs.contains(f)).toList()) : done();
-      return rebuilt.thenCompose(d -> celebrityPosts(followedCelebrities, cursor))
-          .thenCompose(merged -> collect(user, cursor, limit, hidden, merged, new ArrayList<>(), 0));
+  /**
+   * Reads only read models (never the user's entity, which may be passivated): when the user was last active, whom
+   * they hide, which celebrities they follow. So a mute or block reaches the home timeline within the projection lag.
+   */
+  public CompletionStage<Page> read(String user, TimelineCursor cursor, int limit) {
+    var hiddenRead = follows.hidden(user).toCompletableFuture();
+    var lastActiveRead = follows.lastActive(List.of(user)).toCompletableFuture();
+    var celebritiesFollowed = celebrities()
+        .thenCompose(celebs -> follows.followingAmong(user, celebs).thenApply(followed -> new Celebs(celebs, followed)))
+        .toCompletableFuture();
+    return CompletableFuture.allOf(hiddenRead, lastActiveRead, celebritiesFollowed).thenCompose(v -> {
+      var now = clock.instant();
+      var lastActive = lastActiveRead.join().get(user);
+      if (lastActive == null || !lastActive.plus(activityResolution).isAfter(now)) recordActivity.accept(user);
+      var celebs = celebritiesFollowed.join();
+      boolean returning = !policy.isActive(lastActive, now);
+      var rebuilt = returning && cursor == null ? rebuild(user, celebs.all()) : done();
+      return rebuilt.thenCompose(d -> celebrityPosts(List.copyOf(celebs.followed()), cursor))
+          .thenCompose(merged -> collect(user, cursor, limit, hiddenRead.join(), merged, new ArrayList<>(), 0));
     });
   }
+
+  private record Celebs(Set<String> all, Set<String> followed) {}
 
   /**
    * Takes pushed items a chunk at a time, merges them with the celebrity posts older than the cursor, and keeps going
@@ -107,11 +128,19 @@ public final class HomeTimeline {
     });
   }
 
-  /** Pulls the recent posts of everyone the returning user follows into their pushed timeline. */
-  private CompletionStage<Done> rebuild(String user, List<String> followees) {
-    return recentPosts(followees, REBUILD_POSTS).thenCompose(items -> {
-      var writes = items.stream().map(item -> home.insert(List.of(user), item).toCompletableFuture()).toList();
-      return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
+  /** Pulls the recent posts of everyone the returning user follows (but celebrities) into their pushed timeline. */
+  private CompletionStage<Done> rebuild(String user, Set<String> celebrities) {
+    return allFollowing(user, null, new ArrayList<>()).thenCompose(followees -> recentPosts(
+        followees.stream().filter(f -> !celebrities.contains(f)).toList(), REBUILD_POSTS)).thenCompose(items -> {
+          var writes = items.stream().map(item -> home.insert(List.of(user), item).toCompletableFuture()).toList();
+          return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
+        });
+  }
+
+  private CompletionStage<List<String>> allFollowing(String user, String after, List<String> soFar) {
+    return follows.following(user, after, FOLLOWING_PAGE).thenCompose(page -> {
+      soFar.addAll(page.userIds());
+      return page.next() == null ? CompletableFuture.completedFuture(soFar) : allFollowing(user, page.next(), soFar);
     });
   }
 

@@ -55,7 +55,9 @@ public final class Timeline {
     new TimelineFanout(system, follows, posts, homeTimelines, policy, config.getInt("fanout-page-size"),
         config.getInt("home-size"), Clock.systemUTC(), update -> streamTopic.tell(Topic.publish(update)))
         .start(topic, config.getString("fanout-consumer-group"));
-    var home = new HomeTimeline(homeTimelines, posts, follows, policy, Clock.systemUTC());
+    var home = new HomeTimeline(homeTimelines, posts, follows, policy, settings.activityResolution(),
+        user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user)
+            .tell(new UserTimeline.RecordActivity(system.ignoreRef())), Clock.systemUTC());
     return new TimelineRoutes(system, posts, follows, home, relay, askTimeout).endpoints();
   }
 }

@@ -130,8 +130,9 @@ public final class TimelineRoutes {
   }
 
   /**
-   * The caller's home timeline, newest first. Reading it records the caller's activity (the fan-out skips inactive
-   * users) and, after a long absence, rebuilds it first. The cursor is opaque and stable while new posts arrive.
+   * The caller's home timeline, newest first, from read models only. Reading it records the caller's activity (the
+   * fan-out skips inactive users) and, after a long absence, rebuilds it first. The cursor is opaque and stable while
+   * new posts arrive.
    */
   private Route homeTimeline(String user) {
     return pageParams("cursor", CURSOR, "an opaque cursor", (cursorText, limit) -> {
@@ -139,10 +140,9 @@ public final class TimelineRoutes {
       if (cursorText != null && cursor == null) {
         return Problems.badRequest("cursor must be the nextCursor of a previous page");
       }
-      return ask(user, UserTimeline.RecordActivity::new, reply -> onSuccess(home.read(user,
-          (UserTimeline.Activity) reply, cursor, limit), page -> complete(StatusCodes.OK, new PostsPage(
-              page.items().stream().map(i -> new PostItem(i.postId(), i.author(), i.text(), i.createdAt())).toList(),
-              page.next() == null ? null : page.next().encode()), Json.marshaller())));
+      return onSuccess(home.read(user, cursor, limit), page -> complete(StatusCodes.OK, new PostsPage(
+          page.items().stream().map(i -> new PostItem(i.postId(), i.author(), i.text(), i.createdAt())).toList(),
+          page.next() == null ? null : page.next().encode()), Json.marshaller()));
     });
   }
 

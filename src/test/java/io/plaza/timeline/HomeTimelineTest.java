@@ -56,12 +56,19 @@ class HomeTimelineTest {
     world.home.put("me", new ArrayList<>(List.of(item("ann:1", 10), item("muted:1", 9), item("ann:2", 20))));
     world.posts.put("celeb", new ArrayList<>(List.of(item("celeb:1", 15), item("celeb:2", 25))));
     world.celebrities.add("celeb");
-    var page = world.read(activity(Set.of("ann", "celeb", "muted"), Set.of("muted"), Set.of()), null, 10);
+    world.following.addAll(Set.of("ann", "celeb", "muted"));
+    world.hidden.add("muted");
+    var page = world.read(null, 10);
     assertEquals(List.of("celeb:2", "ann:2", "celeb:1", "ann:1"), ids(page));
     assertNull(page.next());
     // A celebrity one does not follow is not merged in.
-    assertEquals(List.of("ann:2", "ann:1", "muted:1"), ids(world.read(activity(Set.of("ann"), Set.of(), Set.of()),
-        null, 10)));
+    world.following.removeAll(Set.of("celeb", "muted"));
+    world.hidden.clear();
+    assertEquals(List.of("ann:2", "ann:1", "muted:1"), ids(world.read(null, 10)));
+    // Blocked authors are hidden like muted ones (both come from the hidden read model).
+    world.hidden.add("ann");
+    assertEquals(List.of("muted:1"), ids(world.read(null, 10)));
+    assertEquals(List.of(), world.activityRecorded, "an active reader's entity is not woken");
   }
 
   @Test
@@ -73,12 +80,12 @@ class HomeTimelineTest {
     for (int i = 1; i <= 12; i++) world.posts.computeIfAbsent("celeb", c -> new ArrayList<>()).add(item("celeb:" + i,
         i * 2 + 1));
     world.celebrities.add("celeb");
-    var follows = activity(Set.of("ann", "celeb"), Set.of(), Set.of());
+    world.following.addAll(Set.of("ann", "celeb"));
     var seen = new ArrayList<String>();
     TimelineCursor cursor = null;
     int newer = 100;
     do {
-      var page = world.read(follows, cursor, 7);
+      var page = world.read(cursor, 7);
       seen.addAll(ids(page));
       cursor = page.next();
       // New posts at the top between pages must not shift what comes next.
@@ -99,10 +106,11 @@ class HomeTimelineTest {
     var rows = new ArrayList<HomeTimelineRepository.Item>();
     for (int i = 1; i <= 60; i++) rows.add(item((i % 10 == 0 ? "ann:" : "muted:") + i, i));
     world.home.put("me", rows);
-    var page = world.read(activity(Set.of("ann", "muted"), Set.of("muted"), Set.of()), null, 5);
+    world.following.addAll(Set.of("ann", "muted"));
+    world.hidden.add("muted");
+    var page = world.read(null, 5);
     assertEquals(List.of("ann:60", "ann:50", "ann:40", "ann:30", "ann:20"), ids(page));
-    assertEquals(List.of("ann:10"), ids(world.read(activity(Set.of("ann", "muted"), Set.of("muted"), Set.of()),
-        page.next(), 5)));
+    assertEquals(List.of("ann:10"), ids(world.read(page.next(), 5)));
   }
 
   @Test
@@ -111,16 +119,27 @@ class HomeTimelineTest {
     world.posts.put("ann", new ArrayList<>(List.of(item("ann:1", 1), item("ann:2", 2))));
     world.posts.put("celeb", new ArrayList<>(List.of(item("celeb:1", 3))));
     world.celebrities.add("celeb");
-    var returning = new UserTimeline.Activity(NOW.minus(Duration.ofDays(30)), Set.of("ann", "celeb"), Set.of(),
-        Set.of());
-    assertEquals(List.of("celeb:1", "ann:2", "ann:1"), ids(world.read(returning, null, 10)));
+    world.following.addAll(Set.of("ann", "celeb"));
+    world.lastActive = NOW.minus(Duration.ofDays(30));
+    assertEquals(List.of("celeb:1", "ann:2", "ann:1"), ids(world.read(null, 10)));
     assertEquals(List.of("ann:2", "ann:1"), world.home.get("me").stream()
         .sorted(TimelineCursor.NEWEST_FIRST).map(HomeTimelineRepository.Item::postId).toList(),
         "pushed rows rebuilt; celebrities stay merged at read time");
+    assertEquals(List.of("me"), world.activityRecorded, "the returning reader's activity is recorded");
   }
 
-  private static UserTimeline.Activity activity(Set<String> following, Set<String> muted, Set<String> blocked) {
-    return new UserTimeline.Activity(NOW.minusSeconds(60), following, muted, blocked);
+  @Test
+  void activityIsRecordedOnlyWhenTheReadModelShowsItOlderThanTheResolution() {
+    var world = new World();
+    world.lastActive = NOW.minus(Duration.ofMinutes(59));
+    world.read(null, 10);
+    assertEquals(List.of(), world.activityRecorded);
+    world.lastActive = NOW.minus(Duration.ofMinutes(61));
+    world.read(null, 10);
+    assertEquals(List.of("me"), world.activityRecorded);
+    world.lastActive = null;
+    world.read(null, 10);
+    assertEquals(List.of("me", "me"), world.activityRecorded, "a user never seen is recorded (and registered)");
   }
 
   private static HomeTimelineRepository.Item item(String postId, int second) {
@@ -137,11 +156,16 @@ class HomeTimelineTest {
     final Map<String, List<HomeTimelineRepository.Item>> home = new HashMap<>();
     final Map<String, List<HomeTimelineRepository.Item>> posts = new HashMap<>();
     final Set<String> celebrities = new TreeSet<>();
-    final HomeTimeline timeline = new HomeTimeline(this, this, new Celebrities(celebrities), POLICY,
-        Clock.fixed(NOW, ZoneOffset.UTC));
+    /** Whom "me" follows and hides, and when "me" was last active, as the `follows` read model has them. */
+    final Set<String> following = new TreeSet<>();
+    final Set<String> hidden = new HashSet<>();
+    Instant lastActive = NOW.minusSeconds(60);
+    final List<String> activityRecorded = new ArrayList<>();
+    final HomeTimeline timeline = new HomeTimeline(this, this, new Follows(), POLICY, Duration.ofHours(1),
+        activityRecorded::add, Clock.fixed(NOW, ZoneOffset.UTC));
 
-    HomeTimeline.Page read(UserTimeline.Activity activity, TimelineCursor cursor, int limit) {
-      return timeline.read("me", activity, cursor, limit).toCompletableFuture().join();
+    HomeTimeline.Page read(TimelineCursor cursor, int limit) {
+      return timeline.read("me", cursor, limit).toCompletableFuture().join();
     }
 
     @Override
@@ -189,41 +213,53 @@ class HomeTimelineTest {
               i.createdAt())).toList());
     }
 
-  }
+    /** `follows` as seen by "me"'s read. */
+    private final class Follows implements FollowsRepository {
+      @Override
+      public CompletionStage<Set<String>> celebrities() {
+        return CompletableFuture.completedFuture(Set.copyOf(celebrities));
+      }
 
-  /** Only the celebrity set is read by the home timeline. */
-  private record Celebrities(Set<String> users) implements FollowsRepository {
-    @Override
-    public CompletionStage<Set<String>> celebrities() {
-      return CompletableFuture.completedFuture(Set.copyOf(users));
-    }
+      @Override
+      public CompletionStage<Set<String>> followingAmong(String user, Collection<String> candidates) {
+        var among = new HashSet<>(candidates);
+        among.retainAll(following);
+        return CompletableFuture.completedFuture(among);
+      }
 
-    @Override
-    public CompletionStage<Done> apply(List<FollowsRepository.Write> writes) {
-      throw new UnsupportedOperationException();
-    }
+      @Override
+      public CompletionStage<Set<String>> hidden(String user) {
+        return CompletableFuture.completedFuture(Set.copyOf(hidden));
+      }
 
-    @Override
-    public CompletionStage<FollowsRepository.Page> followers(String user, String after, int limit) {
-      throw new UnsupportedOperationException();
-    }
+      @Override
+      public CompletionStage<Map<String, Instant>> lastActive(Collection<String> users) {
+        return CompletableFuture.completedFuture(lastActive == null ? Map.of() : Map.of("me", lastActive));
+      }
 
-    @Override
-    public CompletionStage<FollowsRepository.Page> following(String user, String after, int limit) {
-      throw new UnsupportedOperationException();
-    }
+      /** All of "me"'s followees on one page. */
+      @Override
+      public CompletionStage<FollowsRepository.Page> following(String user, String after, int limit) {
+        return CompletableFuture.completedFuture(new FollowsRepository.Page(List.copyOf(following), null));
+      }
 
-    @Override
-    public CompletionStage<Map<String, Instant>> lastActive(Collection<String> users) {
-      throw new UnsupportedOperationException();
-    }
+      /** Every author has posts up to a high number; the in-memory `page` ignores where it starts. */
+      @Override
+      public CompletionStage<Map<String, Long>> lastPosts(Collection<String> authors) {
+        var last = new HashMap<String, Long>();
+        authors.forEach(a -> last.put(a, 1_000_000L));
+        return CompletableFuture.completedFuture(last);
+      }
 
-    /** Every author has posts up to a high number; the in-memory `page` ignores where it starts. */
-    @Override
-    public CompletionStage<Map<String, Long>> lastPosts(Collection<String> authors) {
-      var last = new HashMap<String, Long>();
-      authors.forEach(a -> last.put(a, 1_000_000L));
-      return CompletableFuture.completedFuture(last);
+      @Override
+      public CompletionStage<FollowsRepository.Page> followers(String user, String after, int limit) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public CompletionStage<Done> apply(List<FollowsRepository.Write> writes) {
+        throw new UnsupportedOperationException();
+      }
     }
   }
 }
