@@ -4,9 +4,9 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMes
 
 import io.plaza.platform.Json;
 import io.plaza.platform.Rejection;
+import io.plaza.platform.WebSockets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
@@ -17,10 +17,8 @@ import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.BufferOverflowException;
-import org.apache.pekko.stream.OverflowStrategy;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.typed.javadsl.ActorSource;
 
 /**
  * `/v1/chat/ws`: one WebSocket per device. Outgoing frames (acks, pushes from conversations, sync results, errors) go
@@ -32,7 +30,6 @@ public final class ChatSocket {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChatSocket.class);
   static final int OUTGOING_BUFFER = 256;
   static final int MAX_FRAME_CHARS = 16 * 1024;
-  private static final Duration STRICT_TIMEOUT = Duration.ofSeconds(5);
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
@@ -58,8 +55,7 @@ public final class ChatSocket {
   }
 
   Flow<Message, Message, NotUsed> flow(String user) {
-    var outgoing = ActorSource.<String>actorRef(m -> false, m -> Optional.empty(), OUTGOING_BUFFER,
-        OverflowStrategy.fail()).preMaterialize(system);
+    var outgoing = WebSockets.outgoing(system, OUTGOING_BUFFER);
     ActorRef<String> connection = outgoing.first();
     var session = sharding.entityRefFor(ChatSession.ENTITY_KEY, user);
     session.tell(new ChatSession.Attach(connection, false));
@@ -67,7 +63,7 @@ public final class ChatSocket {
     var heartbeat = system.scheduler().scheduleWithFixedDelay(heartbeatInterval, heartbeatInterval,
         () -> session.tell(new ChatSession.Attach(connection, true)), system.executionContext());
     Sink<Message, NotUsed> incoming = Flow.<Message>create()
-        .mapAsync(1, message -> text(message))
+        .mapAsync(1, message -> WebSockets.text(system, message))
         .mapAsync(4, text -> handle(user, text)
             // A failure behind one frame (Cassandra, a timeout) answers that frame; the connection stays open.
             .exceptionally(e -> List.of(ChatFrame.error(503, "temporarily unavailable; retry", null, null)))
@@ -88,16 +84,6 @@ public final class ChatSocket {
         })
         .map(json -> (Message) TextMessage.create(json));
     return Flow.fromSinkAndSourceCoupled(incoming, frames);
-  }
-
-  /** The text of a frame (binary frames are refused with an error frame). */
-  private CompletionStage<String> text(Message message) {
-    if (!message.isText()) {
-      message.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), system);
-      return CompletableFuture.completedFuture("");
-    }
-    return message.asTextMessage().toStrict(STRICT_TIMEOUT.toMillis(), org.apache.pekko.stream.Materializer.matFromSystem(system))
-        .thenApply(TextMessage::getStrictText);
   }
 
   CompletionStage<List<ChatFrame>> handle(String user, String text) {

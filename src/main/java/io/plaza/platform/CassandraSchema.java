@@ -37,7 +37,8 @@ public final class CassandraSchema {
       "cql/projections/chat_inbox.cql",
       "cql/projections/user_posts.cql",
       "cql/projections/follows.cql",
-      "cql/projections/home_timeline.cql");
+      "cql/projections/home_timeline.cql",
+      "cql/projections/trips.cql");
 
   private CassandraSchema() {}
 

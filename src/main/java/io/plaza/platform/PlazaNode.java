@@ -2,6 +2,7 @@ package io.plaza.platform;
 
 import com.typesafe.config.Config;
 import io.plaza.chat.Chat;
+import io.plaza.dispatch.Dispatch;
 import io.plaza.ledger.Ledger;
 import io.plaza.timeline.Timeline;
 import java.time.Duration;
@@ -62,6 +63,7 @@ public final class PlazaNode implements AutoCloseable {
     var topics = new ArrayList<>(Ledger.kafkaTopics(config));
     topics.addAll(Chat.kafkaTopics(config));
     topics.addAll(Timeline.kafkaTopics(config));
+    topics.addAll(Dispatch.kafkaTopics(config));
     Kafka.ensureTopics(config, topics, Duration.ofSeconds(30));
     var kafka = Kafka.publisher(system);
     var session = Cassandra.session(system);
@@ -73,6 +75,7 @@ public final class PlazaNode implements AutoCloseable {
     endpoints.addAll(Ledger.start(system, session, kafka, askTimeout));
     endpoints.addAll(Chat.start(system, session, kafka, askTimeout));
     endpoints.addAll(Timeline.start(system, session, kafka, askTimeout));
+    endpoints.addAll(Dispatch.start(system, session, kafka, askTimeout));
 
     var limits = http.getConfig("rate-limit");
     var rateLimiter = new RateLimiter(limits.getLong("requests-per-second"), limits.getLong("burst"));

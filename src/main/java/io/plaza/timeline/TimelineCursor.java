@@ -1,8 +1,7 @@
 package io.plaza.timeline;
 
-import java.nio.charset.StandardCharsets;
+import io.plaza.platform.TimeIdCursor;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.Comparator;
 
 /**
@@ -28,20 +27,12 @@ public record TimelineCursor(Instant createdAt, String postId) {
   }
 
   public String encode() {
-    var raw = createdAt.getEpochSecond() + "." + createdAt.getNano() + "." + postId;
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
+    return new TimeIdCursor(createdAt, postId).encode();
   }
 
   /** The cursor, or null if {@code text} is not one this server made. */
   public static TimelineCursor decode(String text) {
-    try {
-      var raw = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
-      var parts = raw.split("\\.", 3);
-      var at = Instant.ofEpochSecond(Long.parseLong(parts[0]), Long.parseLong(parts[1]));
-      if (parts[2].isEmpty() || UserTimeline.authorOf(parts[2]) == null) return null;
-      return new TimelineCursor(at, parts[2]);
-    } catch (RuntimeException e) {
-      return null;
-    }
+    var cursor = TimeIdCursor.decode(text, id -> UserTimeline.authorOf(id) != null);
+    return cursor == null ? null : new TimelineCursor(cursor.at(), cursor.id());
   }
 }

@@ -4,12 +4,12 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
-import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
 
 import io.plaza.platform.Endpoint;
 import io.plaza.platform.Json;
 import io.plaza.platform.JwtAuth;
+import io.plaza.platform.Paging;
 import io.plaza.platform.Problems;
 import io.plaza.platform.Rejection;
 import java.time.Duration;
@@ -51,8 +51,6 @@ public final class TimelineRoutes {
 
   public record UsersPage(List<String> items, String nextCursor) {}
 
-  static final int DEFAULT_PAGE = 20;
-  static final int MAX_PAGE = 100;
   private static final Pattern NUMBER = Pattern.compile("[0-9]{1,18}");
   private static final Pattern CURSOR = Pattern.compile("[A-Za-z0-9_-]{1,200}");
 
@@ -135,7 +133,7 @@ public final class TimelineRoutes {
    * new posts arrive.
    */
   private Route homeTimeline(String user) {
-    return pageParams("cursor", CURSOR, "an opaque cursor", (cursorText, limit) -> {
+    return Paging.params("cursor", CURSOR, "an opaque cursor", (cursorText, limit) -> {
       var cursor = cursorText == null ? null : TimelineCursor.decode(cursorText);
       if (cursorText != null && cursor == null) {
         return Problems.badRequest("cursor must be the nextCursor of a previous page");
@@ -175,7 +173,7 @@ public final class TimelineRoutes {
 
   /** Newest first; the cursor is the number of the oldest post returned (the next page is older). */
   private Route userPosts(String viewer, String author) {
-    return pageParams("cursor", NUMBER, "a post number", (cursor, limit) ->
+    return Paging.params("cursor", NUMBER, "a post number", (cursor, limit) ->
         ask(author, UserTimeline.GetProfile::new, reply -> {
           var profile = (UserTimeline.Profile) reply;
           if (profile.blocked().contains(viewer)) {
@@ -194,28 +192,13 @@ public final class TimelineRoutes {
 
   /** Followers or following in user-id order; the cursor is the last id returned. */
   private Route users(String user, PageQuery query) {
-    return pageParams("cursor", JwtAuth.USER_ID, "a user id", (cursor, limit) ->
+    return Paging.params("cursor", JwtAuth.USER_ID, "a user id", (cursor, limit) ->
         ask(user, UserTimeline.GetProfile::new, reply -> onSuccess(query.page(user, cursor, limit), page ->
             complete(StatusCodes.OK, new UsersPage(page.userIds(), page.next()), Json.marshaller()))));
   }
 
   interface PageQuery {
     java.util.concurrent.CompletionStage<FollowsRepository.Page> page(String user, String after, int limit);
-  }
-
-  private static Route pageParams(String cursorName, Pattern cursorPattern, String cursorWhat,
-      java.util.function.BiFunction<String, Integer, Route> inner) {
-    return parameterOptional(cursorName, cursor ->
-        parameterOptional("limit", limit -> {
-          if (cursor.isPresent() && !cursorPattern.matcher(cursor.get()).matches()) {
-            return Problems.badRequest(cursorName + " must be the nextCursor of a previous page (" + cursorWhat + ")");
-          }
-          if (limit.isPresent() && (!NUMBER.matcher(limit.get()).matches() || Long.parseLong(limit.get()) < 1
-              || Long.parseLong(limit.get()) > MAX_PAGE)) {
-            return Problems.badRequest("limit must be an integer from 1 to " + MAX_PAGE);
-          }
-          return inner.apply(cursor.orElse(null), limit.map(Integer::parseInt).orElse(DEFAULT_PAGE));
-        }));
   }
 
   private Route post(String user) {
