@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.plaza.platform.ApiClient;
 import io.plaza.platform.PlazaNode;
 import io.plaza.platform.TestNodes;
+import io.plaza.platform.WsClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -40,7 +41,7 @@ class ChatWebSocketIT {
   }
 
   private WsClient connect(String token) {
-    var client = new WsClient(clients, node.httpPort(), token);
+    var client = new WsClient(clients, node.httpPort(), "/v1/chat/ws", token);
     assertEquals(101, client.upgradeStatus);
     return client;
   }
@@ -265,7 +266,7 @@ class ChatWebSocketIT {
 
   @Test
   void aConnectionWithoutAValidTokenIsRefused() {
-    var client = new WsClient(clients, node.httpPort(), null);
+    var client = new WsClient(clients, node.httpPort(), "/v1/chat/ws", null);
     assertEquals(401, client.upgradeStatus);
     client.close();
   }

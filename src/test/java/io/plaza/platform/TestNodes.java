@@ -17,6 +17,7 @@ public final class TestNodes {
   public static final String TRANSFERS_TOPIC = "it-" + RUN_ID + ".plaza.ledger.transfers";
   public static final String CHAT_TOPIC = "it-" + RUN_ID + ".plaza.chat.messages";
   public static final String TIMELINE_TOPIC = "it-" + RUN_ID + ".plaza.timeline.posts";
+  public static final String RIDES_TOPIC = "it-" + RUN_ID + ".plaza.dispatch.rides";
 
   private TestNodes() {}
 
@@ -36,8 +37,12 @@ public final class TestNodes {
             plaza.ledger.transfers-topic = "%s"
             plaza.chat.messages-topic = "%s"
             plaza.timeline.posts-topic = "%s"
+            plaza.dispatch.rides-topic = "%s"
             # Small enough to make a celebrity in a test; the policy itself is unit-tested at its default.
             plaza.timeline.celebrity-threshold = 3
+            # Short enough to watch an offer time out and a driver go stale in a test.
+            plaza.dispatch.offer-timeout = 4s
+            plaza.dispatch.driver-stale-after = 5s
             plaza.kafka.bootstrap-servers = "127.0.0.1:%d"
             plaza.http.interface = "127.0.0.1"
             plaza.http.port = 0
@@ -51,7 +56,8 @@ public final class TestNodes {
             datastax-java-driver.basic.contact-points = ["127.0.0.1:%d"]
             """.formatted(keyspace, accountsTopic, accountsTopic.replace("accounts", "transfers"),
             accountsTopic.replace("ledger.accounts", "chat.messages"),
-            accountsTopic.replace("ledger.accounts", "timeline.posts"), kafkaPort, cassandraPort))
+            accountsTopic.replace("ledger.accounts", "timeline.posts"),
+            accountsTopic.replace("ledger.accounts", "dispatch.rides"), kafkaPort, cassandraPort))
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }
 

@@ -1,7 +1,6 @@
-package io.plaza.chat;
+package io.plaza.platform;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.plaza.platform.Json;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,21 +22,21 @@ import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
-/** A real WebSocket client (Pekko HTTP) for the chat ITs: sends frames, collects every frame it receives. */
-final class WsClient implements AutoCloseable {
+/** A real WebSocket client (Pekko HTTP) for the ITs: sends frames, collects every frame it receives. */
+public final class WsClient implements AutoCloseable {
 
   private final BlockingQueue<JsonNode> received = new LinkedBlockingQueue<>();
   private final SourceQueueWithComplete<Message> out;
-  final int upgradeStatus;
+  public final int upgradeStatus;
 
-  WsClient(ActorSystem<?> system, int port, String token) {
+  public WsClient(ActorSystem<?> system, int port, String path, String token) {
     var materializer = Materializer.matFromSystem(system);
     Sink<Message, ?> sink = Flow.<Message>create()
         .mapAsync(1, m -> m.asTextMessage().toStrict(5_000, materializer))
         .to(Sink.foreach(m -> received.add(Json.MAPPER.readTree(m.getStrictText()))));
     Flow<Message, Message, SourceQueueWithComplete<Message>> flow =
         Flow.fromSinkAndSourceMat(sink, Source.<Message>queue(100, OverflowStrategy.fail()), Keep.right());
-    var request = WebSocketRequest.create("ws://127.0.0.1:" + port + "/v1/chat/ws");
+    var request = WebSocketRequest.create("ws://127.0.0.1:" + port + path);
     if (token != null) request = request.addHeader(Authorization.oauth2(token));
     var pair = Http.get(system).singleWebSocketRequest(request, flow, materializer);
     out = pair.second();
@@ -48,12 +47,12 @@ final class WsClient implements AutoCloseable {
     }
   }
 
-  void send(String json) {
+  public void send(String json) {
     out.offer(TextMessage.create(json));
   }
 
   /** The next received frame matching {@code filter} (others received meanwhile are kept in order for later). */
-  JsonNode await(Predicate<JsonNode> filter, Duration within) {
+  public JsonNode await(Predicate<JsonNode> filter, Duration within) {
     long deadline = System.nanoTime() + within.toNanos();
     var skipped = new ArrayList<JsonNode>();
     try {
@@ -73,12 +72,12 @@ final class WsClient implements AutoCloseable {
     throw new AssertionError("no matching frame within " + within + "; received " + received + " " + skipped);
   }
 
-  JsonNode await(String type, Duration within) {
+  public JsonNode await(String type, Duration within) {
     return await(f -> type.equals(f.path("type").asText()), within);
   }
 
   /** Every frame received within {@code during}, then none of them stays queued. */
-  List<JsonNode> drain(Duration during) {
+  public List<JsonNode> drain(Duration during) {
     try {
       Thread.sleep(during.toMillis());
     } catch (InterruptedException e) {
