@@ -18,18 +18,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.ConcurrentHistogram;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
-import org.apache.pekko.http.javadsl.model.ws.WebSocketRequest;
-import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.OverflowStrategy;
 import org.apache.pekko.stream.QueueOfferResult;
-import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
 /**
@@ -161,24 +152,9 @@ public final class ChatBench {
 
   private static SourceQueueWithComplete<Message> connect(BenchHttpClient client, int port, int u, String token)
       throws Exception {
-    var system = client.system();
-    var materializer = Materializer.matFromSystem(system);
     var me = user(u);
-    Sink<Message, ?> sink = Flow.<Message>create()
-        .mapAsync(1, m -> m.asTextMessage().toStrict(5_000, materializer))
-        .to(Sink.foreach(m -> received(me, Json.MAPPER.readTree(m.getStrictText()))));
-    Flow<Message, Message, SourceQueueWithComplete<Message>> flow = Flow.fromSinkAndSourceMat(sink,
-        Source.<Message>queue(10_000, OverflowStrategy.dropNew())
-            .watchTermination((queue, done) -> {
-              done.whenComplete((d, e) -> disconnects.incrementAndGet());
-              return queue;
-            }), Keep.right());
-    var request = WebSocketRequest.create("ws://127.0.0.1:" + port + "/v1/chat/ws")
-        .addHeader(Authorization.oauth2(token));
-    var pair = Http.get(system).singleWebSocketRequest(request, flow, materializer);
-    var status = pair.first().toCompletableFuture().get(10, TimeUnit.SECONDS).response().status().intValue();
-    if (status != 101) throw new IllegalStateException("WebSocket refused: " + status);
-    return pair.second();
+    return BenchSockets.connect(client.system(), port, "/v1/chat/ws", token, frame -> received(me, frame),
+        disconnects::incrementAndGet);
   }
 
   private static void received(String me, JsonNode frame) {
