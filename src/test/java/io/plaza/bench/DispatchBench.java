@@ -65,11 +65,13 @@ public final class DispatchBench {
       lng = LNG + (random.nextDouble() - 0.5) * 0.16;
     }
 
-    /** A small step (a few meters) and a strictly later device time. */
+    /** A strictly later device time, and a step that the time between the two pings allows at 8 m/s. */
     String nextPing() {
-      lat += (ThreadLocalRandom.current().nextDouble() - 0.5) * 0.0001;
+      long previous = lastAtNanos.get();
       long at = lastAtNanos.updateAndGet(prev -> Math.max(prev + 1_000_000, epochNanos()));
-      return String.format("{\"type\":\"ping\",\"lat\":%.6f,\"lng\":%.6f,\"heading\":90,\"speed\":8,\"at\":\"%s\"}",
+      double seconds = previous == 0 ? 0 : (at - previous) / 1e9;
+      lat += (ThreadLocalRandom.current().nextBoolean() ? 1 : -1) * Math.min(8 * seconds, 50) / 111_195.0;
+      return String.format("{\"type\":\"ping\",\"lat\":%.7f,\"lng\":%.7f,\"heading\":90,\"speed\":8,\"at\":\"%s\"}",
           lat, lng, Instant.ofEpochSecond(0, at));
     }
 
@@ -179,7 +181,11 @@ public final class DispatchBench {
         client.post("/v1/rides", riders[n % riders.length], String.format("{\"pickup\":{\"lat\":%.6f,\"lng\":%.6f},"
                 + "\"dropoff\":{\"lat\":%.6f,\"lng\":%.6f},\"vehicleType\":\"car\"}", lat, lng, lat + 0.01, lng + 0.01),
             key).whenComplete((r, e) -> {
-              if (e != null || r.status() != 201) httpErrors.incrementAndGet();
+              if (e != null || r.status() != 201) {
+                if (httpErrors.incrementAndGet() <= 3) {
+                  System.out.println("ride request failed: " + (e != null ? e : r.status() + " " + r.body()));
+                }
+              }
             });
         nextRide += rideInterval;
       }
@@ -240,8 +246,11 @@ public final class DispatchBench {
         if ("completed".equals(frame.path("status").asText())) completed.incrementAndGet();
       }
       case "error" -> {
-        if (frame.path("detail").asText().startsWith("ping refused")) pingErrors.incrementAndGet();
-        else otherErrors.incrementAndGet();
+        if (!frame.path("detail").asText().startsWith("ping refused")) {
+          otherErrors.incrementAndGet();
+        } else if (pingErrors.incrementAndGet() <= 3) {
+          System.out.println("ping refused: " + frame);
+        }
       }
       default -> { }
     }
