@@ -279,9 +279,11 @@ public final class DispatchBench {
               row.getInstant("updated_at"));
         }
       }
+      // Rides whose request failed (a 503 after the ask timeout) may not exist: wait only for those that do.
       int ended = statuses.getOrDefault("completed", 0) + statuses.getOrDefault("no_drivers_available", 0)
           + statuses.getOrDefault("cancelled", 0);
-      if (ended >= rideIds.size() || System.nanoTime() > waitUntil) break;
+      int exist = statuses.values().stream().mapToInt(Integer::intValue).sum();
+      if (ended >= exist || System.nanoTime() > waitUntil) break;
       Thread.sleep(5_000);
     }
     double waited = (System.nanoTime() - caughtUpAfter) / 1e9;
