@@ -59,6 +59,7 @@ class DispatchIT {
     final WsClient ws;
     double lat;
     double lng;
+    Instant lastAt;
 
     DriverApp(String id, double lat, double lng) {
       this.id = id;
@@ -70,10 +71,19 @@ class DispatchIT {
     }
 
     void ping(double lat, double lng) {
+      // A real device's pings are as far apart in time as the move takes: at the node's 100 m/s cap, a ping sent
+      // a few ms after the previous one would be refused as an impossible speed.
+      var at = Instant.now();
+      if (lastAt != null) {
+        double meters = new GeoPoint(this.lat, this.lng).metersTo(new GeoPoint(lat, lng));
+        var earliest = lastAt.plusMillis(1 + (long) (meters / 50 * 1000));
+        if (at.isBefore(earliest)) at = earliest;
+      }
       this.lat = lat;
       this.lng = lng;
+      this.lastAt = at;
       ws.send(String.format("{\"type\":\"ping\",\"lat\":%f,\"lng\":%f,\"heading\":90,\"speed\":8,\"at\":\"%s\"}",
-          lat, lng, Instant.now()));
+          lat, lng, at));
       // A ping is not answered: wait until the node has it.
       eventually(WAIT, () -> {
         var me = api.get("/v1/drivers/" + id, api.token(id)).json();
