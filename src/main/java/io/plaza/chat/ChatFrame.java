@@ -5,7 +5,7 @@ import java.time.Instant;
 
 /**
  * A WebSocket frame of `/v1/chat/ws`, both ways, as JSON (documented in openapi.yaml). In: send, delivered, read,
- * edit, delete, typing, sync. Out: ack, message, edit, delete, delivered, read, typing, presence, error.
+ * edit, delete, typing, sync. Out: ack, message, edit, delete, delivered, read, typing, presence, synced, resync, error.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ChatFrame(
@@ -28,6 +28,17 @@ public record ChatFrame(
 
   static ChatFrame ack(String convId, String clientMsgId, long seq, Instant at) {
     return new ChatFrame("ack", convId, seq, null, clientMsgId, null, at, null, null, null, null, null);
+  }
+
+  /** Ends a sync answer: the messages after {@code afterSeq} came before it; {@code seq} is the conversation's last. */
+  static ChatFrame synced(String convId, long afterSeq, long lastSeq) {
+    return new ChatFrame("synced", convId, lastSeq, null, null, null, null, null, afterSeq, null, null, null);
+  }
+
+  /** Tells a connection that pushes may have been lost (its session restarted elsewhere): sync to catch up. */
+  static ChatFrame resync() {
+    return new ChatFrame("resync", null, null, null, null, null, null, null, null, null,
+        "the server may have missed pushing messages to this connection; sync your conversations", null);
   }
 
   /** A contact's presence: online, or offline since {@code lastSeen} (null: never seen). */

@@ -168,6 +168,9 @@ public final class ChatSession {
     boolean known = connections.put(a.connection(), System.nanoTime()) != null;
     if (known) return Behaviors.same();
     ctx.watchWith(a.connection(), new Detach(a.connection()));
+    // A heartbeat from a connection this session never saw: the session was restarted (its node failed, or it
+    // moved), and what conversations pushed to it meanwhile went nowhere. The client syncs to close the gap.
+    if (a.heartbeat()) a.connection().tell(Json.write(ChatFrame.resync()));
     timers.cancel(OfflineGraceOver.class);
     if (!announcedOnline) {
       announcedOnline = true;

@@ -29,6 +29,8 @@ public final class ChatSocket {
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChatSocket.class);
   static final int OUTGOING_BUFFER = 256;
+  /** Messages per sync answer: a page leaves room in the outgoing buffer for live pushes meanwhile. */
+  static final int SYNC_PAGE = 100;
   static final int MAX_FRAME_CHARS = 16 * 1024;
 
   private final ActorSystem<?> system;
@@ -177,14 +179,23 @@ public final class ChatSocket {
         return done(error(rejected.rejection(), frame));
       }
       long last = ((Conversation.Info) reply).lastSeq();
-      return complete(frame.convId(), after, last, System.nanoTime() + Duration.ofSeconds(10).toNanos());
+      // One page at a time, well inside the outgoing buffer: a device that missed thousands of messages must not
+      // be disconnected as a slow reader by its own sync. The closing `synced` frame says how far the conversation
+      // goes, so the client asks again from its new last seq until it has caught up.
+      long upTo = Math.min(last, after + SYNC_PAGE);
+      return complete(frame.convId(), after, upTo, System.nanoTime() + Duration.ofSeconds(10).toNanos())
+          .thenApply(messages -> {
+            var frames = new java.util.ArrayList<>(messages);
+            frames.add(ChatFrame.synced(frame.convId(), after, last));
+            return frames;
+          });
     });
   }
 
   private CompletionStage<List<ChatFrame>> complete(String convId, long after, long last, long deadline) {
     if (last <= after) return done(List.of());
-    return history.after(convId, after, (int) Math.min(last - after, 1_000)).thenCompose(messages -> {
-      long wanted = Math.min(last - after, 1_000);
+    return history.after(convId, after, (int) (last - after)).thenCompose(messages -> {
+      long wanted = last - after;
       if (messages.size() >= wanted || System.nanoTime() > deadline) {
         return done(messages.stream().map(ChatFrame::of).toList());
       }

@@ -11,6 +11,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.method;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.reject;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
+import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeoutResponse;
 
 import java.util.List;
 import java.util.UUID;
@@ -52,10 +53,14 @@ public final class HttpApi {
   public Route route() {
     var routes = endpoints.stream().map(this::routeFor).toArray(Route[]::new);
     var api = concat(routes[0], java.util.Arrays.copyOfRange(routes, 1, routes.length));
+    // A request still unanswered at pekko.http.server.request-timeout gets a problem too, not Pekko's plain text.
     return withRequestId(requestId ->
         logged(requestId,
-            handleExceptions(ErrorMapper.exceptionHandler(), () ->
-                handleRejections(ErrorMapper.rejectionHandler(), () -> api))));
+            withRequestTimeoutResponse(request -> Problems.response(StatusCodes.SERVICE_UNAVAILABLE,
+                    "no answer within the request timeout; retry (with the same Idempotency-Key where the "
+                        + "request has one)", List.<org.apache.pekko.http.javadsl.model.HttpHeader>of(RetryAfter.create(1L))), () ->
+                handleExceptions(ErrorMapper.exceptionHandler(), () ->
+                    handleRejections(ErrorMapper.rejectionHandler(), () -> api)))));
   }
 
   private Route routeFor(Endpoint endpoint) {

@@ -7,7 +7,8 @@ import java.util.Arrays;
 
 /**
  * Loads a node's configuration: application.conf with its {@code ${?ENV}} overrides, plus the environment variables
- * HOCON cannot express (a comma-separated list), and -D system properties over everything.
+ * HOCON cannot express (a comma-separated list), and -D system properties over everything. {@code -Dconfig.file}
+ * picks an overlay instead of application.conf.
  */
 public final class PlazaConfig {
 
@@ -26,6 +27,8 @@ public final class PlazaConfig {
           ConfigValueFactory.fromIterable(Arrays.stream(contactPoints.split(",")).map(String::strip)
               .filter(s -> !s.isEmpty()).toList())));
     }
-    return ConfigFactory.load(config.withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
+    // defaultApplication() honours -Dconfig.file / -Dconfig.resource: the overlays in cluster-config/ (local nodes,
+    // compose, Kubernetes) are chosen that way.
+    return ConfigFactory.load(config.withFallback(ConfigFactory.defaultApplication()));
   }
 }

@@ -87,6 +87,7 @@ public final class PlazaNode implements AutoCloseable {
         .bind(api.route()))
         .addToCoordinatedShutdown(http.getDuration("shutdown-deadline"), system);
     var mgmtPort = management.getPort();
+    ShardingReadinessCheck.markStarted(system);
     log.info("Plaza node up: API on http://{}:{}/v1, management on http://{}:{} (/alive, /ready)",
         binding.localAddress().getHostString(), binding.localAddress().getPort(), management.getHost(), mgmtPort);
     return new PlazaNode(system, binding, mgmtPort, api.endpoints());

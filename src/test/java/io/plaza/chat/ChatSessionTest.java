@@ -234,4 +234,31 @@ class ChatSessionTest {
     assertEquals(new ChatSession.Presence(false, NOW.minusSeconds(60)), presence(world.start("carol")));
     assertEquals(new ChatSession.Presence(false, null), presence(world.start("dave")));
   }
+
+  @Test
+  void aRestartedSessionTellsAHeartbeatingConnectionToResyncAndAKnownOneNothing() {
+    var world = new World();
+    var alice = world.start("alice");
+    var phone = device();
+    alice.tell(new ChatSession.Attach(phone.ref(), false));
+    alice.tell(new ChatSession.Attach(phone.ref(), true)); // an ordinary heartbeat: nothing to say
+    alice.tell(new ChatSession.Push("{\"type\":\"message\",\"seq\":1}"));
+    // Its contacts' presence, then the push; never a resync.
+    var frames = new java.util.ArrayList<String>();
+    do {
+      frames.add(phone.receiveMessage(Duration.ofSeconds(3)));
+    } while (!frames.get(frames.size() - 1).contains("\"seq\":1"));
+    assertFalse(frames.stream().anyMatch(f -> f.contains("resync")), frames.toString());
+
+    // The session's node died: a new incarnation first hears of the phone by its heartbeat, and pushes made before
+    // that went nowhere, so the phone is told to sync.
+    var restarted = new World().start("alice");
+    restarted.tell(new ChatSession.Attach(phone.ref(), true));
+    JsonNode told;
+    do {
+      told = tree(phone.receiveMessage(Duration.ofSeconds(3))); // contacts' presence may still be on its way
+    } while (told.path("type").asText().equals("presence"));
+    assertEquals("resync", told.path("type").asText());
+    assertTrue(told.path("detail").asText().contains("sync"), told.toString());
+  }
 }

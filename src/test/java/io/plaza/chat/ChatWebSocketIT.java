@@ -3,6 +3,7 @@ package io.plaza.chat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.plaza.platform.ApiClient;
 import io.plaza.platform.PlazaNode;
 import io.plaza.platform.TestNodes;
@@ -127,6 +128,8 @@ class ChatWebSocketIT {
       var third = bobAgain.await("message", WAIT);
       assertEquals(List.of(2L, 3L), List.of(second.get("seq").asLong(), third.get("seq").asLong()));
       assertEquals("while you were out", third.get("body").asText());
+      var synced = bobAgain.await("synced", WAIT);
+      assertEquals(3, synced.get("seq").asLong(), "the conversation's last seq: bob has caught up");
       assertTrue(bobAgain.drain(Duration.ofMillis(500)).stream().noneMatch(f -> f.path("type").asText()
           .equals("message")), "nothing twice");
     }
@@ -261,6 +264,46 @@ class ChatWebSocketIT {
       var reason = texts.get(texts.size() - 1);
       assertTrue(reason.contains("\"type\":\"error\"") && reason.contains("does not read"), reason);
       assertEquals(8, frames.get(frames.size() - 1).opcode(), "then a close frame");
+    }
+  }
+
+  @Test
+  void aDeviceThatMissedMoreThanTheOutgoingBufferSyncsPageByPageWithoutBeingDisconnected() {
+    var alice = api.token("sync-alice");
+    var bob = api.token("sync-bob");
+    var conv = api.post("/v1/conversations", alice, "{\"kind\":\"group\",\"members\":[\"sync-bob\"]}", Map.of())
+        .json().get("conversationId").asText();
+    int missed = ChatSocket.OUTGOING_BUFFER + 44; // more than fits in one connection's buffer: 300
+    try (var phone = connect(alice)) {
+      for (int i = 1; i <= missed; i++) {
+        phone.send(send(conv, "s-" + i, "missed " + i));
+        phone.await("ack", WAIT);
+      }
+    }
+    try (var bobPhone = connect(bob)) {
+      var seqs = new java.util.ArrayList<Long>();
+      long after = 0;
+      int syncs = 0;
+      while (after < missed) {
+        bobPhone.send("{\"type\":\"sync\",\"convId\":\"" + conv + "\",\"afterSeq\":" + after + "}");
+        syncs++;
+        JsonNode frame;
+        while (!(frame = bobPhone.await(f -> !f.path("type").asText().equals("presence"), WAIT)).path("type")
+            .asText().equals("synced")) {
+          assertEquals("message", frame.path("type").asText(), frame.toString());
+          seqs.add(frame.get("seq").asLong());
+        }
+        assertEquals(missed, frame.get("seq").asLong(), "synced names the conversation's last seq");
+        after = seqs.isEmpty() ? 0 : seqs.get(seqs.size() - 1);
+      }
+      assertEquals(java.util.stream.LongStream.rangeClosed(1, missed).boxed().toList(), seqs,
+          "every missed message once, in order");
+      assertEquals((missed + ChatSocket.SYNC_PAGE - 1) / ChatSocket.SYNC_PAGE, syncs, "one sync per page");
+      // Still connected: a new message is pushed live.
+      try (var phone = connect(alice)) {
+        phone.send(send(conv, "s-live", "still there?"));
+        assertEquals(missed + 1, bobPhone.await("message", WAIT).get("seq").asLong());
+      }
     }
   }
 

@@ -15,16 +15,30 @@ import java.util.Map;
 public final class NodeProcess implements AutoCloseable {
 
   private final Process process;
-  private final int httpPort;
+  private final Ports ports;
 
-  private NodeProcess(Process process, int httpPort) {
+  private NodeProcess(Process process, Ports ports) {
     this.process = process;
-    this.httpPort = httpPort;
+    this.ports = ports;
   }
 
   /** Starts a dev-mode node on the test keyspace and topics with extra settings, and waits until it serves HTTP. */
   public static NodeProcess start(Map<String, String> settings, Path log) {
-    int http = freePort();
+    return start(Ports.free(), settings, log, classpath());
+  }
+
+  /** The ports a node listens on; a cluster test fixes them so that a node restarts where its peers expect it. */
+  public record Ports(int http, int management, int remoting) {
+    public static Ports free() {
+      return new Ports(freePort(), freePort(), freePort());
+    }
+  }
+
+  /**
+   * Starts a node on {@code ports} from {@code classpath} (another build's, for an upgrade test) with {@code settings}
+   * over the test defaults, and waits until it serves HTTP.
+   */
+  public static NodeProcess start(Ports ports, Map<String, String> settings, Path log, String classpath) {
     var props = new java.util.LinkedHashMap<String, String>();
     props.put("plaza.dev-mode", "on");
     props.put("plaza.auth.admin-users", "admin");
@@ -32,20 +46,23 @@ public final class NodeProcess implements AutoCloseable {
     props.put("plaza.ledger.accounts-topic", TestNodes.ACCOUNTS_TOPIC);
     props.put("plaza.ledger.transfers-topic", TestNodes.TRANSFERS_TOPIC);
     props.put("plaza.chat.messages-topic", TestNodes.CHAT_TOPIC);
+    props.put("plaza.timeline.posts-topic", TestNodes.TIMELINE_TOPIC);
+    props.put("plaza.dispatch.rides-topic", TestNodes.RIDES_TOPIC);
     props.put("plaza.kafka.bootstrap-servers", "127.0.0.1:" + TestNodes.KAFKA_PORT);
     props.put("datastax-java-driver.basic.contact-points.0", "127.0.0.1:" + TestNodes.CASSANDRA_PORT);
     props.put("plaza.http.interface", "127.0.0.1");
-    props.put("plaza.http.port", String.valueOf(http));
-    props.put("pekko.management.http.port", String.valueOf(freePort()));
-    props.put("pekko.remote.artery.canonical.port", String.valueOf(freePort()));
+    props.put("plaza.http.port", String.valueOf(ports.http()));
+    props.put("pekko.management.http.port", String.valueOf(ports.management()));
+    props.put("pekko.remote.artery.canonical.port", String.valueOf(ports.remoting()));
     props.putAll(settings);
     var command = new ArrayList<String>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m"));
     props.forEach((k, v) -> command.add("-D" + k + "=" + v));
-    command.addAll(List.of("-cp", classpath(), "io.plaza.Main"));
+    command.addAll(List.of("-cp", classpath, "io.plaza.Main"));
     try {
-      var process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-      var node = new NodeProcess(process, http);
+      var process = new ProcessBuilder(command).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+      var node = new NodeProcess(process, ports);
       node.awaitUp(Duration.ofSeconds(120));
       return node;
     } catch (IOException e) {
@@ -60,7 +77,7 @@ public final class NodeProcess implements AutoCloseable {
   }
 
   private void awaitUp(Duration within) {
-    var api = new ApiClient(httpPort);
+    var api = new ApiClient(ports.http());
     long deadline = System.nanoTime() + within.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) throw new AssertionError("the node process exited during startup");
@@ -76,7 +93,25 @@ public final class NodeProcess implements AutoCloseable {
   }
 
   public int httpPort() {
-    return httpPort;
+    return ports.http();
+  }
+
+  public Ports ports() {
+    return ports;
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** SIGTERM, as Kubernetes stops a pod: coordinated shutdown hands off shards and leaves the cluster. */
+  public void stop(Duration within) {
+    process.destroy();
+    try {
+      if (!process.waitFor(within.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) kill();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** SIGKILL, as a crashed machine. */

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.BlockingDeque;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -25,7 +25,7 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 /** A real WebSocket client (Pekko HTTP) for the ITs: sends frames, collects every frame it receives. */
 public final class WsClient implements AutoCloseable {
 
-  private final BlockingQueue<JsonNode> received = new LinkedBlockingQueue<>();
+  private final BlockingDeque<JsonNode> received = new LinkedBlockingDeque<>();
   private final SourceQueueWithComplete<Message> out;
   public final int upgradeStatus;
 
@@ -88,11 +88,9 @@ public final class WsClient implements AutoCloseable {
     return all;
   }
 
+  /** Puts skipped frames back at the head, in order; frames arriving meanwhile queue up behind them. */
   private void requeue(List<JsonNode> skipped) {
-    var rest = new ArrayList<JsonNode>();
-    received.drainTo(rest);
-    received.addAll(skipped);
-    received.addAll(rest);
+    for (int i = skipped.size() - 1; i >= 0; i--) received.addFirst(skipped.get(i));
   }
 
   @Override

@@ -1,0 +1,75 @@
+package io.plaza.platform;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.AbstractExtensionId;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.Extension;
+import org.apache.pekko.cluster.sharding.ClusterSharding;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.pattern.Patterns;
+
+/**
+ * Readiness check (Pekko Management): the node is ready once it has started every domain (entities, projections,
+ * HTTP) and each of its shard regions, the projections' daemon processes included, has registered with the sharding
+ * coordinator. A load balancer or a rolling update then never sends traffic to a node that would only time out.
+ *
+ * <p>Once every region has registered, the check stays true (as Pekko's own sharding check does): a coordinator that
+ * moves during a rolling update must not make every node unready at once.
+ */
+public final class ShardingReadinessCheck implements Supplier<CompletionStage<Boolean>> {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(2);
+
+  private final ActorSystem system;
+  private final AtomicBoolean registered = new AtomicBoolean();
+
+  public ShardingReadinessCheck(ActorSystem system) {
+    this.system = system;
+  }
+
+  /** Called by {@link PlazaNode} when the last domain is wired and the HTTP API is bound. */
+  static void markStarted(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    STARTED.get(system.classicSystem()).value.set(true);
+  }
+
+  @Override
+  public CompletionStage<Boolean> get() {
+    if (!STARTED.get(system).value.get()) return CompletableFuture.completedFuture(false);
+    if (registered.get()) return CompletableFuture.completedFuture(true);
+    var sharding = ClusterSharding.get(system);
+    Set<String> names = scala.jdk.javaapi.CollectionConverters.asJava(sharding.shardTypeNames());
+    var answers = new ArrayList<CompletableFuture<Boolean>>();
+    // The same region query Pekko's ClusterShardingHealthCheck asks; ours finds the regions itself instead of a
+    // configured list of names that would drift from the code.
+    for (var name : names) {
+      answers.add(Patterns.ask(sharding.shardRegion(name), ShardRegion.GetShardRegionStatus$.MODULE$, TIMEOUT)
+          .thenApply(reply -> ((ShardRegion.ShardRegionStatus) reply).registeredWithCoordinator())
+          .exceptionally(e -> false)
+          .toCompletableFuture());
+    }
+    return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenApply(done -> {
+      boolean all = !names.isEmpty() && answers.stream().allMatch(CompletableFuture::join);
+      if (all) registered.set(true);
+      return all;
+    });
+  }
+
+  /** Per actor system (tests run several nodes in one JVM): has {@link PlazaNode} finished starting it. */
+  private static final class Started implements Extension {
+    final AtomicBoolean value = new AtomicBoolean();
+  }
+
+  private static final AbstractExtensionId<Started> STARTED = new AbstractExtensionId<>() {
+    @Override
+    public Started createExtension(ExtendedActorSystem system) {
+      return new Started();
+    }
+  };
+}
