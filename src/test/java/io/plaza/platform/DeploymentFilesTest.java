@@ -210,7 +210,10 @@ class DeploymentFilesTest {
       configs.add(config);
       var ports = List.of(config.getInt("plaza.http.port"), config.getInt("pekko.management.http.port"),
           config.getInt("pekko.remote.artery.canonical.port"));
-      for (var port : ports) assertTrue(all.add(port), "port " + port + " is used by one node only");
+      for (var port : ports) {
+        assertTrue(port > 0 && port < 65536, "local" + n + ".conf: " + port + " is a TCP port");
+        assertTrue(all.add(port), "port " + port + " is used by one node only");
+      }
       remoting.add(config.getInt("pekko.remote.artery.canonical.port"));
       assertFalse(config.getBoolean("plaza.cluster.join-self"));
     }
