@@ -69,7 +69,8 @@ final class ClusterTraffic implements AutoCloseable {
 
   ClusterTraffic(LocalCluster cluster) {
     this.cluster = cluster;
-    this.client = new FailoverClient(cluster.httpPorts(), Duration.ofSeconds(90));
+    this.client = new FailoverClient(cluster.httpPorts(), i -> cluster.isRunning(i) && cluster.status(i, "/ready") == 200,
+        Duration.ofSeconds(90));
   }
 
   private String token(String user) {
@@ -374,6 +375,7 @@ final class ClusterTraffic implements AutoCloseable {
   @Override
   public void close() {
     running.set(false);
+    client.close();
     receivers.forEach(r -> r.closed = true);
     wsSystem.terminate();
   }

@@ -9,10 +9,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * What a well-behaved client of a cluster does: spreads requests over every node it knows, and when a node does not
- * answer (connection refused or reset) or answers 5xx, tries again on the next node with the SAME request (same
- * Idempotency-Key or client message id), so that a retry can never apply twice. Counts requests and those that
- * needed a retry.
+ * A client behind a load balancer, as a cluster is used: requests go round robin to the nodes whose /ready answers
+ * 200 (polled every 500 ms, as a Kubernetes Service follows its pods' readiness), and when a node does not answer
+ * (connection refused or reset) or answers 5xx, the SAME request (same Idempotency-Key or client message id) is tried
+ * again on the next node, so that a retry can never apply twice. Counts requests and those that needed a retry.
  */
 final class FailoverClient {
 
@@ -30,9 +30,31 @@ final class FailoverClient {
   /** When the last request that needed a retry finally got its answer (System.nanoTime), 0 if none did. */
   final AtomicLong lastRetriedAnswerAt = new AtomicLong();
 
-  FailoverClient(List<Integer> ports, Duration giveUpAfter) {
+  private volatile List<Integer> ready;
+  private final Thread readinessPoller;
+
+  /** {@code isReady.test(i)}: does node i (its API on {@code ports.get(i)}) answer /ready with 200. */
+  FailoverClient(List<Integer> ports, java.util.function.IntPredicate isReady, Duration giveUpAfter) {
     this.ports = ports;
+    this.ready = ports;
     this.giveUpAfter = giveUpAfter;
+    readinessPoller = new Thread(() -> {
+      while (!Thread.currentThread().isInterrupted()) {
+        var now = java.util.stream.IntStream.range(0, ports.size()).filter(isReady).mapToObj(ports::get).toList();
+        ready = now.isEmpty() ? ports : now;
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }, "load-balancer-readiness");
+    readinessPoller.setDaemon(true);
+    readinessPoller.start();
+  }
+
+  void close() {
+    readinessPoller.interrupt();
   }
 
   Result send(String method, String path, String token, String body, Map<String, String> headers) {
@@ -63,14 +85,15 @@ final class FailoverClient {
         + " attempts, last " + last + ")");
   }
 
-  /** Round robin over the nodes not known to be down (all of them when every node looks down). */
+  /** Round robin over the ready nodes not seen down just now (all ready ones when each of them looks down). */
   private int pick() {
     long now = System.nanoTime();
-    for (int tries = 0; tries < ports.size(); tries++) {
-      int port = ports.get(Math.floorMod(next.getAndIncrement(), ports.size()));
+    var candidates = ready;
+    for (int tries = 0; tries < candidates.size(); tries++) {
+      int port = candidates.get(Math.floorMod(next.getAndIncrement(), candidates.size()));
       if (downUntil.getOrDefault(port, 0L) <= now) return port;
     }
-    return ports.get(Math.floorMod(next.getAndIncrement(), ports.size()));
+    return candidates.get(Math.floorMod(next.getAndIncrement(), candidates.size()));
   }
 
   ApiClient any() {
