@@ -10,14 +10,15 @@ import org.apache.pekko.serialization.jackson.JacksonMigration;
  *   <li>version 1: the post's text in {@code text};</li>
  *   <li>version 2: the field is named {@code body}, as in chat's {@code MessagePosted}.</li>
  * </ul>
- * This release still WRITES version 1, and already READS version 2 (down-cast to version 1), so that during the
- * rolling upgrade to the release that writes version 2, the nodes not yet upgraded read what the new ones persist.
+ * Release 0.2.0 wrote version 1 and already read version 2 (down-cast); this release writes version 2 and reads
+ * version 1 (up-cast). So in a rolling upgrade from 0.2.0 both sides read what the other persists, and the journal
+ * keeps every version-1 event readable for ever.
  */
 public final class PostCreatedMigration extends JacksonMigration {
 
   @Override
   public int currentVersion() {
-    return 1;
+    return 2;
   }
 
   @Override
@@ -27,8 +28,8 @@ public final class PostCreatedMigration extends JacksonMigration {
 
   @Override
   public JsonNode transform(int fromVersion, JsonNode json) {
-    if (fromVersion == 2 && json instanceof ObjectNode event && event.has("body")) {
-      event.set("text", event.remove("body"));
+    if (fromVersion == 1 && json instanceof ObjectNode event && event.has("text")) {
+      event.set("body", event.remove("text"));
     }
     return json;
   }

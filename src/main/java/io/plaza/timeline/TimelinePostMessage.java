@@ -25,7 +25,7 @@ public record TimelinePostMessage(
   public static TimelinePostMessage of(UserTimeline.Event event, long sequenceNr) {
     if (event instanceof UserTimeline.PostCreated e) {
       return new TimelinePostMessage(SCHEMA_VERSION, "PostCreated", e.userId(), sequenceNr, e.at(), e.postId(),
-          e.number(), e.text(), e.followers());
+          e.number(), e.body(), e.followers());
     }
     if (event instanceof UserTimeline.PostDeleted e) {
       return new TimelinePostMessage(SCHEMA_VERSION, "PostDeleted", e.userId(), sequenceNr, e.at(), e.postId(),

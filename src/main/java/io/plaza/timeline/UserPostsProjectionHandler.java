@@ -21,7 +21,7 @@ public final class UserPostsProjectionHandler extends Handler<List<EventEnvelope
     var writes = new ArrayList<UserPostsRepository.Write>();
     for (var env : envelopes) {
       if (env.event() instanceof UserTimeline.PostCreated p) {
-        writes.add(new UserPostsRepository.Created(p.userId(), p.number(), p.text(), p.at(), env.sequenceNr()));
+        writes.add(new UserPostsRepository.Created(p.userId(), p.number(), p.body(), p.at(), env.sequenceNr()));
       } else if (env.event() instanceof UserTimeline.PostDeleted d) {
         writes.add(new UserPostsRepository.Deleted(d.userId(), UserTimeline.numberOf(d.postId()), d.at(),
             env.sequenceNr()));

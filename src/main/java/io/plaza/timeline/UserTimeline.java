@@ -161,8 +161,11 @@ public final class UserTimeline
 
   public record Registered(String userId, Instant at) implements Event {}
 
-  /** {@code followers}: how many followers the author had then (the fan-out policy decides by it). */
-  public record PostCreated(String userId, String postId, long number, String text, String idempotencyKey,
+  /**
+   * {@code body}: the post's text ({@code text} until schema version 2, see {@link PostCreatedMigration});
+   * {@code followers}: how many followers the author had then (the fan-out policy decides by it).
+   */
+  public record PostCreated(String userId, String postId, long number, String body, String idempotencyKey,
       int followers, Instant at) implements Event {}
 
   public record PostDeleted(String userId, String postId, Instant at) implements Event {}

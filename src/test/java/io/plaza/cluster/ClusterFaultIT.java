@@ -21,11 +21,27 @@ class ClusterFaultIT {
 
   private static final Duration LOAD = Duration.ofSeconds(Long.getLong("plaza.cluster-test.load-seconds", 15));
 
+  /** The first positive value within 60 s (allocation and rebalancing take a moment), else the last. */
+  private static int awaitValue(java.util.function.IntSupplier value) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    int last = value.getAsInt();
+    while (last <= 0 && System.nanoTime() < deadline) {
+      Thread.sleep(500);
+      last = value.getAsInt();
+    }
+    return last;
+  }
+
   @Test
   void aKilledNodeLosesNoAcknowledgedWriteAndRejoins() throws Exception {
     try (var cluster = new LocalCluster("fault", 3, Map.of());
         var traffic = new ClusterTraffic(cluster)) {
       cluster.start(NodeProcess.classpath());
+      // The projections' daemon processes (8 instances each) are spread over all three nodes (rebalanced onto the
+      // nodes that joined after the first).
+      int least = awaitValue(() -> java.util.stream.IntStream.range(0, cluster.size())
+          .map(i -> cluster.shardsHosted(i, "sharded-daemon-process-balances")).min().orElse(0));
+      assertTrue(least >= 1, "every node runs some of the 8 balances projection instances");
       traffic.setUp();
       traffic.start();
       Thread.sleep(LOAD.toMillis());

@@ -64,6 +64,7 @@ final class ClusterTraffic implements AutoCloseable {
   private final Map<String, Long> ackedChat = new ConcurrentHashMap<>(); // clientMsgId -> seq
   private final Set<String> ackedTransfers = ConcurrentHashMap.newKeySet();
   private final Map<String, String> ackedPosts = new ConcurrentHashMap<>(); // postId -> author
+  private final Map<String, String[]> postKeys = new ConcurrentHashMap<>(); // Idempotency-Key -> {author, postId}
   private final List<ChatReceiver> receivers = new ArrayList<>();
   private final AtomicLong sequence = new AtomicLong();
 
@@ -131,6 +132,7 @@ final class ClusterTraffic implements AutoCloseable {
           Map.of("Idempotency-Key", key)).response();
       check(r.status() == 201 || r.status() == 200, "post: " + r);
       ackedPosts.put(r.json().get("postId").asText(), author);
+      postKeys.put(key, new String[] {author, r.json().get("postId").asText()});
     });
   }
 
@@ -263,7 +265,34 @@ final class ClusterTraffic implements AutoCloseable {
         + seen.getOrDefault(id, 0) + " times");
     check(seen.size() == ackedPosts.size(), "posts that nobody acked (a retry applied twice): "
         + (seen.size() - ackedPosts.size()));
-    return String.format("timeline: %d acked posts, each listed once, no extra", ackedPosts.size());
+    // The entities (recovered from the journal wherever they live now) count the same posts.
+    for (var author : AUTHORS) {
+      long acked = ackedPosts.values().stream().filter(author::equals).count();
+      var profile = client.send("GET", "/v1/users/" + author, token(author), null, Map.of()).response();
+      check(profile.status() == 200 && profile.json().get("posts").asLong() == acked,
+          author + "'s entity counts " + profile + ", acked " + acked);
+    }
+    return String.format("timeline: %d acked posts, each listed once, no extra, counted by their authors' entities",
+        ackedPosts.size());
+  }
+
+  /** The Idempotency-Keys of the posts acknowledged so far. */
+  Set<String> postKeysSoFar() {
+    return Set.copyOf(postKeys.keySet());
+  }
+
+  /**
+   * Sends the post of {@code key} again: its author's entity must answer with the post it made then (it read its
+   * own events back, whichever release wrote them), and no new post. Returns the post id.
+   */
+  String replayPost(String key) {
+    var original = postKeys.get(key);
+    var r = client.send("POST", "/v1/posts", token(original[0]), "{\"text\":\"post " + key + "\"}",
+        Map.of("Idempotency-Key", key)).response();
+    check(r.status() == 200 || r.status() == 201, "replayed post: " + r);
+    check(original[1].equals(r.json().get("postId").asText()), "replay of " + key + " answered " + r + ", not "
+        + original[1]);
+    return original[1];
   }
 
   private static void check(boolean condition, String what) {

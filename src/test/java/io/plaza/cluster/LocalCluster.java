@@ -74,8 +74,25 @@ final class LocalCluster implements AutoCloseable {
     } catch (java.io.IOException e) {
       throw new AssertionError(e);
     }
-    nodes[i] = NodeProcess.start(ports.get(i), settings, logs.resolve("node" + i + ".log"), classpath);
+    nodes[i] = NodeProcess.start(ports.get(i), seedsFor(i), logs.resolve("node" + i + ".log"), classpath);
     awaitReady(i, Duration.ofSeconds(120));
+  }
+
+  /**
+   * The settings of node i with its seed nodes: at the first start nodes 0 and 1; when the cluster already runs,
+   * the running nodes only. A restarted first seed given itself first would form a cluster of its own (an island)
+   * if the others do not answer within seed-node-timeout, as a busy machine may not; operators list live nodes.
+   */
+  private Map<String, String> seedsFor(int i) {
+    var running = java.util.stream.IntStream.range(0, nodes.length).filter(n -> n != i && isRunning(n)).boxed()
+        .toList();
+    if (running.isEmpty()) return settings;
+    var withSeeds = new HashMap<>(settings);
+    withSeeds.remove("pekko.cluster.seed-nodes.1");
+    for (int s = 0; s < Math.min(2, running.size()); s++) {
+      withSeeds.put("pekko.cluster.seed-nodes." + s, "pekko://Plaza@127.0.0.1:" + ports.get(running.get(s)).remoting());
+    }
+    return withSeeds;
   }
 
   /** SIGKILL: no coordinated shutdown, no handoff, no leaving; the others must notice and down it. */
@@ -114,6 +131,12 @@ final class LocalCluster implements AutoCloseable {
     int up = 0;
     for (var m : members.path("members")) if ("Up".equals(m.path("status").asText())) up++;
     return new int[] {up, members.path("unreachable").size()};
+  }
+
+  /** How many shards of entity type {@code typeName} node i hosts (Pekko Management's /cluster/shards). */
+  int shardsHosted(int i, String typeName) {
+    var details = management(i, "/cluster/shards/" + typeName);
+    return details == null ? 0 : details.path("regions").size();
   }
 
   /** Waits until a running node sees {@code up} members Up and none unreachable. */
