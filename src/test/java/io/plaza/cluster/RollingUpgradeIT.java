@@ -82,7 +82,10 @@ class RollingUpgradeIT {
     var jar = dir.resolve("target/plaza.jar");
     if (!Files.exists(jar)) {
       Files.createDirectories(dir);
-      run(dir, "bash", "-c", "git -C " + Path.of("").toAbsolutePath() + " archive " + commit + " | tar -x -C " + dir);
+      // A shallow clone lacks the commit: deepen it from its origin first.
+      run(dir, "bash", "-c", "set -eo pipefail; cd " + Path.of("").toAbsolutePath() + "; if ! git cat-file -e "
+          + commit + "^{commit} 2>/dev/null; then git fetch --quiet --unshallow || git fetch --quiet origin " + commit
+          + "; fi; git archive " + commit + " | tar -x -C " + dir);
       run(dir, "mvn", "-B", "-q", "-DskipTests", "package");
     }
     return jar + File.pathSeparator + dir.resolve("target/lib/*");
