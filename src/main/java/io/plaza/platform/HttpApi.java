@@ -50,15 +50,18 @@ public final class HttpApi {
     return endpoints;
   }
 
+  private static final org.apache.pekko.http.javadsl.model.HttpResponse REQUEST_TIMED_OUT = Problems.response(
+      StatusCodes.SERVICE_UNAVAILABLE, "no answer within the request timeout; retry (with the same Idempotency-Key "
+          + "where the request has one)", List.<org.apache.pekko.http.javadsl.model.HttpHeader>of(
+          RetryAfter.create(1L)));
+
   public Route route() {
     var routes = endpoints.stream().map(this::routeFor).toArray(Route[]::new);
     var api = concat(routes[0], java.util.Arrays.copyOfRange(routes, 1, routes.length));
     // A request still unanswered at pekko.http.server.request-timeout gets a problem too, not Pekko's plain text.
     return withRequestId(requestId ->
         logged(requestId,
-            withRequestTimeoutResponse(request -> Problems.response(StatusCodes.SERVICE_UNAVAILABLE,
-                    "no answer within the request timeout; retry (with the same Idempotency-Key where the "
-                        + "request has one)", List.<org.apache.pekko.http.javadsl.model.HttpHeader>of(RetryAfter.create(1L))), () ->
+            withRequestTimeoutResponse(request -> REQUEST_TIMED_OUT, () ->
                 handleExceptions(ErrorMapper.exceptionHandler(), () ->
                     handleRejections(ErrorMapper.rejectionHandler(), () -> api)))));
   }
