@@ -49,7 +49,10 @@ final class ClusterTraffic implements AutoCloseable {
   private static final int ACCOUNTS = 6;
   private static final long DEPOSIT = 1_000_000;
   private static final List<String> MEMBERS = List.of("cm-0", "cm-1", "cm-2");
-  private static final List<String> AUTHORS = List.of("ta-0", "ta-1", "ta-2");
+  // Ten authors spread the posts thinly enough that each author's newest keys stay within the window its entity
+  // remembers (plaza.timeline.remembered-idempotency-keys, 1000 posts) over a whole rolling upgrade.
+  private static final List<String> AUTHORS = java.util.stream.IntStream.range(0, 10).mapToObj(i -> "ta-" + i).toList();
+  private static final int REMEMBERED_KEYS = 1000;
 
   private final LocalCluster cluster;
   final FailoverClient client;
@@ -276,9 +279,28 @@ final class ClusterTraffic implements AutoCloseable {
         ackedPosts.size());
   }
 
-  /** The Idempotency-Keys of the posts acknowledged so far. */
-  Set<String> postKeysSoFar() {
-    return Set.copyOf(postKeys.keySet());
+  /** Per author, the Idempotency-Key of its newest post acknowledged so far. */
+  Map<String, String> newestPostKeyByAuthor() {
+    var newest = new HashMap<String, String>();
+    postKeys.forEach((key, post) -> newest.merge(post[0], key,
+        (a, b) -> postNumber(postKeys.get(a)[1]) >= postNumber(postKeys.get(b)[1]) ? a : b));
+    return newest;
+  }
+
+  /**
+   * Whether the author's entity must still remember {@code key}: it keeps the keys of its latest
+   * {@value #REMEMBERED_KEYS} posts, and forgets older ones by design (a retry days and thousands of posts later
+   * is not a retry).
+   */
+  boolean postKeyRemembered(String key) {
+    var post = postKeys.get(key);
+    long newest = ackedPosts.entrySet().stream().filter(e -> e.getValue().equals(post[0]))
+        .mapToLong(e -> postNumber(e.getKey())).max().orElse(0);
+    return newest - postNumber(post[1]) < REMEMBERED_KEYS - 50; // margin for posts in flight, not yet acked
+  }
+
+  private static long postNumber(String postId) {
+    return Long.parseLong(postId.substring(postId.lastIndexOf(':') + 1));
   }
 
   /**

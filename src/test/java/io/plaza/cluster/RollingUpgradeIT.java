@@ -45,7 +45,7 @@ class RollingUpgradeIT {
       traffic.setUp();
       traffic.start();
       Thread.sleep(LOAD.toMillis());
-      var writtenByPrevious = traffic.postKeysSoFar();
+      var writtenByPrevious = traffic.newestPostKeyByAuthor().values();
       assertTrue(!writtenByPrevious.isEmpty(), "release N acknowledged posts");
 
       long upgradeStarted = System.nanoTime();
@@ -59,7 +59,11 @@ class RollingUpgradeIT {
       Thread.sleep(Math.min(LOAD.toMillis(), 10_000));
       traffic.stop();
 
-      var replayed = writtenByPrevious.stream().sorted().limit(5).map(traffic::replayPost).toList();
+      // Each author's newest post made on N, if the author has not since posted so much that its entity forgot the
+      // key by design; at least one must be left to replay.
+      var replayable = writtenByPrevious.stream().filter(traffic::postKeyRemembered).sorted().limit(5).toList();
+      assertTrue(!replayable.isEmpty(), "a post made on release N is still within its author's remembered keys");
+      var replayed = replayable.stream().map(traffic::replayPost).toList();
       var summary = traffic.verify(Duration.ofSeconds(90));
       var client = traffic.client;
       double retriedPercent = 100.0 * client.retried.get() / client.requests.get();
