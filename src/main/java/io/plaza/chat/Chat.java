@@ -4,6 +4,7 @@ import io.plaza.platform.Endpoint;
 import io.plaza.platform.Json;
 import io.plaza.platform.KafkaProjectionHandler;
 import io.plaza.platform.KafkaPublisher;
+import io.plaza.platform.Metrics;
 import io.plaza.platform.TaggedProjections;
 import java.time.Clock;
 import java.time.Duration;
@@ -12,10 +13,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
-import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
 /** Wires the chat domain into a node: the sharded conversations, the history projection and the routes. */
@@ -56,7 +56,7 @@ public final class Chat {
         return sharding.entityRefFor(ChatSession.ENTITY_KEY, user);
       }
     };
-    sharding.init(Entity.of(ChatSession.ENTITY_KEY, ctx ->
+    sharding.init(Metrics.get(system).entity(ChatSession.ENTITY_KEY, ChatSession.Command.class, ctx ->
         ChatSession.create(ctx.getEntityId(), sessionSettings, directory, Clock.systemUTC())));
     // Live delivery straight from the entity, after persist: each member's session gets the frame.
     Conversation.Fanout fanout = (members, event) -> {
@@ -65,7 +65,7 @@ public final class Chat {
       var json = Json.write(frame);
       for (var member : members) sharding.entityRefFor(ChatSession.ENTITY_KEY, member).tell(new ChatSession.Push(json));
     };
-    sharding.init(Entity.of(Conversation.ENTITY_KEY, ctx ->
+    sharding.init(Metrics.get(system).entity(Conversation.ENTITY_KEY, Conversation.Command.class, ctx ->
         Conversation.create(ctx.getEntityId(), settings, Clock.systemUTC(), fanout)));
 
     var chat = config.getConfig("plaza.chat");

@@ -3,6 +3,7 @@ package io.plaza.chat;
 import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMessages;
 
 import io.plaza.platform.Json;
+import io.plaza.platform.Metrics;
 import io.plaza.platform.Rejection;
 import io.plaza.platform.WebSockets;
 import java.time.Duration;
@@ -53,7 +54,7 @@ public final class ChatSocket {
   }
 
   public Route route(String user) {
-    return handleWebSocketMessages(flow(user));
+    return handleWebSocketMessages(Metrics.get(system).webSocketConnection("chat", flow(user)));
   }
 
   Flow<Message, Message, NotUsed> flow(String user) {

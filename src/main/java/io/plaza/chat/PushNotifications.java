@@ -2,23 +2,15 @@ package io.plaza.chat;
 
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import io.plaza.platform.Json;
+import io.plaza.platform.Kafka;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.kafka.CommitterSettings;
-import org.apache.pekko.kafka.ConsumerMessage;
-import org.apache.pekko.kafka.ConsumerSettings;
-import org.apache.pekko.kafka.Subscriptions;
-import org.apache.pekko.kafka.javadsl.Committer;
-import org.apache.pekko.kafka.javadsl.Consumer;
-import org.apache.pekko.stream.RestartSettings;
-import org.apache.pekko.stream.javadsl.RestartSource;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
 /**
@@ -36,15 +28,8 @@ public final class PushNotifications {
     var sharding = ClusterSharding.get(system);
     CompletionStage<PreparedStatement> insert = session.prepare("INSERT INTO " + keyspace
         + ".chat_push_notifications (user_id, conversation_id, seq, sender, created_at) VALUES (?, ?, ?, ?, ?)");
-    var settings = ConsumerSettings.create(system, new StringDeserializer(), new StringDeserializer())
-        .withGroupId(system.settings().config().getString("plaza.chat.push-consumer-group"))
-        .withProperty("auto.offset.reset", "earliest");
-    RestartSource.onFailuresWithBackoff(
-            RestartSettings.create(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2),
-            () -> Consumer.committableSource(settings, Subscriptions.topics(topic))
-                .mapAsync(4, msg -> decide(msg.record().value(), sharding, session, insert, sender, askTimeout)
-                    .thenApply(done -> (ConsumerMessage.Committable) msg.committableOffset())))
-        .runWith(Committer.sink(CommitterSettings.create(system)), system);
+    Kafka.consume(system, topic, system.settings().config().getString("plaza.chat.push-consumer-group"), 4,
+        json -> decide(json, sharding, session, insert, sender, askTimeout));
   }
 
   static CompletionStage<Done> decide(String json, ClusterSharding sharding, CassandraSession session,

@@ -3,6 +3,7 @@ package io.plaza.dispatch;
 import io.plaza.platform.Endpoint;
 import io.plaza.platform.KafkaProjectionHandler;
 import io.plaza.platform.KafkaPublisher;
+import io.plaza.platform.Metrics;
 import io.plaza.platform.TaggedProjections;
 import java.time.Clock;
 import java.time.Duration;
@@ -12,7 +13,6 @@ import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
 /** Wires the dispatch domain into a node: drivers, rides, the cell index, their projections, routes and sockets. */
@@ -34,21 +34,26 @@ public final class Dispatch {
     var sharding = ClusterSharding.get(system);
     var staleAfter = config.getDuration("driver-stale-after");
     var surge = SurgePricing.fromConfig(config);
-    sharding.init(Entity.of(DispatchCell.ENTITY_KEY, ctx -> DispatchCell.create(surge, staleAfter, clock)));
+    var metrics = Metrics.get(system);
+    sharding.init(metrics.entity(DispatchCell.ENTITY_KEY, DispatchCell.Command.class,
+        ctx -> DispatchCell.create(surge, staleAfter, clock)));
     // Entities ask each other with half the route's timeout, so the route still answers with their verdict.
     var innerAsk = askTimeout.dividedBy(2);
     var driverSettings = Driver.Settings.fromConfig(config, innerAsk);
-    sharding.init(Entity.of(Driver.ENTITY_KEY, ctx -> Driver.create(ctx.getEntityId(), driverSettings, cells, clock,
+    sharding.init(metrics.entity(Driver.ENTITY_KEY, Driver.Command.class,
+        ctx -> Driver.create(ctx.getEntityId(), driverSettings, cells, clock,
         ride -> sharding.entityRefFor(Ride.ENTITY_KEY, ride),
         cell -> sharding.entityRefFor(DispatchCell.ENTITY_KEY, cell))));
     var ridesTopic = system.systemActorOf(Topic.create(Ride.Update.class, RiderRelay.TOPIC), "dispatch-rides-topic",
         Props.empty());
     var rideSettings = Ride.Settings.fromConfig(config, innerAsk);
-    sharding.init(Entity.of(Ride.ENTITY_KEY, ctx -> Ride.create(ctx.getEntityId(), rideSettings, cells, scorer, clock,
+    var activeRides = ActiveRides.registeredIn(metrics);
+    sharding.init(metrics.entity(Ride.ENTITY_KEY, Ride.Command.class,
+        ctx -> Ride.create(ctx.getEntityId(), rideSettings, cells, scorer, clock,
             driver -> sharding.entityRefFor(Driver.ENTITY_KEY, driver),
             cell -> sharding.entityRefFor(DispatchCell.ENTITY_KEY, cell),
             update -> ridesTopic.tell(Topic.publish(update)),
-            self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self))))
+            self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self)), activeRides))
         // A ride in flight restarts wherever its shard lands after a crash: its offer deadline must fire.
         .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
 

@@ -3,6 +3,7 @@ package io.plaza.dispatch;
 import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMessages;
 
 import io.plaza.platform.Json;
+import io.plaza.platform.Metrics;
 import io.plaza.platform.Rejection;
 import io.plaza.platform.WebSockets;
 import java.time.Duration;
@@ -42,7 +43,7 @@ public final class DriverSocket {
   }
 
   public Route route(String driverId) {
-    return handleWebSocketMessages(flow(driverId));
+    return handleWebSocketMessages(Metrics.get(system).webSocketConnection("dispatch-driver", flow(driverId)));
   }
 
   Flow<Message, Message, NotUsed> flow(String driverId) {

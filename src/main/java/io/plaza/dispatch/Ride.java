@@ -5,7 +5,6 @@ import io.plaza.platform.Rejection;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,6 +15,7 @@ import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -215,9 +215,17 @@ public final class Ride extends EventSourcedBehaviorWithEnforcedReplies<Ride.Com
       Clock clock, Function<String, RecipientRef<Driver.Command>> drivers,
       Function<String, RecipientRef<DispatchCell.Command>> cellIndex, Consumer<Update> updates,
       Consumer<ActorRef<Command>> passivate) {
+    return create(rideId, settings, cells, scorer, clock, drivers, cellIndex, updates, passivate, ActiveRides.NONE);
+  }
+
+  /** @param active this node's gauge of rides in flight, which the ride keeps informed of its status */
+  public static Behavior<Command> create(String rideId, Settings settings, H3Cells cells, DispatchScorer scorer,
+      Clock clock, Function<String, RecipientRef<Driver.Command>> drivers,
+      Function<String, RecipientRef<DispatchCell.Command>> cellIndex, Consumer<Update> updates,
+      Consumer<ActorRef<Command>> passivate, ActiveRides active) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
         new Ride(rideId, settings, cells, scorer, clock, drivers, cellIndex, updates,
-            () -> passivate.accept(ctx.getSelf()), ctx, timers)));
+            () -> passivate.accept(ctx.getSelf()), ctx, timers, active)));
   }
 
   /** How long an ended ride stays in memory (for reads of its final state) before it passivates. */
@@ -234,6 +242,7 @@ public final class Ride extends EventSourcedBehaviorWithEnforcedReplies<Ride.Com
   private final Runnable passivate;
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
+  private final ActiveRides active;
   // Matching, in memory: rebuilt by searching again after a restart.
   private final LinkedHashMap<String, DispatchScorer.Candidate> candidates = new LinkedHashMap<>();
   private final Set<String> refused = new HashSet<>();
@@ -244,7 +253,8 @@ public final class Ride extends EventSourcedBehaviorWithEnforcedReplies<Ride.Com
 
   private Ride(String rideId, Settings settings, H3Cells cells, DispatchScorer scorer, Clock clock,
       Function<String, RecipientRef<Driver.Command>> drivers, Function<String, RecipientRef<DispatchCell.Command>> cellIndex,
-      Consumer<Update> updates, Runnable passivate, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
+      Consumer<Update> updates, Runnable passivate, ActorContext<Command> ctx, TimerScheduler<Command> timers,
+      ActiveRides active) {
     super(PersistenceId.of(ENTITY_KEY.name(), rideId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
     this.rideId = rideId;
@@ -258,6 +268,7 @@ public final class Ride extends EventSourcedBehaviorWithEnforcedReplies<Ride.Com
     this.passivate = passivate;
     this.ctx = ctx;
     this.timers = timers;
+    this.active = active;
   }
 
   public static String tagFor(String rideId) {
@@ -278,11 +289,13 @@ public final class Ride extends EventSourcedBehaviorWithEnforcedReplies<Ride.Com
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
+          active.track(rideId, state.status()); // also when recovered from a snapshot alone
           if (state.status() == Status.REQUESTED) search(state, 0);
           if (state.status() == Status.OFFERED) armDeadline(state.driverId(), state.deadline());
           if (state.release() != null) release(state.release());
           lingerIfEnded(state);
         })
+        .onSignal(PostStop.instance(), state -> active.forget(rideId))
         .build();
   }
 
@@ -580,6 +593,17 @@ public final class Ride extends EventSourcedBehaviorWithEnforcedReplies<Ride.Com
 
   @Override
   public EventHandler<State, Event> eventHandler() {
+    var apply = events();
+    // The gauge of rides in flight follows every state change, replayed ones included; it only ever holds the
+    // latest status, so replaying it is harmless.
+    return (state, event) -> {
+      var next = apply.apply(state, event);
+      active.track(rideId, next.status());
+      return next;
+    };
+  }
+
+  private EventHandler<State, Event> events() {
     return newEventHandlerBuilder().forAnyState()
         .onEvent(Requested.class, (s, e) -> new State(e, Status.REQUESTED, null, null, Set.of(), e.at(), null, null))
         .onEvent(Offered.class, (s, e) -> {

@@ -3,6 +3,7 @@ package io.plaza.dispatch;
 import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMessages;
 
 import io.plaza.platform.Json;
+import io.plaza.platform.Metrics;
 import io.plaza.platform.WebSockets;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -31,7 +32,7 @@ public final class RiderSocket {
   }
 
   public Route route(String riderId) {
-    return handleWebSocketMessages(flow(riderId));
+    return handleWebSocketMessages(Metrics.get(system).webSocketConnection("dispatch-rider", flow(riderId)));
   }
 
   Flow<Message, Message, NotUsed> flow(String riderId) {

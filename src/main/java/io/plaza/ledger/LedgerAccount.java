@@ -1,6 +1,7 @@
 package io.plaza.ledger;
 
 import io.plaza.platform.CborSerializable;
+import io.plaza.platform.Metrics;
 import io.plaza.platform.Rejection;
 import java.time.Clock;
 import java.time.Duration;
@@ -16,7 +17,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
@@ -408,7 +408,7 @@ public final class LedgerAccount
   // ---- Behavior ---------------------------------------------------------------------------------------------
 
   public static void init(ActorSystem<?> system, Memory memory) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx ->
+    ClusterSharding.get(system).init(Metrics.get(system).entity(ENTITY_KEY, Command.class, ctx ->
         create(ctx.getEntityId(), memory, Clock.systemUTC())));
   }
 

@@ -1,6 +1,7 @@
 package io.plaza.ledger;
 
 import io.plaza.platform.CborSerializable;
+import io.plaza.platform.Metrics;
 import io.plaza.platform.Rejection;
 import java.time.Clock;
 import java.time.Duration;
@@ -21,7 +22,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
@@ -225,8 +225,8 @@ public final class Transfer
     var sharding = ClusterSharding.get(system);
     Accounts accounts = (accountId, command) ->
         sharding.entityRefFor(LedgerAccount.ENTITY_KEY, accountId).ask(command::apply, settings.legTimeout());
-    sharding.init(Entity.of(ENTITY_KEY, entity -> create(entity.getEntityId(), accounts, settings,
-            Clock.systemUTC(), self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))
+    sharding.init(Metrics.get(system).entity(ENTITY_KEY, Command.class,
+            entity -> create(entity.getEntityId(), accounts, settings, Clock.systemUTC(), self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))
         .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
   }
 

@@ -39,11 +39,13 @@ public final class HttpApi {
   private final List<Endpoint> endpoints;
   private final JwtAuth auth;
   private final RateLimiter rateLimiter;
+  private final Metrics metrics;
 
-  public HttpApi(List<Endpoint> endpoints, JwtAuth auth, RateLimiter rateLimiter) {
+  public HttpApi(List<Endpoint> endpoints, JwtAuth auth, RateLimiter rateLimiter, Metrics metrics) {
     this.endpoints = List.copyOf(endpoints);
     this.auth = auth;
     this.rateLimiter = rateLimiter;
+    this.metrics = metrics;
   }
 
   public List<Endpoint> endpoints() {
@@ -108,10 +110,12 @@ public final class HttpApi {
     });
   }
 
-  private static Route logged(String requestId, Route inner) {
+  /** Access log line and HTTP metrics per response. */
+  private Route logged(String requestId, Route inner) {
     return extractRequest(request -> {
       long start = System.nanoTime();
       return mapResponse(response -> {
+        metrics.httpResponse(request.method().name(), response.status().intValue(), System.nanoTime() - start);
         if (accessLog.isInfoEnabled()) {
           accessLog.atInfo()
               .addKeyValue("requestId", requestId)

@@ -5,19 +5,38 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.kafka.CommitterSettings;
+import org.apache.pekko.kafka.ConsumerMessage;
+import org.apache.pekko.kafka.ConsumerSettings;
 import org.apache.pekko.kafka.ProducerSettings;
+import org.apache.pekko.kafka.Subscriptions;
+import org.apache.pekko.kafka.javadsl.Committer;
+import org.apache.pekko.kafka.javadsl.Consumer;
+import org.apache.pekko.stream.RestartSettings;
+import org.apache.pekko.stream.javadsl.RestartSource;
 
-/** The node's one Kafka producer (closed by coordinated shutdown) and creation of the topics Plaza owns. */
+/**
+ * The node's one Kafka producer (closed by coordinated shutdown), its consumers' common shape, and creation of the
+ * topics Plaza owns.
+ */
 public final class Kafka {
 
   private Kafka() {}
@@ -32,6 +51,54 @@ public final class Kafka {
           return Done.getInstance();
         }));
     return publisher;
+  }
+
+  /**
+   * Consumes {@code topic} in consumer group {@code group} for the life of the node: at-least-once (an offset is
+   * committed after {@code handle} completed for its record, {@code parallelism} records at a time, in order),
+   * restarted with backoff after a failure, and its lag — records behind the end of the partitions this node is
+   * assigned — kept in {@code plaza_kafka_consumer_lag{group}}.
+   */
+  public static void consume(ActorSystem<?> system, String topic, String group, int parallelism,
+      Function<String, CompletionStage<Done>> handle) {
+    var settings = ConsumerSettings.create(system, new StringDeserializer(), new StringDeserializer())
+        .withGroupId(group)
+        .withProperty("auto.offset.reset", "earliest");
+    var control = new AtomicReference<Consumer.Control>();
+    RestartSource.onFailuresWithBackoff(
+            RestartSettings.create(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2),
+            () -> Consumer.committableSource(settings, Subscriptions.topics(topic))
+                .mapMaterializedValue(c -> {
+                  control.set(c);
+                  return NotUsed.getInstance();
+                })
+                .mapAsync(parallelism, msg -> handle.apply(msg.record().value())
+                    .thenApply(done -> (ConsumerMessage.Committable) msg.committableOffset())))
+        .runWith(Committer.sink(CommitterSettings.create(system)), system);
+
+    var lag = new AtomicLong();
+    Metrics.get(system).gauge("plaza.kafka.consumer.lag", "records the consumer group is behind, on this node's "
+        + "partitions", lag, AtomicLong::get, "group", group);
+    system.scheduler().scheduleWithFixedDelay(LAG_INTERVAL, LAG_INTERVAL, () -> {
+      var c = control.get();
+      if (c != null) c.getMetrics().thenAccept(metrics -> lag.set(recordsLag(metrics)));
+    }, system.executionContext());
+  }
+
+  private static final Duration LAG_INTERVAL = Duration.ofSeconds(5);
+
+  /** The sum of the consumer's per-partition {@code records-lag} (NaN until a partition was fetched). */
+  static long recordsLag(Map<MetricName, ? extends Metric> metrics) {
+    long sum = 0;
+    for (var entry : metrics.entrySet()) {
+      var name = entry.getKey();
+      if (name.name().equals("records-lag") && name.group().equals("consumer-fetch-manager-metrics")
+          && name.tags().containsKey("partition") && entry.getValue().metricValue() instanceof Double value
+          && !value.isNaN()) {
+        sum += value.longValue();
+      }
+    }
+    return sum;
   }
 
   /** Creates the topics that do not exist yet; existing ones are left as they are. */

@@ -82,7 +82,7 @@ public final class PlazaNode implements AutoCloseable {
     system.scheduler().scheduleAtFixedRate(Duration.ofMinutes(1), Duration.ofMinutes(1), rateLimiter::evictIdle,
         system.executionContext());
 
-    var api = new HttpApi(endpoints, auth, rateLimiter);
+    var api = new HttpApi(endpoints, auth, rateLimiter, Metrics.get(system));
     var binding = await(Http.get(system).newServerAt(http.getString("interface"), http.getInt("port"))
         .bind(api.route()))
         .addToCoordinatedShutdown(http.getDuration("shutdown-deadline"), system);

@@ -3,7 +3,9 @@ package io.plaza.platform;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
@@ -27,6 +29,7 @@ public final class TaggedProjections {
   public static <E> void start(
       ActorSystem<?> system, String name, List<String> tags, int groupSize, Duration groupWithin,
       Supplier<Handler<List<EventEnvelope<E>>>> handler) {
+    var metrics = Metrics.get(system);
     ShardedDaemonProcess.get(system).init(
         ProjectionBehavior.Command.class,
         name,
@@ -34,10 +37,41 @@ public final class TaggedProjections {
         i -> ProjectionBehavior.create(
             CassandraProjection.groupedWithin(ProjectionId.of(name, tags.get(i)),
                     EventSourcedProvider.<E>eventsByTag(system, CassandraReadJournal.Identifier(), tags.get(i)),
-                    handler)
+                    () -> new LagMeasured<>(name, handler.get(), metrics))
                 .withGroup(groupSize, groupWithin)),
         ShardedDaemonProcessSettings.create(system),
         Optional.of(ProjectionBehavior.stopMessage()));
   }
 
+  /** The handler, recording each envelope's lag (write → handled) as {@link Metrics#projectionLag}. */
+  private static final class LagMeasured<E> extends Handler<List<EventEnvelope<E>>> {
+    private final String projection;
+    private final Handler<List<EventEnvelope<E>>> handler;
+    private final Metrics metrics;
+
+    LagMeasured(String projection, Handler<List<EventEnvelope<E>>> handler, Metrics metrics) {
+      this.projection = projection;
+      this.handler = handler;
+      this.metrics = metrics;
+    }
+
+    @Override
+    public CompletionStage<Done> process(List<EventEnvelope<E>> envelopes) throws Exception {
+      return handler.process(envelopes).thenApply(done -> {
+        long now = System.currentTimeMillis();
+        for (var envelope : envelopes) metrics.projectionLag(projection, now - envelope.timestamp());
+        return done;
+      });
+    }
+
+    @Override
+    public CompletionStage<Done> start() {
+      return handler.start();
+    }
+
+    @Override
+    public CompletionStage<Done> stop() {
+      return handler.stop();
+    }
+  }
 }

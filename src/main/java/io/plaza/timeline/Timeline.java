@@ -3,6 +3,7 @@ package io.plaza.timeline;
 import io.plaza.platform.Endpoint;
 import io.plaza.platform.KafkaProjectionHandler;
 import io.plaza.platform.KafkaPublisher;
+import io.plaza.platform.Metrics;
 import io.plaza.platform.TaggedProjections;
 import java.time.Clock;
 import java.time.Duration;
@@ -11,7 +12,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 
 /** Wires the timeline domain into a node: the sharded user timelines, their projections and routes. */
@@ -30,8 +30,8 @@ public final class Timeline {
     // Half the route's timeout: a follow whose followee is slow still answers (202 Pending) before the route gives up.
     var settings = UserTimeline.Settings.fromConfig(config, askTimeout.dividedBy(2));
     var sharding = ClusterSharding.get(system);
-    sharding.init(Entity.of(UserTimeline.ENTITY_KEY, ctx -> UserTimeline.create(ctx.getEntityId(), settings,
-        Clock.systemUTC(), user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user))));
+    sharding.init(Metrics.get(system).entity(UserTimeline.ENTITY_KEY, UserTimeline.Command.class,
+        ctx -> UserTimeline.create(ctx.getEntityId(), settings, Clock.systemUTC(), user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user))));
 
     var keyspace = root.getString("plaza.cassandra.keyspace");
     int groupSize = config.getInt("projection-group-size");

@@ -1,6 +1,7 @@
 package io.plaza.timeline;
 
 import io.plaza.platform.Json;
+import io.plaza.platform.Kafka;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -9,17 +10,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.kafka.CommitterSettings;
-import org.apache.pekko.kafka.ConsumerMessage;
-import org.apache.pekko.kafka.ConsumerSettings;
-import org.apache.pekko.kafka.Subscriptions;
-import org.apache.pekko.kafka.javadsl.Committer;
-import org.apache.pekko.kafka.javadsl.Consumer;
-import org.apache.pekko.stream.RestartSettings;
-import org.apache.pekko.stream.javadsl.RestartSource;
 
 /**
  * The fan-out workers: consume `plaza.timeline.posts` (consumer group, committed offsets, on every node: Kafka spreads
@@ -55,15 +47,7 @@ public final class TimelineFanout {
   }
 
   public void start(String topic, String group) {
-    var settings = ConsumerSettings.create(system, new StringDeserializer(), new StringDeserializer())
-        .withGroupId(group)
-        .withProperty("auto.offset.reset", "earliest");
-    RestartSource.onFailuresWithBackoff(
-            RestartSettings.create(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2),
-            () -> Consumer.committableSource(settings, Subscriptions.topics(topic))
-                .mapAsync(4, msg -> handle(msg.record().value())
-                    .thenApply(done -> (ConsumerMessage.Committable) msg.committableOffset())))
-        .runWith(Committer.sink(CommitterSettings.create(system)), system);
+    Kafka.consume(system, topic, group, 4, this::handle);
   }
 
   CompletionStage<Done> handle(String json) {

@@ -121,6 +121,12 @@ class DeploymentFilesTest {
         liveness.path("path").asText());
     assertEquals(config.getInt("pekko.management.http.port"), resolvePort(container, readiness.path("port")));
     assertEquals(config.getInt("pekko.management.http.port"), resolvePort(container, liveness.path("port")));
+    // Metrics: the scrape annotations point at the management port, where the metrics route is registered.
+    var scrape = pod.path("metadata").path("annotations");
+    assertEquals("true", scrape.path("prometheus.io/scrape").asText());
+    assertEquals(config.getInt("pekko.management.http.port"), scrape.path("prometheus.io/port").asInt());
+    assertEquals("/metrics", scrape.path("prometheus.io/path").asText());
+    assertEquals(MetricsRoutes.class.getName(), config.getString("pekko.management.http.routes.plaza-metrics"));
     var readinessChecks = config.getConfig("pekko.management.health-checks.readiness-checks").root().keySet();
     assertTrue(readinessChecks.containsAll(Set.of("cluster-membership", "cassandra", "sharding")), readinessChecks
         .toString());

@@ -44,7 +44,7 @@ class HttpApiTest {
       handled.incrementAndGet();
       return Directives.complete(StatusCodes.OK, "pong " + call.userId());
     });
-    var api = new HttpApi(List.of(ping), auth, new RateLimiter(1, BURST));
+    var api = new HttpApi(List.of(ping), auth, new RateLimiter(1, BURST), Metrics.get(system));
     binding = Http.get(system).newServerAt("127.0.0.1", 0).bind(api.route()).toCompletableFuture().get();
   }
 
@@ -91,5 +91,31 @@ class HttpApiTest {
     assertEquals(401, anonymous.statusCode());
     assertEquals("Bearer realm=\"plaza\"", anonymous.headers().firstValue("WWW-Authenticate").orElseThrow());
     assertEquals(before, handled.get());
+  }
+
+  private double responses(String status) {
+    var counter = Metrics.get(system).registry().find("plaza.http.responses").tags("method", "GET", "status", status)
+        .counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  @Test
+  void everyResponseIsCountedByMethodAndStatusAndTimed() throws Exception {
+    double ok = responses("200");
+    double unauthorized = responses("401");
+    double notFound = responses("404");
+    assertEquals(200, ping("erin").statusCode());
+    assertEquals(401, ping(null).statusCode());
+    assertEquals(401, ping(null).statusCode());
+    var unknown = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + binding.localAddress().getPort()
+        + "/v1/nothing-here")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(404, unknown.statusCode());
+
+    assertEquals(ok + 1, responses("200"));
+    assertEquals(unauthorized + 2, responses("401"));
+    assertEquals(notFound + 1, responses("404"));
+    var scrape = Metrics.get(system).scrape();
+    assertTrue(scrape.contains("plaza_http_responses_total{method=\"GET\",status=\"401\"}"), scrape);
+    assertTrue(scrape.contains("plaza_http_request_seconds_bucket{method=\"GET\",status=\"200\",le="), scrape);
   }
 }

@@ -1,0 +1,176 @@
+package io.plaza.platform;
+
+import static io.plaza.platform.ItSupport.eventually;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * {@code GET /metrics} on the management port of a real node (real Cassandra and Kafka): each meter the operators'
+ * dashboards read moves with the traffic that should move it.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MetricsIT {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private PlazaNode node;
+  private ApiClient api;
+  private ActorSystem<Void> clients;
+
+  @BeforeAll
+  void start() {
+    node = TestNodes.start();
+    api = new ApiClient(node.httpPort());
+    clients = ActorSystem.create(Behaviors.empty(), "metrics-clients",
+        com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
+  }
+
+  @AfterAll
+  void stop() {
+    if (clients != null) clients.terminate();
+    if (node != null) node.close();
+  }
+
+  /** Every sample of the scrape, by its series ({@code name{labels}}). */
+  private Map<String, Double> scrape() {
+    try {
+      var response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.managementPort()
+          + "/metrics")).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, response.statusCode(), response.body());
+      assertTrue(response.headers().firstValue("Content-Type").orElseThrow().startsWith("text/plain"));
+      var samples = new HashMap<String, Double>();
+      for (var line : response.body().split("\n")) {
+        if (line.isBlank() || line.startsWith("#")) continue;
+        int space = line.lastIndexOf(' ');
+        samples.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
+      }
+      return samples;
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static double value(Map<String, Double> samples, String series) {
+    return samples.getOrDefault(series, 0.0);
+  }
+
+  @Test
+  void entityCommandsPersistedEventsPersistLatencyProjectionLagAndHttpStatusesAreCounted() {
+    var token = api.token("metrics-owner"); // a POST too: before the first scrape
+    var before = scrape();
+    var opened = api.post("/v1/accounts", token, "{\"currency\":\"EUR\"}", Map.of());
+    assertEquals(201, opened.status(), opened.toString());
+    var account = opened.json().get("accountId").asText();
+    var deposited = api.post("/v1/accounts/" + account + "/deposits", token, "{\"amount\":250}",
+        Map.of("Idempotency-Key", "m-1"));
+    assertEquals(201, deposited.status(), deposited.toString());
+    assertEquals(404, api.get("/v1/accounts/no-such-account", token).status());
+
+    var after = eventually(WAIT, () -> {
+      var now = scrape();
+      // The balances projection handled both events (its lag histogram counts each envelope).
+      assertTrue(value(now, "plaza_projection_lag_seconds_count{projection=\"balances\"}")
+          >= value(before, "plaza_projection_lag_seconds_count{projection=\"balances\"}") + 2, "balances lag");
+      return now;
+    });
+    assertTrue(value(after, "plaza_entity_commands_total{entity=\"LedgerAccount\"}")
+        >= value(before, "plaza_entity_commands_total{entity=\"LedgerAccount\"}") + 2, "commands counted");
+    assertEquals(value(before, "plaza_entity_events_persisted_total{entity=\"LedgerAccount\"}") + 2,
+        value(after, "plaza_entity_events_persisted_total{entity=\"LedgerAccount\"}"), "opened + deposited");
+    assertEquals(value(before, "plaza_entity_persist_seconds_count{entity=\"LedgerAccount\",outcome=\"ok\"}") + 2,
+        value(after, "plaza_entity_persist_seconds_count{entity=\"LedgerAccount\",outcome=\"ok\"}"));
+    assertTrue(value(after, "plaza_entity_persist_seconds_sum{entity=\"LedgerAccount\",outcome=\"ok\"}") > 0);
+    assertEquals(value(before, "plaza_http_responses_total{method=\"POST\",status=\"201\"}") + 2,
+        value(after, "plaza_http_responses_total{method=\"POST\",status=\"201\"}"));
+    assertEquals(value(before, "plaza_http_responses_total{method=\"GET\",status=\"404\"}") + 1,
+        value(after, "plaza_http_responses_total{method=\"GET\",status=\"404\"}"));
+    assertTrue(after.containsKey("jvm_memory_used_bytes{area=\"heap\",id=\"G1 Eden Space\"}")
+        || after.keySet().stream().anyMatch(k -> k.startsWith("jvm_memory_used_bytes")), "JVM metrics");
+  }
+
+  @Test
+  void webSocketConnectionsAreCountedPerEndpointWhileOpen() {
+    var series = "plaza_websocket_connections{endpoint=\"chat\"}";
+    double before = value(scrape(), series);
+    try (var first = new WsClient(clients, node.httpPort(), "/v1/chat/ws", api.token("metrics-a"));
+        var second = new WsClient(clients, node.httpPort(), "/v1/chat/ws", api.token("metrics-b"))) {
+      assertEquals(101, first.upgradeStatus);
+      assertEquals(101, second.upgradeStatus);
+      eventually(WAIT, () -> {
+        assertEquals(before + 2, value(scrape(), series));
+        return null;
+      });
+    }
+    eventually(WAIT, () -> {
+      assertEquals(before, value(scrape(), series), "closed connections are no longer counted");
+      return null;
+    });
+  }
+
+  @Test
+  void openOffersAndRidesInFlightFollowTheRide() {
+    var offered = "plaza_dispatch_rides_active{status=\"offered\"}";
+    var accepted = "plaza_dispatch_rides_active{status=\"accepted\"}";
+    try (var driver = new WsClient(clients, node.httpPort(), "/v1/dispatch/driver/ws", api.token("metrics-driver"))) {
+      driver.send("{\"type\":\"online\",\"vehicleType\":\"car\"}");
+      assertEquals("available", driver.await("status", WAIT).get("status").asText());
+      driver.send(String.format("{\"type\":\"ping\",\"lat\":%f,\"lng\":%f,\"heading\":0,\"speed\":0,\"at\":\"%s\"}",
+          48.8566, 2.3522, Instant.now()));
+      eventually(WAIT, () -> {
+        var me = api.get("/v1/drivers/metrics-driver", api.token("metrics-driver")).json();
+        assertTrue(me.path("lastPing").has("location"), me.toString());
+        return me;
+      });
+      var requested = api.post("/v1/rides", api.token("metrics-rider"), "{\"pickup\":{\"lat\":48.8570,\"lng\":2.3522},"
+          + "\"dropoff\":{\"lat\":48.87,\"lng\":2.36},\"vehicleType\":\"car\"}", Map.of());
+      assertEquals(201, requested.status(), requested.toString());
+      var rideId = requested.json().get("rideId").asText();
+      assertEquals(rideId, driver.await("offer", WAIT).get("rideId").asText());
+      // The driver hears of the offer when it reserved itself; the ride records it a moment later.
+      eventually(WAIT, () -> {
+        assertEquals(1.0, value(scrape(), offered), "one open offer");
+        return null;
+      });
+      assertTrue(value(scrape(), "plaza_entity_commands_total{entity=\"Ride\"}") >= 1);
+
+      driver.send("{\"type\":\"accept\",\"rideId\":\"" + rideId + "\"}");
+      assertEquals("assigned", driver.await("status", WAIT).get("status").asText());
+      eventually(WAIT, () -> {
+        var now = scrape();
+        assertEquals(0.0, value(now, offered), "the offer was taken");
+        assertEquals(1.0, value(now, accepted), "one ride on its way to the pickup");
+        return now;
+      });
+    }
+  }
+
+  @Test
+  void theFanOutAndPushConsumersReportTheirKafkaLag() {
+    // A post goes through the fan-out consumer group; its lag gauge reads the consumer's own metrics.
+    var posted = api.post("/v1/posts", api.token("metrics-author"), "{\"text\":\"hello metrics\"}", Map.of());
+    assertEquals(201, posted.status(), posted.toString());
+    eventually(WAIT, () -> {
+      var now = scrape();
+      var lags = now.keySet().stream().filter(k -> k.startsWith("plaza_kafka_consumer_lag{")).toList();
+      assertEquals(2, lags.size(), "fan-out and push-notification groups: " + lags);
+      for (var lag : lags) assertTrue(now.get(lag) >= 0, lag);
+      return now;
+    });
+  }
+}
