@@ -1,0 +1,110 @@
+package io.plaza.loadtests;
+
+import static io.gatling.javaapi.core.CoreDsl.StringBody;
+import static io.gatling.javaapi.core.CoreDsl.exec;
+import static io.gatling.javaapi.core.CoreDsl.jsonPath;
+import static io.gatling.javaapi.http.HttpDsl.http;
+import static io.gatling.javaapi.http.HttpDsl.status;
+
+import io.gatling.javaapi.core.ChainBuilder;
+import io.gatling.javaapi.http.HttpProtocolBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What every Plaza simulation shares: the target node, the parameters (system properties, so
+ * {@code mvn gatling:test -Dusers=… -Drate=… -Dduration=…} sets them) and logging in as a client does.
+ */
+final class Plaza {
+
+  private Plaza() {}
+
+  /** The node under test, e.g. {@code -Dplaza.url=http://127.0.0.1:8080}. */
+  static final String URL = System.getProperty("plaza.url", "http://127.0.0.1:8080");
+  /** A prefix for this run's user ids, so runs against the same cluster never share entities. */
+  static final String RUN = System.getProperty("plaza.run", Long.toString(System.currentTimeMillis(), 36));
+  /** How long each simulation keeps its load on, after the ramp. */
+  static final Duration DURATION = Duration.ofSeconds(Long.getLong("duration", 60));
+  /** The ramp: how long until every user is active. */
+  static final Duration RAMP = Duration.ofSeconds(Long.getLong("ramp", 10));
+
+  static int users(int fallback) {
+    return Integer.getInteger("users", fallback);
+  }
+
+  static double rate(double fallback) {
+    return Double.parseDouble(System.getProperty("rate", Double.toString(fallback)));
+  }
+
+  static HttpProtocolBuilder protocol() {
+    return http.baseUrl(URL)
+        .wsBaseUrl(URL.replaceFirst("^http", "ws"))
+        .acceptHeader("application/json")
+        .contentTypeHeader("application/json")
+        .shareConnections()
+        .warmUp(URL + "/v1/openapi.yaml");
+  }
+
+  /**
+   * Logs in as the user in session attribute {@code userKey}: the dev login of a dev-mode node (a real client's
+   * login flow; production issues its own JWTs), saving the bearer token as {@code <userKey>Token}.
+   */
+  static ChainBuilder login(String userKey) {
+    return exec(http("login").post("/v1/dev/tokens")
+        .body(StringBody("{\"userId\":\"#{" + userKey + "}\"}"))
+        .check(status().is(201), jsonPath("$.token").saveAs(userKey + "Token")));
+  }
+
+  static String bearer(String userKey) {
+    return "Bearer #{" + userKey + "Token}";
+  }
+
+  /** Latencies a simulation measures itself (Gatling has no timer across two connections' frames). */
+  static final class Latencies {
+    private final List<Long> micros = Collections.synchronizedList(new ArrayList<>());
+    private final String name;
+
+    Latencies(String name) {
+      this.name = name;
+    }
+
+    void record(long micros) {
+      this.micros.add(micros);
+    }
+
+    int count() {
+      return micros.size();
+    }
+
+    /** One line: count and p50/p95/p99/max in ms; also written to target/gatling/{file} for bin/bench. */
+    String report(String file, String extra) {
+      List<Long> sorted;
+      synchronized (micros) {
+        sorted = new ArrayList<>(micros);
+      }
+      Collections.sort(sorted);
+      String line = sorted.isEmpty() ? name + ": no samples" + extra : String.format(Locale.ROOT,
+          "%s: %d samples, p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms%s", name, sorted.size(),
+          pct(sorted, 50), pct(sorted, 95), pct(sorted, 99), sorted.get(sorted.size() - 1) / 1000.0, extra);
+      try {
+        var dir = Path.of("target", "gatling");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(file), line + "\n");
+      } catch (IOException e) {
+        System.err.println("could not write " + file + ": " + e);
+      }
+      return line;
+    }
+
+    private static double pct(List<Long> sorted, double p) {
+      int i = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+      return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i))) / 1000.0;
+    }
+  }
+}
