@@ -197,7 +197,7 @@ public class DispatchSimulation extends Simulation {
     System.out.println(String.format(Locale.ROOT, "pings: %d sent in %.1f s = %.0f/s (%d drivers at 1 Hz); refused by "
         + "the node: %d; other error frames to drivers: %d", pings.get(), seconds, pings.get() / Math.max(seconds, 1e-9),
         drivers, refusedPings.get(), errorFrames.get()));
-    System.out.println(requestToOffer.report("dispatch-request-to-offer.txt", String.format(Locale.ROOT,
+    System.out.println(requestToOffer.report(String.format(Locale.ROOT,
         "; rides without an offer within %d s: %d; no_drivers_available: %d; offers taken by drivers: %d",
         OFFER_TIMEOUT.toSeconds(), noOffer.get(), noDrivers.get(), offersAccepted.get())));
   }

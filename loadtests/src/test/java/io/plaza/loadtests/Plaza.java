@@ -8,9 +8,6 @@ import static io.gatling.javaapi.http.HttpDsl.status;
 
 import io.gatling.javaapi.core.ChainBuilder;
 import io.gatling.javaapi.http.HttpProtocolBuilder;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -82,8 +79,8 @@ final class Plaza {
       return micros.size();
     }
 
-    /** One line: count and p50/p95/p99/max in ms; also written to target/gatling/{file} for bin/bench. */
-    String report(String file, String extra) {
+    /** One line: count and p50/p95/p99/max in ms (bin/bench reads it from the output). */
+    String report(String extra) {
       List<Long> sorted;
       synchronized (micros) {
         sorted = new ArrayList<>(micros);
@@ -92,13 +89,6 @@ final class Plaza {
       String line = sorted.isEmpty() ? name + ": no samples" + extra : String.format(Locale.ROOT,
           "%s: %d samples, p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms%s", name, sorted.size(),
           pct(sorted, 50), pct(sorted, 95), pct(sorted, 99), sorted.get(sorted.size() - 1) / 1000.0, extra);
-      try {
-        var dir = Path.of("target", "gatling");
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve(file), line + "\n");
-      } catch (IOException e) {
-        System.err.println("could not write " + file + ": " + e);
-      }
       return line;
     }
 

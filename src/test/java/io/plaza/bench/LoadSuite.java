@@ -1,0 +1,364 @@
+package io.plaza.bench;
+
+import com.datastax.oss.driver.api.core.CqlSession;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * {@code bin/bench}'s load suite: the Gatling simulations of {@code loadtests/} against Plaza node processes that
+ * bin/bench started on fresh Cassandra and Kafka, with, in the same run, the raw Cassandra insert ceiling (the
+ * physical limit of this machine), and afterwards the ledger invariant checker and the dispatch double-assignment
+ * check. Around each simulation it scrapes every node's {@code /metrics}: persisted events/s (and their ratio to the
+ * raw ceiling), projection lag and 5xx answers. The summary goes to stdout and into BENCHMARKS.md.
+ */
+public final class LoadSuite {
+
+  private static final Path REPO = Path.of(System.getProperty("bench.repo", ".")).toAbsolutePath();
+  private static final String RUN = System.getProperty("bench.run", Long.toString(System.currentTimeMillis(), 36));
+  private static final int CASSANDRA_PORT = Integer.getInteger("bench.cassandra.port", 29042);
+  private static final String KEYSPACE = System.getProperty("bench.keyspace", "bench");
+  private static final long DURATION = Long.getLong("bench.duration", 60);
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  record Node(int http, int management) {}
+
+  /** One simulation of the suite, with the parameters bin/bench gives it. */
+  record Simulation(String name, String gatlingClass, String offered, List<String> args, List<String> measured) {}
+
+  record Row(String simulation, String request, long total, long ko, double perSecond, long p50, long p95, long p99) {}
+
+  public static void main(String[] args) throws Exception {
+    var nodes = new ArrayList<Node>();
+    for (var n : System.getProperty("bench.nodes", "28080:28558").split(",")) {
+      var ports = n.split(":");
+      nodes.add(new Node(Integer.parseInt(ports[0]), Integer.parseInt(ports[1])));
+    }
+    var suite = suite(System.getProperty("bench.simulations", "ledger,ledger-hot,chat,dispatch,timeline").split(","));
+
+    var raw = LedgerBench.rawInserts();
+    var rows = new ArrayList<Row>();
+    var figures = new ArrayList<String>();
+    figures.add("raw Cassandra inserts (the ceiling): " + raw.line().replaceFirst("^raw Cassandra inserts\\s+", ""));
+    for (var sim : suite) {
+      System.out.println("[bench] " + sim.name() + ": " + sim.offered());
+      var before = scrape(nodes);
+      long started = System.nanoTime();
+      var report = gatling(sim, nodes.get(0));
+      double seconds = (System.nanoTime() - started) / 1e9;
+      var after = scrape(nodes);
+      for (var row : requestRows(sim.name(), report)) {
+        if (sim.measured().contains(row.request())) rows.add(row);
+      }
+      double events = delta(before, after, "plaza_entity_events_persisted_total") / seconds;
+      var lag = lagQuantiles(before, after);
+      figures.add(String.format(Locale.ROOT, "%s (%s): persisted %.0f events/s over the run (%.2f × the raw "
+              + "ceiling); projection lag p50 %s / p99 %s; HTTP 5xx answers %.0f%s", sim.name(), sim.offered(), events,
+          events / raw.rate(), lag[0], lag[1], delta(before, after, "plaza_http_responses_total{", "status=\"5"),
+          ownFigures(sim)));
+    }
+    figures.add(ledgerCheck(nodes.size()));
+    if (suite.stream().anyMatch(s -> s.name().equals("dispatch"))) figures.add(doubleAssignments(suite));
+    var table = String.join("\n", table(rows));
+    var text = table + "\n\n```\n" + String.join("\n", figures) + "\n```\n" + GOALS;
+    System.out.println(text);
+    writeBenchmarks(text, nodes.size());
+    System.exit(0);
+  }
+
+  /** The simulations and the load each gets: sized to what this 2-core machine sustains, each a property. */
+  static List<Simulation> suite(String... names) {
+    var all = new LinkedHashMap<String, Simulation>();
+    int payers = Integer.getInteger("bench.ledger.users", 200);
+    double payRate = Double.parseDouble(System.getProperty("bench.ledger.rate", "2"));
+    all.put("ledger", new Simulation("ledger", "LedgerSimulation", String.format(Locale.ROOT,
+        "%d payers × %.1f transfers/s", payers, payRate), List.of("-Dusers=" + payers, "-Drate=" + payRate),
+        List.of("transfer", "transfer retry")));
+    int hotPayers = Integer.getInteger("bench.ledger-hot.users", 100);
+    all.put("ledger-hot", new Simulation("ledger-hot", "LedgerSimulation", String.format(Locale.ROOT,
+        "%d payers × 1 transfer/s into 4 accounts", hotPayers), List.of("-Dusers=" + hotPayers, "-Drate=1",
+        "-Dledger.hot=4"), List.of("transfer", "transfer retry")));
+    int pairs = Integer.getInteger("bench.chat.users", 300);
+    int groups = Integer.getInteger("bench.chat.groups", 30);
+    double chatRate = Double.parseDouble(System.getProperty("bench.chat.rate", "1"));
+    all.put("chat", new Simulation("chat", "ChatSimulation", String.format(Locale.ROOT,
+        "%d 1:1 + %d groups of 5, %.0f msg/s in all, %d connections", pairs, groups, (pairs + groups) * chatRate,
+        2 * pairs + 5 * groups), List.of("-Dusers=" + pairs, "-Dchat.groups=" + groups, "-Drate=" + chatRate),
+        List.of("send → deliver (1:1)", "send → deliver (group)")));
+    int drivers = Integer.getInteger("bench.dispatch.users", 2000);
+    double rides = Double.parseDouble(System.getProperty("bench.dispatch.rate", "10"));
+    all.put("dispatch", new Simulation("dispatch", "DispatchSimulation", String.format(Locale.ROOT,
+        "%d drivers pinging at 1 Hz, %.0f rides/s", drivers, rides), List.of("-Dusers=" + drivers,
+        "-Drate=" + rides), List.of("request ride", "accept → assigned")));
+    int readers = Integer.getInteger("bench.timeline.users", 500);
+    double actions = Double.parseDouble(System.getProperty("bench.timeline.rate", "1"));
+    all.put("timeline", new Simulation("timeline", "TimelineSimulation", String.format(Locale.ROOT,
+        "%d users × %.1f actions/s (80 %% home reads)", readers, actions), List.of("-Dusers=" + readers,
+        "-Drate=" + actions), List.of("home timeline", "post")));
+    var chosen = new ArrayList<Simulation>();
+    for (var name : names) {
+      var sim = all.get(name.strip());
+      if (sim == null) throw new IllegalArgumentException("unknown simulation " + name + "; known: " + all.keySet());
+      chosen.add(sim);
+    }
+    return chosen;
+  }
+
+  /** Runs one simulation with Maven's Gatling plugin; returns its HTML report's index page. */
+  private static String gatling(Simulation sim, Node node) throws IOException, InterruptedException {
+    var command = new ArrayList<>(List.of("mvn", "-B", "-q", "-f", REPO.resolve("loadtests/pom.xml").toString(),
+        "gatling:test", "-Dgatling.simulationClass=io.plaza.loadtests." + sim.gatlingClass(),
+        "-Dplaza.url=http://127.0.0.1:" + node.http(), "-Dplaza.run=" + RUN + sim.name().replace("-", ""),
+        "-Dduration=" + DURATION));
+    command.addAll(sim.args());
+    var log = REPO.resolve("target/bench/gatling-" + sim.name() + ".log");
+    var process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    if (process.waitFor() != 0) throw new IllegalStateException("Gatling failed; see " + log);
+    var output = Files.readString(log);
+    var m = Pattern.compile("file://(\\S+/index\\.html)").matcher(output);
+    String index = null;
+    while (m.find()) index = m.group(1);
+    if (index == null) throw new IllegalStateException("no Gatling report in " + log);
+    System.out.println("[bench] report: " + index);
+    return Files.readString(Path.of(index));
+  }
+
+  private static final Pattern ROW = Pattern.compile("class=\"ellipsed-name\">([^<]+)</span>(.*?)</tr>",
+      Pattern.DOTALL);
+  private static final Pattern CELL = Pattern.compile("class=\"value [a-z]+ col-(\\d+)\">([^<]*)</td>");
+
+  /** The statistics table of Gatling's report (columns: total, OK, KO, %KO, count/s, min, p50, p75, p95, p99…). */
+  static List<Row> requestRows(String simulation, String html) {
+    var rows = new ArrayList<Row>();
+    var m = ROW.matcher(html);
+    while (m.find()) {
+      var cells = new HashMap<Integer, String>();
+      var c = CELL.matcher(m.group(2));
+      while (c.find()) cells.put(Integer.parseInt(c.group(1)), c.group(2).replace(",", "").strip());
+      if (cells.size() < 11) continue;
+      rows.add(new Row(simulation, unescape(m.group(1)).strip(), parseLong(cells.get(2)),
+          parseLong(cells.get(4)), Double.parseDouble(cells.get(6)), parseLong(cells.get(8)),
+          parseLong(cells.get(10)), parseLong(cells.get(11))));
+    }
+    return rows;
+  }
+
+  private static String unescape(String html) {
+    return html.replace("&rarr;", "→").replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&");
+  }
+
+  private static long parseLong(String s) {
+    return s == null || s.isEmpty() || s.equals("-") ? 0 : Long.parseLong(s);
+  }
+
+  /** Figures a simulation measured itself (request → offer, pings) and printed at its end. */
+  private static String ownFigures(Simulation sim) throws IOException {
+    var log = Files.readAllLines(REPO.resolve("target/bench/gatling-" + sim.name() + ".log"));
+    var lines = log.stream().filter(l -> l.startsWith("request → offer:") || l.startsWith("pings:"))
+        .map(l -> "\n    " + l).toList();
+    return String.join("", lines);
+  }
+
+  // --- Prometheus scrapes --------------------------------------------------------------------------------------
+
+  /** Every node's samples, summed by series. */
+  static Map<String, Double> scrape(List<Node> nodes) throws IOException, InterruptedException {
+    var sum = new HashMap<String, Double>();
+    for (var node : nodes) {
+      var body = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.management() + "/metrics"))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+      parse(body).forEach((k, v) -> sum.merge(k, v, Double::sum));
+    }
+    return sum;
+  }
+
+  static Map<String, Double> parse(String body) {
+    var samples = new HashMap<String, Double>();
+    for (var line : body.split("\n")) {
+      if (line.isBlank() || line.startsWith("#")) continue;
+      int space = line.lastIndexOf(' ');
+      try {
+        samples.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
+      } catch (NumberFormatException e) {
+        // NaN gauges and the like: not ours to sum
+      }
+    }
+    return samples;
+  }
+
+  /** Σ over the series that start with {@code prefix} and contain {@code fragment} of (after − before). */
+  static double delta(Map<String, Double> before, Map<String, Double> after, String prefix, String... fragment) {
+    double sum = 0;
+    for (var e : after.entrySet()) {
+      if (!e.getKey().startsWith(prefix)) continue;
+      if (fragment.length > 0 && !e.getKey().contains(fragment[0])) continue;
+      sum += e.getValue() - before.getOrDefault(e.getKey(), 0.0);
+    }
+    return sum;
+  }
+
+  private static final Pattern LE = Pattern.compile("le=\"([^\"]+)\"");
+
+  /** p50 and p99 of the projection lag over every projection, from the histogram buckets' growth during the run. */
+  static String[] lagQuantiles(Map<String, Double> before, Map<String, Double> after) {
+    var buckets = new TreeMap<Double, Double>();
+    for (var e : after.entrySet()) {
+      if (!e.getKey().startsWith("plaza_projection_lag_seconds_bucket{")) continue;
+      var le = LE.matcher(e.getKey());
+      if (!le.find()) continue;
+      double bound = le.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le.group(1));
+      buckets.merge(bound, e.getValue() - before.getOrDefault(e.getKey(), 0.0), Double::sum);
+    }
+    double total = buckets.isEmpty() ? 0 : buckets.lastEntry().getValue();
+    if (total <= 0) return new String[] {"-", "-"};
+    return new String[] {quantile(buckets, total, 0.50), quantile(buckets, total, 0.99)};
+  }
+
+  /** As Prometheus' histogram_quantile: linear within the bucket that holds the quantile. */
+  private static String quantile(TreeMap<Double, Double> cumulative, double total, double q) {
+    double lowerBound = 0;
+    double below = 0;
+    for (var e : cumulative.entrySet()) {
+      if (e.getValue() >= q * total) {
+        if (e.getKey().isInfinite()) return "> 30 s";
+        double inBucket = e.getValue() - below;
+        double estimate = inBucket <= 0 ? e.getKey()
+            : lowerBound + (e.getKey() - lowerBound) * (q * total - below) / inBucket;
+        return String.format(Locale.ROOT, "%.2f s", estimate);
+      }
+      lowerBound = e.getKey();
+      below = e.getValue();
+    }
+    return "-";
+  }
+
+  // --- checks afterwards ---------------------------------------------------------------------------------------
+
+  private static String ledgerCheck(int nodes) throws IOException, InterruptedException {
+    var process = new ProcessBuilder(REPO.resolve("bin/ledger-check").toString(), "60").redirectErrorStream(true);
+    process.environment().put("CASSANDRA_CONTACT_POINTS", "127.0.0.1:" + CASSANDRA_PORT);
+    process.environment().put("PLAZA_KEYSPACE", KEYSPACE);
+    var p = process.start();
+    var output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    int exit = p.waitFor();
+    var lines = output.lines().filter(l -> l.startsWith("PASS") || l.startsWith("FAIL") || l.startsWith("ledger-check"))
+        .map(l -> "    " + l).toList();
+    return "ledger invariant checker after the load (exit " + exit + (exit == 0 ? ", all hold" : ", VIOLATION") + "):\n"
+        + String.join("\n", lines);
+  }
+
+  /**
+   * From the read models, once the trips ended (or 2 minutes): per driver of the dispatch simulation, its trips by
+   * assignment time; two overlap when one was assigned before the previous one completed — a double assignment.
+   */
+  private static String doubleAssignments(List<Simulation> suite) throws InterruptedException {
+    int drivers = Integer.getInteger("bench.dispatch.users", 2000);
+    try (var session = CqlSession.builder().addContactPoint(new InetSocketAddress("127.0.0.1", CASSANDRA_PORT))
+        .withLocalDatacenter("datacenter1").build()) {
+      var byDriver = session.prepare("SELECT assigned_at, ride_id FROM " + KEYSPACE
+          + ".driver_trips WHERE driver_id = ?");
+      var rideStatus = session.prepare("SELECT status, updated_at FROM " + KEYSPACE + ".rides WHERE ride_id = ?");
+      long trips = 0;
+      long overlaps = 0;
+      long open = 0;
+      long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+      do {
+        trips = 0;
+        overlaps = 0;
+        open = 0;
+        for (int d = 1; d <= drivers; d++) {
+          Instant laterAssigned = null; // rows are newest first
+          for (var row : session.execute(byDriver.bind("dd-" + RUN + "dispatch-" + d))) {
+            trips++;
+            var ride = session.execute(rideStatus.bind(row.getString("ride_id"))).one();
+            Instant ended = ride != null && "completed".equals(ride.getString("status"))
+                ? ride.getInstant("updated_at") : null;
+            if (ended == null) {
+              open++;
+            } else if (laterAssigned != null && ended.isAfter(laterAssigned)) {
+              overlaps++;
+            }
+            laterAssigned = row.getInstant("assigned_at");
+          }
+        }
+        if (open > 0) Thread.sleep(5_000);
+      } while (open > 0 && System.nanoTime() < deadline);
+      return String.format(Locale.ROOT, "dispatch double assignments (trips of one driver overlapping in the "
+          + "read models): %d over %d trips (must be 0); trips not completed: %d", overlaps, trips, open);
+    }
+  }
+
+  // --- the summary ---------------------------------------------------------------------------------------------
+
+  static final String GOALS = "Goals (issue 9) on this machine: persisted events/s ≥ 0.4 × the raw ceiling; every "
+      + "projection keeps up; chat p99 ≤ 50 ms at 2,000 msg/s; ledger ≥ 1,500 transfers/s with p99 ≤ 100 ms; "
+      + "dispatch 20,000 pings/s and request → offer p99 ≤ 50 ms; timeline home read p99 ≤ 20 ms; projection lag "
+      + "p99 ≤ 1 s.";
+
+  private static List<String> table(List<Row> rows) {
+    var lines = new ArrayList<String>();
+    lines.add("| simulation | measured | requests | failed | per s | p50 ms | p95 ms | p99 ms |");
+    lines.add("|---|---|---:|---:|---:|---:|---:|---:|");
+    for (var r : rows) {
+      lines.add(String.format(Locale.ROOT, "| %s | %s | %d | %d | %.1f | %d | %d | %d |", r.simulation(),
+          r.request(), r.total(), r.ko(), r.perSecond(), r.p50(), r.p95(), r.p99()));
+    }
+    return lines;
+  }
+
+  static final String BEGIN = "<!-- bin/bench summary: begin -->";
+  static final String END = "<!-- bin/bench summary: end -->";
+
+  /** Replaces the summary section of BENCHMARKS.md (between its markers) with this run's. */
+  private static void writeBenchmarks(String text, int nodes) throws IOException {
+    var file = REPO.resolve("BENCHMARKS.md");
+    var header = String.format(Locale.ROOT, "Last `bin/bench` run: %s, %s; %d Plaza node%s (%s), Cassandra 5.0.9, "
+            + "Kafka 4.4.0, Pekko 1.2.1, Gatling 3.15.1; %d s per simulation; machine: %d cores, %s, Java %s.",
+        LocalDate.now(), System.getProperty("bench.command", "bin/bench"), nodes, nodes == 1 ? "" : "s",
+        nodes == 1 ? "one JVM" : "a local cluster", DURATION, Runtime.getRuntime().availableProcessors(), memory(),
+        System.getProperty("java.version"));
+    var section = BEGIN + "\n" + header + "\n\n" + text.strip() + "\n" + END;
+    var current = Files.exists(file) ? Files.readString(file) : "# Benchmarks\n";
+    int begin = current.indexOf(BEGIN);
+    int end = current.indexOf(END);
+    String updated;
+    if (begin >= 0 && end > begin) {
+      updated = current.substring(0, begin) + section + current.substring(end + END.length());
+    } else {
+      int firstSection = current.indexOf("\n## ");
+      updated = firstSection < 0 ? current + "\n" + section + "\n"
+          : current.substring(0, firstSection) + "\n" + section + "\n" + current.substring(firstSection);
+    }
+    Files.writeString(file, updated);
+    System.out.println("[bench] summary written to " + file);
+  }
+
+  private static String memory() {
+    try {
+      var line = Files.readAllLines(Path.of("/proc/meminfo")).get(0);
+      long kb = Long.parseLong(line.replaceAll("\\D+", ""));
+      return String.format(Locale.ROOT, "%.0f GiB", kb / 1024.0 / 1024.0);
+    } catch (Exception e) {
+      return "memory unknown";
+    }
+  }
+
+  private LoadSuite() {}
+}
