@@ -62,10 +62,10 @@ public class ChatSimulation extends Simulation {
     return exec(session -> session.set("msgId", Plaza.RUN + "-" + session.userId() + "-"
             + UUID.randomUUID()))
         .exec(ws("send").wsName("socket-" + sender).sendText(sendFrame()))
-        .exec(ws(name).wsName(s -> "socket-" + receiver.apply(s)).sendText("{\"type\":\"typing\",\"convId\":\"#{convId}\"}")
+        .exec(ws("typing").wsName(s -> "socket-" + receiver.apply(s)).sendText("{\"type\":\"typing\",\"convId\":\"#{convId}\"}")
             .await(DELIVERY_TIMEOUT).on(ws.checkTextMessage(name)
                 .matching(substring("\"type\":\"message\""))
-                .check(jsonPath("$.clientMsgId").is("#{msgId}"))));
+                .check(jsonPath("$.clientMsgId").isEL("#{msgId}"))));
   }
 
   private final ScenarioBuilder direct = scenario("chat 1:1")
