@@ -61,7 +61,7 @@ public final class LoadSuite {
       System.out.println("[bench] " + sim.name() + ": " + sim.offered());
       var before = scrape(nodes);
       long started = System.nanoTime();
-      var report = gatling(sim, nodes.get(0));
+      var report = gatling(sim, nodes);
       double seconds = (System.nanoTime() - started) / 1e9;
       var after = scrape(nodes);
       for (var row : requestRows(sim.name(), report)) {
@@ -122,10 +122,11 @@ public final class LoadSuite {
   }
 
   /** Runs one simulation with Maven's Gatling plugin; returns its HTML report's index page. */
-  private static String gatling(Simulation sim, Node node) throws IOException, InterruptedException {
+  private static String gatling(Simulation sim, List<Node> nodes) throws IOException, InterruptedException {
     var command = new ArrayList<>(List.of("mvn", "-B", "-q", "-f", REPO.resolve("loadtests/pom.xml").toString(),
         "gatling:test", "-Dgatling.simulationClass=io.plaza.loadtests." + sim.gatlingClass(),
-        "-Dplaza.url=http://127.0.0.1:" + node.http(), "-Dplaza.run=" + RUN + sim.name().replace("-", ""),
+        "-Dplaza.url=" + String.join(",", nodes.stream().map(n -> "http://127.0.0.1:" + n.http()).toList()),
+        "-Dplaza.run=" + RUN + sim.name().replace("-", ""),
         "-Dduration=" + DURATION));
     command.addAll(sim.args());
     var log = REPO.resolve("target/bench/gatling-" + sim.name() + ".log");
@@ -323,24 +324,28 @@ public final class LoadSuite {
     return lines;
   }
 
-  static final String BEGIN = "<!-- bin/bench summary: begin -->";
-  static final String END = "<!-- bin/bench summary: end -->";
+  /** The markers of the section a run rewrites: one for a single node, one for the cluster. */
+  static String marker(int nodes, String what) {
+    return "<!-- bin/bench" + (nodes > 1 ? " --cluster" : "") + " summary: " + what + " -->";
+  }
 
   /** Replaces the summary section of BENCHMARKS.md (between its markers) with this run's. */
   private static void writeBenchmarks(String text, int nodes) throws IOException {
     var file = REPO.resolve("BENCHMARKS.md");
-    var header = String.format(Locale.ROOT, "Last `bin/bench` run: %s, %s; %d Plaza node%s (%s), Cassandra 5.0.9, "
+    var header = String.format(Locale.ROOT, "Last run: %s, `%s`; %d Plaza node%s (%s), Cassandra 5.0.9, "
             + "Kafka 4.4.0, Pekko 1.2.1, Gatling 3.15.1; %d s per simulation; machine: %d cores, %s, Java %s.",
         LocalDate.now(), System.getProperty("bench.command", "bin/bench"), nodes, nodes == 1 ? "" : "s",
         nodes == 1 ? "one JVM" : "a local cluster", DURATION, Runtime.getRuntime().availableProcessors(), memory(),
         System.getProperty("java.version"));
-    var section = BEGIN + "\n" + header + "\n\n" + text.strip() + "\n" + END;
+    var begin = marker(nodes, "begin");
+    var end = marker(nodes, "end");
+    var section = begin + "\n" + header + "\n\n" + text.strip() + "\n" + end;
     var current = Files.exists(file) ? Files.readString(file) : "# Benchmarks\n";
-    int begin = current.indexOf(BEGIN);
-    int end = current.indexOf(END);
+    int from = current.indexOf(begin);
+    int to = current.indexOf(end);
     String updated;
-    if (begin >= 0 && end > begin) {
-      updated = current.substring(0, begin) + section + current.substring(end + END.length());
+    if (from >= 0 && to > from) {
+      updated = current.substring(0, from) + section + current.substring(to + end.length());
     } else {
       int firstSection = current.indexOf("\n## ");
       updated = firstSection < 0 ? current + "\n" + section + "\n"

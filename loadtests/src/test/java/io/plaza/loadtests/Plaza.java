@@ -22,7 +22,7 @@ final class Plaza {
 
   private Plaza() {}
 
-  /** The node under test, e.g. {@code -Dplaza.url=http://127.0.0.1:8080}. */
+  /** The node(s) under test, e.g. {@code -Dplaza.url=http://127.0.0.1:8080} (comma-separated for a cluster). */
   static final String URL = System.getProperty("plaza.url", "http://127.0.0.1:8080");
   /** A prefix for this run's user ids, so runs against the same cluster never share entities. */
   static final String RUN = System.getProperty("plaza.run", Long.toString(System.currentTimeMillis(), 36));
@@ -39,13 +39,15 @@ final class Plaza {
     return Double.parseDouble(System.getProperty("rate", Double.toString(fallback)));
   }
 
+  /** One node, or several comma-separated: each virtual user then talks to one of them, round robin. */
   static HttpProtocolBuilder protocol() {
-    return http.baseUrl(URL)
-        .wsBaseUrl(URL.replaceFirst("^http", "ws"))
+    var urls = URL.split(",");
+    return http.baseUrls(urls)
+        .wsBaseUrls(java.util.Arrays.stream(urls).map(u -> u.replaceFirst("^http", "ws")).toList())
         .acceptHeader("application/json")
         .contentTypeHeader("application/json")
         .shareConnections()
-        .warmUp(URL + "/v1/openapi.yaml");
+        .warmUp(urls[0] + "/v1/openapi.yaml");
   }
 
   /**
