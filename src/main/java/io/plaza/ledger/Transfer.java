@@ -226,7 +226,8 @@ public final class Transfer
     Accounts accounts = (accountId, command) ->
         sharding.entityRefFor(LedgerAccount.ENTITY_KEY, accountId).ask(command::apply, settings.legTimeout());
     sharding.init(Metrics.get(system).entity(ENTITY_KEY, Command.class,
-            entity -> create(entity.getEntityId(), accounts, settings, Clock.systemUTC(), self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))
+            entity -> create(entity.getEntityId(), accounts, settings, Clock.systemUTC(),
+                self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))
         .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
   }
 

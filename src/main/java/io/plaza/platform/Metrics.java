@@ -42,7 +42,11 @@ public final class Metrics implements Extension {
   public static final class Id extends ExtensionId<Metrics> {
     @Override
     public Metrics createExtension(ActorSystem<?> system) {
-      return new Metrics();
+      var metrics = new Metrics();
+      // The GC binder registers JMX notification listeners: release them (and the registry) with the system, or
+      // every ActorSystem of a JVM (tests start many) leaves its listeners behind.
+      system.getWhenTerminated().thenRun(metrics::close);
+      return metrics;
     }
   }
 
@@ -58,12 +62,19 @@ public final class Metrics implements Extension {
   private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
 
+  private final JvmGcMetrics gc = new JvmGcMetrics();
+
   private Metrics() {
     new JvmMemoryMetrics().bindTo(registry);
-    new JvmGcMetrics().bindTo(registry);
+    gc.bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
+  }
+
+  private void close() {
+    gc.close();
+    registry.close();
   }
 
   public MeterRegistry registry() {
@@ -165,18 +176,15 @@ public final class Metrics implements Extension {
     });
   }
 
-  /** The number of open connections of {@code endpoint} (for tests and logs). */
-  public int webSocketConnections(String endpoint) {
-    var open = webSockets.get(endpoint);
-    return open == null ? 0 : open.get();
-  }
-
   // --- projections and consumers --------------------------------------------------------------------------------
 
-  /** {@code plaza_projection_lag_seconds{projection}}: from an event's write to its handling by a projection. */
-  public void projectionLag(String projection, long millis) {
-    latency("plaza.projection.lag", "time from an event's write to its projection handler", "projection", projection)
-        .record(Math.max(0, millis), TimeUnit.MILLISECONDS);
+  /**
+   * {@code plaza_projection_lag_seconds{projection}}: from an event's write to its handling by a projection. The
+   * caller keeps the timer (one lookup per projection instance, not per envelope).
+   */
+  public Timer projectionLag(String projection) {
+    return latency("plaza.projection.lag", "time from an event's write to its projection handler", "projection",
+        projection);
   }
 
   /** A gauge {@code name{tags}} read from {@code source} at each scrape. */

@@ -1,9 +1,11 @@
 package io.plaza.platform;
 
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -45,21 +47,19 @@ public final class TaggedProjections {
 
   /** The handler, recording each envelope's lag (write → handled) as {@link Metrics#projectionLag}. */
   private static final class LagMeasured<E> extends Handler<List<EventEnvelope<E>>> {
-    private final String projection;
     private final Handler<List<EventEnvelope<E>>> handler;
-    private final Metrics metrics;
+    private final Timer lag;
 
     LagMeasured(String projection, Handler<List<EventEnvelope<E>>> handler, Metrics metrics) {
-      this.projection = projection;
       this.handler = handler;
-      this.metrics = metrics;
+      this.lag = metrics.projectionLag(projection);
     }
 
     @Override
     public CompletionStage<Done> process(List<EventEnvelope<E>> envelopes) throws Exception {
       return handler.process(envelopes).thenApply(done -> {
         long now = System.currentTimeMillis();
-        for (var envelope : envelopes) metrics.projectionLag(projection, now - envelope.timestamp());
+        for (var envelope : envelopes) lag.record(Math.max(0, now - envelope.timestamp()), TimeUnit.MILLISECONDS);
         return done;
       });
     }

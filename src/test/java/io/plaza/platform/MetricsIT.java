@@ -100,8 +100,7 @@ class MetricsIT {
         value(after, "plaza_http_responses_total{method=\"POST\",status=\"201\"}"));
     assertEquals(value(before, "plaza_http_responses_total{method=\"GET\",status=\"404\"}") + 1,
         value(after, "plaza_http_responses_total{method=\"GET\",status=\"404\"}"));
-    assertTrue(after.containsKey("jvm_memory_used_bytes{area=\"heap\",id=\"G1 Eden Space\"}")
-        || after.keySet().stream().anyMatch(k -> k.startsWith("jvm_memory_used_bytes")), "JVM metrics");
+    assertTrue(after.keySet().stream().anyMatch(k -> k.startsWith("jvm_memory_used_bytes")), "JVM metrics");
   }
 
   @Test
@@ -161,16 +160,15 @@ class MetricsIT {
   }
 
   @Test
-  void theFanOutAndPushConsumersReportTheirKafkaLag() {
-    // A post goes through the fan-out consumer group; its lag gauge reads the consumer's own metrics.
-    var posted = api.post("/v1/posts", api.token("metrics-author"), "{\"text\":\"hello metrics\"}", Map.of());
-    assertEquals(201, posted.status(), posted.toString());
+  void theFanOutAndPushConsumerGroupsEachHaveALagGauge() {
+    // The figure itself (the sum of the consumer's per-partition records-lag) is unit-tested in MetricsTest; here:
+    // both consumers of a real node expose it under their own group.
     eventually(WAIT, () -> {
-      var now = scrape();
-      var lags = now.keySet().stream().filter(k -> k.startsWith("plaza_kafka_consumer_lag{")).toList();
+      var lags = scrape().keySet().stream().filter(k -> k.startsWith("plaza_kafka_consumer_lag{")).sorted().toList();
       assertEquals(2, lags.size(), "fan-out and push-notification groups: " + lags);
-      for (var lag : lags) assertTrue(now.get(lag) >= 0, lag);
-      return now;
+      assertTrue(lags.stream().anyMatch(k -> k.contains("timeline")) && lags.stream().anyMatch(k -> k.contains("push")),
+          lags.toString());
+      return lags;
     });
   }
 }
