@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
  * bin/bench started on fresh Cassandra and Kafka, with, in the same run, the raw Cassandra insert ceiling (the
  * physical limit of this machine), and afterwards the ledger invariant checker and the dispatch double-assignment
  * check. Around each simulation it scrapes every node's {@code /metrics}: persisted events/s (and their ratio to the
- * raw ceiling), projection lag and 5xx answers. The summary goes to stdout and into BENCHMARKS.md.
+ * raw ceiling), projection lag and 5xx answers, and samples how the machine's CPU is split between the processes.
+ * The summary goes to stdout and into BENCHMARKS.md.
  */
 public final class LoadSuite {
 
@@ -36,6 +37,8 @@ public final class LoadSuite {
   private static final int CASSANDRA_PORT = Integer.getInteger("bench.cassandra.port", 29042);
   private static final String KEYSPACE = System.getProperty("bench.keyspace", "bench");
   private static final long DURATION = Long.getLong("bench.duration", 60);
+  /** Each simulation first runs this long unmeasured (own users), so the node's JIT has compiled its code paths. */
+  private static final long WARMUP = Long.getLong("bench.warmup", 20);
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   record Node(int http, int management) {}
@@ -59,20 +62,36 @@ public final class LoadSuite {
     figures.add("raw Cassandra inserts (the ceiling): " + raw.line().replaceFirst("^raw Cassandra inserts\\s+", ""));
     for (var sim : suite) {
       System.out.println("[bench] " + sim.name() + ": " + sim.offered());
+      if (WARMUP > 0) gatling(sim, nodes, "w", WARMUP);
       var before = scrape(nodes);
+      var cassandraBefore = CassandraOps.counts(CASSANDRA_PORT, KEYSPACE);
       long started = System.nanoTime();
-      var report = gatling(sim, nodes);
+      String report;
+      var cpu = new CpuSplit();
+      try (cpu) {
+        report = gatling(sim, nodes, "", DURATION);
+      }
       double seconds = (System.nanoTime() - started) / 1e9;
       var after = scrape(nodes);
+      var cassandraAfter = CassandraOps.counts(CASSANDRA_PORT, KEYSPACE);
+      long requests = 0;
       for (var row : requestRows(sim.name(), report)) {
-        if (sim.measured().contains(row.request())) rows.add(row);
+        if (!sim.measured().contains(row.request())) continue;
+        rows.add(row);
+        requests += row.total();
+      }
+      var cpuLine = cpu.line();
+      if (requests > 0) {
+        cpuLine += String.format(Locale.ROOT, "; CPU per measured request: Plaza %.1f ms, Cassandra %.1f ms",
+            1000 * cpu.seconds().get("Plaza") / requests, 1000 * cpu.seconds().get("Cassandra") / requests)
+            + "\n    Cassandra per measured request: " + CassandraOps.perRequest(cassandraBefore, cassandraAfter, requests);
       }
       double events = delta(before, after, "plaza_entity_events_persisted_total") / seconds;
       var lag = lagQuantiles(before, after);
       figures.add(String.format(Locale.ROOT, "%s (%s): persisted %.0f events/s over the run (%.2f × the raw "
               + "ceiling); projection lag p50 %s / p99 %s; HTTP 5xx answers %.0f%s", sim.name(), sim.offered(), events,
           events / raw.rate(), lag[0], lag[1], delta(before, after, "plaza_http_responses_total{", "status=\"5"),
-          ownFigures(sim)));
+          ownFigures(sim)) + "\n    " + cpuLine);
     }
     figures.add(ledgerCheck(nodes.size()));
     if (suite.stream().anyMatch(s -> s.name().equals("dispatch"))) figures.add(doubleAssignments(suite));
@@ -121,15 +140,19 @@ public final class LoadSuite {
     return chosen;
   }
 
-  /** Runs one simulation with Maven's Gatling plugin; returns its HTML report's index page. */
-  private static String gatling(Simulation sim, List<Node> nodes) throws IOException, InterruptedException {
+  /**
+   * Runs one simulation with Maven's Gatling plugin; returns its HTML report's index page. {@code runSuffix} keeps the
+   * warm-up's users and ids apart from the measured run's.
+   */
+  private static String gatling(Simulation sim, List<Node> nodes, String runSuffix, long seconds)
+      throws IOException, InterruptedException {
     var command = new ArrayList<>(List.of("mvn", "-B", "-q", "-f", REPO.resolve("loadtests/pom.xml").toString(),
         "gatling:test", "-Dgatling.simulationClass=io.plaza.loadtests." + sim.gatlingClass(),
         "-Dplaza.url=" + String.join(",", nodes.stream().map(n -> "http://127.0.0.1:" + n.http()).toList()),
-        "-Dplaza.run=" + RUN + sim.name().replace("-", ""),
-        "-Dduration=" + DURATION));
+        "-Dplaza.run=" + RUN + sim.name().replace("-", "") + runSuffix,
+        "-Dduration=" + seconds));
     command.addAll(sim.args());
-    var log = REPO.resolve("target/bench/gatling-" + sim.name() + ".log");
+    var log = REPO.resolve("target/bench/gatling-" + sim.name() + (runSuffix.isEmpty() ? "" : "-warmup") + ".log");
     var process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     if (process.waitFor() != 0) throw new IllegalStateException("Gatling failed; see " + log);
     var output = Files.readString(log);

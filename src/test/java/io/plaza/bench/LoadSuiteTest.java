@@ -71,4 +71,21 @@ class LoadSuiteTest {
         "plaza_http_responses_total{method=\"GET\",status=\"200\"}", 99.0);
     assertEquals(4.0, LoadSuite.delta(before, after, "plaza_http_responses_total{", "status=\"5"));
   }
+
+  @Test
+  void cpuIsAttributedToTheProcessKindByItsCommandLine() {
+    assertEquals("Cassandra", CpuSplit.kind("java -Xss256k org.apache.cassandra.service.CassandraDaemon"));
+    assertEquals("Kafka", CpuSplit.kind("java -Xmx512m kafka.Kafka /x/server.properties"));
+    assertEquals("Plaza", CpuSplit.kind("java -Xmx2g -jar target/plaza.jar"));
+    assertEquals("Gatling", CpuSplit.kind("java -cp boot.jar Launcher -f /r/loadtests/pom.xml gatling:test"));
+    assertEquals("other", CpuSplit.kind("/usr/bin/bash bin/bench"));
+  }
+
+  @Test
+  void cassandraOperationsAreCountedPerRequestByKindAndTable() {
+    var before = Map.of("write:messages", 100L, "write:tag_views", 50L, "read:messages", 7L);
+    var after = Map.of("write:messages", 500L, "write:tag_views", 250L, "write:snapshots", 0L, "read:messages", 207L);
+    assertEquals("writes 6.00 (messages 4.00, tag_views 2.00); reads 2.00 (messages 2.00); range reads 0.00",
+        CassandraOps.perRequest(before, after, 100));
+  }
 }
