@@ -80,7 +80,9 @@ public final class LoadSuite {
         rows.add(row);
         requests += row.total();
       }
-      var cpuLine = cpu.line();
+      var cpuLine = cpu.line() + String.format(Locale.ROOT, "; GC pauses of the node%s: %.0f, %.0f ms in all",
+          nodes.size() > 1 ? "s" : "", delta(before, after, "jvm_gc_pause_seconds_count"),
+          1000 * delta(before, after, "jvm_gc_pause_seconds_sum"));
       if (requests > 0) {
         cpuLine += String.format(Locale.ROOT, "; CPU per measured request: Plaza %.1f ms, Cassandra %.1f ms",
             1000 * cpu.seconds().get("Plaza") / requests, 1000 * cpu.seconds().get("Cassandra") / requests)
