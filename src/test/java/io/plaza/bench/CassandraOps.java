@@ -45,7 +45,8 @@ final class CassandraOps {
       long total = tables.values().stream().mapToLong(Long::longValue).sum();
       var byTable = new StringJoiner(", ");
       tables.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-          .forEach(e -> byTable.add(String.format(Locale.ROOT, "%s %.2f", e.getKey(), (double) e.getValue() / requests)));
+          .forEach(e -> byTable.add(
+              String.format(Locale.ROOT, "%s %.2f", e.getKey(), (double) e.getValue() / requests)));
       var label = switch (kind) {
         case "write" -> "writes";
         case "read" -> "reads";

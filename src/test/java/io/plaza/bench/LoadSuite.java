@@ -26,9 +26,11 @@ import java.util.regex.Pattern;
  * {@code bin/bench}'s load suite: the Gatling simulations of {@code loadtests/} against Plaza node processes that
  * bin/bench started on fresh Cassandra and Kafka, with, in the same run, the raw Cassandra insert ceiling (the
  * physical limit of this machine), and afterwards the ledger invariant checker and the dispatch double-assignment
- * check. Around each simulation it scrapes every node's {@code /metrics}: persisted events/s (and their ratio to the
- * raw ceiling), projection lag and 5xx answers, and samples how the machine's CPU is split between the processes.
- * The summary goes to stdout and into BENCHMARKS.md.
+ * check. Each simulation first runs unmeasured ({@code bench.warmup} seconds, its own users) so the node's JIT has
+ * compiled what it runs. Around the measured run it scrapes every node's {@code /metrics} (persisted events/s and their
+ * ratio to the raw ceiling, projection lag, 5xx answers, GC pauses), samples how the machine's CPU is split between
+ * the processes, and reads Cassandra's own read/write counts per table. The summary goes to stdout and into
+ * BENCHMARKS.md.
  */
 public final class LoadSuite {
 
@@ -84,9 +86,11 @@ public final class LoadSuite {
           nodes.size() > 1 ? "s" : "", delta(before, after, "jvm_gc_pause_seconds_count"),
           1000 * delta(before, after, "jvm_gc_pause_seconds_sum"));
       if (requests > 0) {
+        var cpuSeconds = cpu.seconds();
         cpuLine += String.format(Locale.ROOT, "; CPU per measured request: Plaza %.1f ms, Cassandra %.1f ms",
-            1000 * cpu.seconds().get("Plaza") / requests, 1000 * cpu.seconds().get("Cassandra") / requests)
-            + "\n    Cassandra per measured request: " + CassandraOps.perRequest(cassandraBefore, cassandraAfter, requests);
+            1000 * cpuSeconds.get("Plaza") / requests, 1000 * cpuSeconds.get("Cassandra") / requests)
+            + "\n    Cassandra per measured request: "
+            + CassandraOps.perRequest(cassandraBefore, cassandraAfter, requests);
       }
       double events = delta(before, after, "plaza_entity_events_persisted_total") / seconds;
       var lag = lagQuantiles(before, after);
