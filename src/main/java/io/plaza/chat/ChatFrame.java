@@ -23,7 +23,8 @@ public record ChatFrame(
     Boolean online) {
 
   static ChatFrame error(int status, String detail, String convId, String clientMsgId) {
-    return new ChatFrame("error", convId, null, null, clientMsgId, null, null, null, null, status, detail, null);
+    return new ChatFrame("error", convId, null, null, clientMsgId, null, null, null, null, status,
+        io.plaza.platform.StorableValues.printable(detail), null);
   }
 
   static ChatFrame ack(String convId, String clientMsgId, long seq, Instant at) {

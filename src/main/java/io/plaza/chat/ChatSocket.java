@@ -95,9 +95,9 @@ public final class ChatSocket {
     }
     ChatFrame frame;
     try {
-      frame = Json.MAPPER.readValue(text, ChatFrame.class);
-    } catch (Exception e) {
-      return done(ChatFrame.error(400, "not a frame: expected a JSON object with a type", null, null));
+      frame = Json.readObject(text, ChatFrame.class);
+    } catch (Json.MalformedJson e) {
+      return done(ChatFrame.error(400, "not a frame: " + e.getMessage(), null, null));
     }
     if (frame.type() == null) return done(ChatFrame.error(400, "type is required", null, null));
     if (frame.convId() == null || !ChatRoutes.CONVERSATION_ID.matcher(frame.convId()).matches()) {

@@ -31,7 +31,7 @@ public record DispatchFrame(
 
   static DispatchFrame error(int code, String detail, String rideId) {
     return new DispatchFrame("error", rideId, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, code, detail);
+        null, null, code, io.plaza.platform.StorableValues.printable(detail));
   }
 
   static DispatchFrame status(String status, String vehicleType, String rideId) {

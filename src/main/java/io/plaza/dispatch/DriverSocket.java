@@ -72,9 +72,9 @@ public final class DriverSocket {
         + MAX_FRAME_CHARS + " characters", null));
     DispatchFrame frame;
     try {
-      frame = Json.MAPPER.readValue(text, DispatchFrame.class);
-    } catch (Exception e) {
-      return done(DispatchFrame.error(400, "not a frame: expected a JSON object with a type", null));
+      frame = Json.readObject(text, DispatchFrame.class);
+    } catch (Json.MalformedJson e) {
+      return done(DispatchFrame.error(400, "not a frame: " + e.getMessage(), null));
     }
     if (frame.type() == null) return done(DispatchFrame.error(400, "type is required", null));
     return switch (frame.type()) {

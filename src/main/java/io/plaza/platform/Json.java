@@ -25,22 +25,35 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  */
 public final class Json {
 
-  public static final ObjectMapper MAPPER = JsonMapper.builder()
-      .addModule(new JavaTimeModule())
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-      // A number or boolean where text is expected is a wrong type, not text.
-      .withCoercionConfig(com.fasterxml.jackson.databind.type.LogicalType.Textual, config -> config
-          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Integer,
-              com.fasterxml.jackson.databind.cfg.CoercionAction.Fail)
-          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Float,
-              com.fasterxml.jackson.databind.cfg.CoercionAction.Fail)
-          .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Boolean,
-              com.fasterxml.jackson.databind.cfg.CoercionAction.Fail))
+  public static final ObjectMapper MAPPER = builder().build();
+
+  /**
+   * What reads client input (request bodies, socket frames): {@link #MAPPER} plus {@link StorableValues}, and no
+   * scalar coercion ("10" is not a number). Kafka records and other stored data are read with MAPPER, so a value
+   * that was accepted before these rules existed still reads.
+   */
+  private static final ObjectMapper EDGE = builder()
+      .disable(com.fasterxml.jackson.databind.MapperFeature.ALLOW_COERCION_OF_SCALARS)
+      .addModule(StorableValues.MODULE)
       .build();
+
+  private static JsonMapper.Builder builder() {
+    return JsonMapper.builder()
+        .addModule(new JavaTimeModule())
+        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+        .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+        .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+        // A number or boolean where text is expected is a wrong type, not text.
+        .withCoercionConfig(com.fasterxml.jackson.databind.type.LogicalType.Textual, config -> config
+            .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Integer,
+                com.fasterxml.jackson.databind.cfg.CoercionAction.Fail)
+            .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Float,
+                com.fasterxml.jackson.databind.cfg.CoercionAction.Fail)
+            .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Boolean,
+                com.fasterxml.jackson.databind.cfg.CoercionAction.Fail));
+  }
 
   private Json() {}
 
@@ -52,6 +65,36 @@ public final class Json {
     }
   }
 
+  /**
+   * Reads a JSON object (a request body or a socket frame) into {@code type}. Anything else at the root ({@code null},
+   * an array, a number, a string) is refused here, so no handler ever sees a null request.
+   *
+   * @throws MalformedJson with a detail for the client
+   */
+  public static <T> T readObject(String text, Class<T> type) {
+    if (!startsWithObject(text)) {
+      throw new MalformedJson(text.isBlank() ? "empty; expected a JSON object" : "expected a JSON object, not "
+          + (text.strip().startsWith("[") ? "an array" : "a bare value"));
+    }
+    try {
+      return EDGE.readValue(text, type);
+    } catch (JsonProcessingException e) {
+      throw new MalformedJson(e);
+    } catch (RuntimeException e) {
+      // A value Jackson parsed but a type could not hold (an Instant beyond the year 1e9, say).
+      throw new MalformedJson("request body could not be read: " + e.getMessage());
+    }
+  }
+
+  private static boolean startsWithObject(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '{') return true;
+      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return false;
+    }
+    return false;
+  }
+
   public static <T> Marshaller<T, RequestEntity> marshaller() {
     return Jackson.marshaller(MAPPER);
   }
@@ -59,13 +102,7 @@ public final class Json {
   /** Unmarshals a JSON body; a failure becomes a MalformedRequestContentRejection carrying the Jackson error. */
   public static <T> Unmarshaller<org.apache.pekko.http.javadsl.model.HttpEntity, T> unmarshaller(Class<T> type) {
     return Unmarshaller.forMediaType(MediaTypes.APPLICATION_JSON, Unmarshaller.entityToString())
-        .thenApply(body -> {
-          try {
-            return MAPPER.readValue(body, type);
-          } catch (JsonProcessingException e) {
-            throw new MalformedJson(e);
-          }
-        });
+        .thenApply(body -> readObject(body, type));
   }
 
   /** Not an IllegalArgumentException on purpose: Pekko would turn that into a ValidationRejection. */
@@ -73,10 +110,17 @@ public final class Json {
     MalformedJson(JsonProcessingException cause) {
       super(describe(cause), cause);
     }
+
+    MalformedJson(String detail) {
+      super(detail);
+    }
   }
 
   /** What was wrong with a body, in the client's terms: field paths and JSON types, never Java class names. */
   static String describe(JsonProcessingException e) {
+    if (e instanceof StorableValues.Unstorable u) {
+      return "field '" + path(u) + "' " + u.reason();
+    }
     if (e instanceof UnrecognizedPropertyException u) {
       return "unknown field '" + path(u) + "'";
     }
@@ -85,13 +129,14 @@ public final class Json {
     }
     if (e instanceof MismatchedInputException m) {
       if (m.getPath().isEmpty()) {
-        return m.getOriginalMessage().startsWith("No content") ? "request body is empty; expected a JSON object"
-            : "request body must be a JSON object";
+        return m.getOriginalMessage().startsWith("No content") ? "empty; expected a JSON object"
+            : "expected a JSON object";
       }
       return "field '" + path(m) + "' must be " + jsonType(m.getTargetType());
     }
     if (e instanceof JsonMappingException m && !m.getPath().isEmpty()) {
-      return "field '" + path(m) + "' is invalid";
+      var why = String.valueOf(m.getOriginalMessage());
+      return "field '" + path(m) + "' " + (why.contains("out of range") ? "is out of range" : "is invalid");
     }
     var location = Optional.ofNullable(e.getLocation())
         .map(l -> " at line " + l.getLineNr() + ", column " + l.getColumnNr()).orElse("");

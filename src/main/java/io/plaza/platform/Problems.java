@@ -29,7 +29,8 @@ public final class Problems {
   }
 
   public static HttpResponse response(StatusCode status, String detail, Iterable<HttpHeader> headers) {
-    var problem = new Problem("about:blank", status.reason(), status.intValue(), detail);
+    // A detail may echo client input (an unknown field name): never let a lone surrogate break the response.
+    var problem = new Problem("about:blank", status.reason(), status.intValue(), StorableValues.printable(detail));
     return HttpResponse.create()
         .withStatus(status)
         .addHeaders(headers)

@@ -24,6 +24,7 @@ public final class CassandraFollowsRepository implements FollowsRepository {
   private final CompletionStage<PreparedStatement> followerCount;
   private final CompletionStage<PreparedStatement> lastPost;
   private final CompletionStage<PreparedStatement> lastActive;
+  private final CompletionStage<PreparedStatement> returnedAt;
   private final CompletionStage<PreparedStatement> addCelebrity;
   private final CompletionStage<PreparedStatement> removeCelebrity;
   private final CompletionStage<PreparedStatement> selectFollowers;
@@ -51,6 +52,7 @@ public final class CassandraFollowsRepository implements FollowsRepository {
     lastPost = session.prepare("UPDATE " + k + "timeline_users USING TIMESTAMP ? SET last_post = ? WHERE user_id = ?");
     lastActive = session.prepare("UPDATE " + k + "timeline_users USING TIMESTAMP ? SET last_active = ? "
         + "WHERE user_id = ?");
+    returnedAt = session.prepare("UPDATE " + k + "timeline_users SET returned_at = ? WHERE user_id = ?");
     addCelebrity = session.prepare("INSERT INTO " + k + "timeline_celebrities (shard, user_id) VALUES (0, ?) "
         + "USING TIMESTAMP ?");
     removeCelebrity = session.prepare("DELETE FROM " + k + "timeline_celebrities USING TIMESTAMP ? "
@@ -59,7 +61,7 @@ public final class CassandraFollowsRepository implements FollowsRepository {
         + "AND follower_id > ? LIMIT ?");
     selectFollowing = session.prepare("SELECT followee_id FROM " + k + "following WHERE user_id = ? "
         + "AND followee_id > ? LIMIT ?");
-    selectActivity = session.prepare("SELECT user_id, last_active, last_post FROM " + k
+    selectActivity = session.prepare("SELECT user_id, last_active, returned_at, last_post FROM " + k
         + "timeline_users WHERE user_id IN ?");
     selectCelebrities = session.prepare("SELECT user_id FROM " + k + "timeline_celebrities WHERE shard = 0");
     setMuted = session.prepare("UPDATE " + k + "timeline_hidden USING TIMESTAMP ? SET muted = ? "
@@ -121,10 +123,19 @@ public final class CassandraFollowsRepository implements FollowsRepository {
     return selectActivity.thenCompose(ps -> session.selectAll(ps.bind(List.copyOf(users)))).thenApply(rows -> {
       var active = new HashMap<String, Instant>();
       rows.forEach(row -> {
-        if (row.getInstant("last_active") != null) active.put(row.getString("user_id"), row.getInstant("last_active"));
+        var projected = row.getInstant("last_active");
+        var returned = row.getInstant("returned_at");
+        var latest = projected == null ? returned
+            : returned == null || projected.isAfter(returned) ? projected : returned;
+        if (latest != null) active.put(row.getString("user_id"), latest);
       });
       return active;
     });
+  }
+
+  @Override
+  public CompletionStage<Done> markReturned(String user, Instant at) {
+    return write(returnedAt, at, user);
   }
 
   @Override

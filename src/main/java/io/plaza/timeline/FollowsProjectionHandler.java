@@ -24,8 +24,16 @@ public final class FollowsProjectionHandler extends Handler<List<EventEnvelope<U
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<UserTimeline.Event>> envelopes) {
     var writes = new ArrayList<FollowsRepository.Write>();
-    for (var env : envelopes) writes.addAll(writesFor(env.event(), env.sequenceNr(), celebrityThreshold));
-    return repository.apply(writes);
+    var lastPosts = new ArrayList<FollowsRepository.Write>();
+    for (var env : envelopes) {
+      for (var write : writesFor(env.event(), env.sequenceNr(), celebrityThreshold)) {
+        (write instanceof FollowsRepository.LastPost ? lastPosts : writes).add(write);
+      }
+    }
+    // `last_post` is the fan-out's marker that the author's earlier events are applied (TimelineFanout waits for it):
+    // it may only land once every other write of the batch has.
+    if (lastPosts.isEmpty()) return repository.apply(writes);
+    return repository.apply(writes).thenCompose(done -> repository.apply(lastPosts));
   }
 
   static List<FollowsRepository.Write> writesFor(UserTimeline.Event event, long v, int celebrityThreshold) {

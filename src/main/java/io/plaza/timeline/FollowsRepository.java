@@ -48,8 +48,18 @@ public interface FollowsRepository {
 
   CompletionStage<Page> following(String user, String after, int limit);
 
-  /** When each of {@code users} last read their home timeline (users never seen are absent). */
+  /**
+   * When each of {@code users} last read their home timeline (users never seen are absent): the later of the
+   * projected activity and {@link #markReturned}.
+   */
   CompletionStage<Map<String, Instant>> lastActive(Collection<String> users);
+
+  /**
+   * Marks {@code user} active from {@code at} on, at once: written by the home-timeline read (not the projection) when
+   * an inactive user comes back, before their timeline is rebuilt, so no post falls between the fan-out skipping them
+   * and the rebuild.
+   */
+  CompletionStage<Done> markReturned(String user, Instant at);
 
   /** The number of each user's latest post (users who never posted are absent): where their `user_posts` start. */
   CompletionStage<Map<String, Long>> lastPosts(Collection<String> users);

@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 
 /**
@@ -35,6 +36,7 @@ public final class HomeTimeline {
   private final FanoutPolicy policy;
   private final Duration activityResolution;
   private final Consumer<String> recordActivity;
+  private final Function<String, CompletionStage<Set<String>>> comeBack;
   private final Clock clock;
   private final AtomicReference<Cached> celebrities = new AtomicReference<>();
 
@@ -44,9 +46,13 @@ public final class HomeTimeline {
    * @param recordActivity tells the user's entity that they read their timeline (fire and forget: the entity
    *     persists at most one activity per {@code activityResolution}); called only when the read model shows the last
    *     activity older than that
+   * @param comeBack asks the user's entity to record their activity when they return after being inactive, and
+   *     answers whom they follow: the rebuild must not miss a follow the read model has not caught up with
    */
   public HomeTimeline(HomeTimelineRepository home, UserPostsRepository posts, FollowsRepository follows,
-      FanoutPolicy policy, Duration activityResolution, Consumer<String> recordActivity, Clock clock) {
+      FanoutPolicy policy, Duration activityResolution, Consumer<String> recordActivity,
+      Function<String, CompletionStage<Set<String>>> comeBack, Clock clock) {
+    this.comeBack = comeBack;
     this.home = home;
     this.posts = posts;
     this.follows = follows;
@@ -69,10 +75,12 @@ public final class HomeTimeline {
     return CompletableFuture.allOf(hiddenRead, lastActiveRead, celebritiesFollowed).thenCompose(v -> {
       var now = clock.instant();
       var lastActive = lastActiveRead.join().get(user);
-      if (lastActive == null || !lastActive.plus(activityResolution).isAfter(now)) recordActivity.accept(user);
       var celebs = celebritiesFollowed.join();
-      boolean returning = !policy.isActive(lastActive, now);
-      var rebuilt = returning && cursor == null ? rebuild(user, celebs.all()) : done();
+      boolean rebuild = !policy.isActive(lastActive, now) && cursor == null;
+      if (!rebuild && (lastActive == null || !lastActive.plus(activityResolution).isAfter(now))) {
+        recordActivity.accept(user);
+      }
+      var rebuilt = rebuild ? returned(user, celebs.all()) : done();
       return rebuilt.thenCompose(d -> celebrityPosts(List.copyOf(celebs.followed()), cursor))
           .thenCompose(merged -> collect(user, cursor, limit, hiddenRead.join(), merged, new ArrayList<>(), 0));
     });
@@ -128,10 +136,24 @@ public final class HomeTimeline {
     });
   }
 
-  /** Pulls the recent posts of everyone the returning user follows (but celebrities) into their pushed timeline. */
-  private CompletionStage<Done> rebuild(String user, Set<String> celebrities) {
-    return allFollowing(user, null, new ArrayList<>()).thenCompose(followees -> recentPosts(
-        followees.stream().filter(f -> !celebrities.contains(f)).toList(), REBUILD_POSTS)).thenCompose(items -> {
+  /**
+   * A user back after being inactive (or new): the fan-out has been skipping them. In this order: their entity records
+   * the activity and says whom they follow; they are marked active in `follows` at once, so every post fanned out
+   * from now on is pushed to them; then their timeline is rebuilt from `user_posts`, which already holds every post
+   * whose fan-out skipped them (the fan-out waits for it). If the entity does not answer, the rebuild uses the
+   * read model's follow list and the user stays unmarked, so the next read does all this again.
+   */
+  private CompletionStage<Done> returned(String user, Set<String> celebrities) {
+    return comeBack.apply(user).handle((following, e) -> following).thenCompose(following -> following == null
+        ? allFollowing(user, null, new ArrayList<>()).thenCompose(all -> rebuild(user, all, celebrities))
+        : follows.markReturned(user, clock.instant())
+            .thenCompose(d -> rebuild(user, List.copyOf(following), celebrities)));
+  }
+
+  /** Pulls the recent posts of the user's followees (but celebrities) into their pushed timeline. */
+  private CompletionStage<Done> rebuild(String user, List<String> followees, Set<String> celebrities) {
+    return recentPosts(followees.stream().filter(f -> !celebrities.contains(f)).toList(), REBUILD_POSTS)
+        .thenCompose(items -> {
           var writes = items.stream().map(item -> home.insert(List.of(user), item).toCompletableFuture()).toList();
           return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
         });

@@ -57,7 +57,11 @@ public final class Timeline {
         .start(topic, config.getString("fanout-consumer-group"));
     var home = new HomeTimeline(homeTimelines, posts, follows, policy, settings.activityResolution(),
         user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user)
-            .tell(new UserTimeline.RecordActivity(system.ignoreRef())), Clock.systemUTC());
+            .tell(new UserTimeline.RecordActivity(system.ignoreRef())),
+        user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user)
+            .<UserTimeline.Reply>ask(UserTimeline.RecordActivity::new, settings.askTimeout())
+            .thenApply(reply -> reply instanceof UserTimeline.Activity activity ? activity.following() : null),
+        Clock.systemUTC());
     return new TimelineRoutes(system, posts, follows, home, relay, askTimeout).endpoints();
   }
 }

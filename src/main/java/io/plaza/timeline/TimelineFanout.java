@@ -21,6 +21,11 @@ import org.apache.pekko.actor.typed.ActorSystem;
  */
 public final class TimelineFanout {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TimelineFanout.class);
+  /** How long a post waits for the read models it is fanned out by; they trail the journal by about a second. */
+  private static final Duration CATCH_UP_WAIT = Duration.ofSeconds(30);
+  private static final Duration POLL_INTERVAL = Duration.ofMillis(100);
+
   private final ActorSystem<?> system;
   private final FollowsRepository follows;
   private final UserPostsRepository posts;
@@ -74,12 +79,36 @@ public final class TimelineFanout {
     var own = home.insert(List.of(post.author()), item);
     boolean celebrity = post.authorFollowers() != null && !policy.fansOut(post.authorFollowers());
     if (celebrity) return own;
-    var now = clock.instant();
-    return own.thenCompose(d -> eachFollowerPage(post.author(), null, followers ->
-        follows.lastActive(followers).thenCompose(active -> {
-          var recipients = policy.recipients(followers, active, now);
-          return home.insert(recipients, item).thenCompose(done -> trimSome(recipients));
-        })));
+    long deadline = System.nanoTime() + CATCH_UP_WAIT.toNanos();
+    return own.thenCompose(d -> caughtUp(post, deadline)).thenCompose(d -> {
+      var now = clock.instant();
+      return eachFollowerPage(post.author(), null, followers ->
+          follows.lastActive(followers).thenCompose(active -> {
+            var recipients = policy.recipients(followers, active, now);
+            return home.insert(recipients, item).thenCompose(done -> trimSome(recipients));
+          }));
+    });
+  }
+
+  /**
+   * Waits until the read models the fan-out decides by hold everything up to this post: `follows` has applied the
+   * author's events up to it (its `last_post` marker, written after the rest of each batch), so every follow the
+   * author confirmed before posting is among the followers read; and `user_posts` holds it, so a follower skipped as
+   * inactive finds it when their timeline is rebuilt (HomeTimeline marks them active before it reads `user_posts`).
+   * The three projections trail the journal by about the same second, so this is usually one read of each. Past
+   * {@code deadline} (a projection stalled) the fan-out goes ahead with what is there rather than hold the topic.
+   */
+  private CompletionStage<Done> caughtUp(TimelinePostMessage post, long deadline) {
+    return poll(() -> {
+      var lastPost = follows.lastPosts(List.of(post.author())).toCompletableFuture();
+      var stored = posts.createdAt(post.author(), post.number()).toCompletableFuture();
+      return lastPost.thenCombine(stored, (last, at) -> last.getOrDefault(post.author(), 0L) >= post.number()
+          && at.isPresent());
+    }, ready -> ready, deadline).thenApply(ready -> {
+      if (!ready) log.warn("fanning out {} before the follows and user_posts read models caught up with it",
+          post.postId());
+      return Done.getInstance();
+    });
   }
 
   /** Now and then (1 insert in 50) a timeline is trimmed back to its size: cheap on average, bounded forever. */
@@ -93,7 +122,7 @@ public final class TimelineFanout {
 
   /** From every follower's timeline, active or not (an inactive one may hold it from before). */
   private CompletionStage<Done> retract(TimelinePostMessage deletion) {
-    return createdAt(deletion, System.nanoTime() + Duration.ofSeconds(30).toNanos()).thenCompose(createdAt -> {
+    return createdAt(deletion, System.nanoTime() + CATCH_UP_WAIT.toNanos()).thenCompose(createdAt -> {
       if (createdAt == null) return done();
       var removeOwn = home.remove(List.of(deletion.author()), deletion.postId(), createdAt, deletion.occurredAt());
       return removeOwn.thenCompose(d -> eachFollowerPage(deletion.author(), null, followers ->
@@ -103,15 +132,20 @@ public final class TimelineFanout {
 
   /** The post's creation time from `user_posts`, waiting for that projection to catch up (it trails by ~1 s). */
   private CompletionStage<Instant> createdAt(TimelinePostMessage deletion, long deadline) {
-    return posts.createdAt(deletion.author(), deletion.number()).thenCompose(found -> {
-      if (found.isPresent() || System.nanoTime() > deadline) {
-        return CompletableFuture.completedFuture(found.orElse(null));
-      }
-      var later = new CompletableFuture<Instant>();
-      system.scheduler().scheduleOnce(Duration.ofMillis(200), () -> createdAt(deletion, deadline)
-          .whenComplete((at, e) -> {
+    return poll(() -> posts.createdAt(deletion.author(), deletion.number()), java.util.Optional::isPresent, deadline)
+        .thenApply(found -> found.orElse(null));
+  }
+
+  /** Reads until {@code ready} holds or {@code deadline} (System.nanoTime) passes; the last value read. */
+  private <T> CompletionStage<T> poll(java.util.function.Supplier<CompletionStage<T>> read,
+      java.util.function.Predicate<T> ready, long deadline) {
+    return read.get().thenCompose(value -> {
+      if (ready.test(value) || System.nanoTime() > deadline) return CompletableFuture.completedFuture(value);
+      var later = new CompletableFuture<T>();
+      system.scheduler().scheduleOnce(POLL_INTERVAL, () -> poll(read, ready, deadline)
+          .whenComplete((next, e) -> {
             if (e != null) later.completeExceptionally(e);
-            else later.complete(at);
+            else later.complete(next);
           }), system.executionContext());
       return later;
     });

@@ -129,6 +129,38 @@ class HomeTimelineTest {
   }
 
   @Test
+  void aReturningUserIsMarkedActiveBeforeTheRebuildReadsPostsAndFollowsAsTheirEntityKnows() {
+    var world = new World();
+    world.posts.put("ann", new ArrayList<>(List.of(item("ann:1", 1))));
+    world.posts.put("bob", new ArrayList<>(List.of(item("bob:1", 2))));
+    world.following.add("ann");
+    // The follow of bob is confirmed by the entity but not projected yet.
+    world.entityFollowing = Set.of("ann", "bob");
+    world.lastActive = null;
+    assertEquals(List.of("bob:1", "ann:1"), ids(world.read(null, 10)));
+    assertEquals("returned me", world.calls.get(0), "marked active before any post is read: " + world.calls);
+    assertEquals(NOW, world.returnedAt);
+    // Now active for the fan-out: the next read neither rebuilds nor asks the entity again.
+    world.calls.clear();
+    world.read(null, 10);
+    assertEquals(List.of(), world.calls);
+    assertEquals(List.of("me"), world.activityRecorded);
+  }
+
+  @Test
+  void whenTheEntityDoesNotAnswerTheRebuildUsesTheReadModelAndTheNextReadTriesAgain() {
+    var world = new World();
+    world.posts.put("ann", new ArrayList<>(List.of(item("ann:1", 1))));
+    world.following.add("ann");
+    world.unanswered = true;
+    world.lastActive = null;
+    assertEquals(List.of("ann:1"), ids(world.read(null, 10)));
+    assertNull(world.returnedAt, "not marked active: the entity did not record it");
+    world.read(null, 10);
+    assertEquals(List.of("me", "me"), world.activityRecorded, "asked again on the next read");
+  }
+
+  @Test
   void activityIsRecordedOnlyWhenTheReadModelShowsItOlderThanTheResolution() {
     var world = new World();
     world.lastActive = NOW.minus(Duration.ofMinutes(59));
@@ -161,8 +193,19 @@ class HomeTimelineTest {
     final Set<String> hidden = new HashSet<>();
     Instant lastActive = NOW.minusSeconds(60);
     final List<String> activityRecorded = new ArrayList<>();
+    /** Whom "me" follows as the entity knows it (null: the entity does not answer); the read model may lag. */
+    Set<String> entityFollowing;
+    /** The read-model calls of a rebuild, in order. */
+    final List<String> calls = new ArrayList<>();
+    Instant returnedAt;
+    boolean unanswered;
     final HomeTimeline timeline = new HomeTimeline(this, this, new Follows(), POLICY, Duration.ofHours(1),
-        activityRecorded::add, Clock.fixed(NOW, ZoneOffset.UTC));
+        activityRecorded::add, user -> {
+          activityRecorded.add(user);
+          var known = entityFollowing != null ? entityFollowing : following;
+          return unanswered ? CompletableFuture.failedFuture(new RuntimeException("timeout"))
+              : CompletableFuture.completedFuture(Set.copyOf(known));
+        }, Clock.fixed(NOW, ZoneOffset.UTC));
 
     HomeTimeline.Page read(TimelineCursor cursor, int limit) {
       return timeline.read("me", cursor, limit).toCompletableFuture().join();
@@ -207,6 +250,7 @@ class HomeTimelineTest {
 
     @Override
     public CompletionStage<List<UserPostsRepository.Post>> page(String author, long before, int limit) {
+      calls.add("user_posts " + author);
       return CompletableFuture.completedFuture(posts.getOrDefault(author, List.of()).stream()
           .sorted(TimelineCursor.NEWEST_FIRST).limit(limit)
           .map(i -> new UserPostsRepository.Post(i.postId(), i.author(), UserTimeline.numberOf(i.postId()), i.text(),
@@ -234,7 +278,16 @@ class HomeTimelineTest {
 
       @Override
       public CompletionStage<Map<String, Instant>> lastActive(Collection<String> users) {
-        return CompletableFuture.completedFuture(lastActive == null ? Map.of() : Map.of("me", lastActive));
+        var latest = lastActive == null || (returnedAt != null && returnedAt.isAfter(lastActive)) ? returnedAt
+            : lastActive;
+        return CompletableFuture.completedFuture(latest == null ? Map.of() : Map.of("me", latest));
+      }
+
+      @Override
+      public CompletionStage<Done> markReturned(String user, Instant at) {
+        calls.add("returned " + user);
+        returnedAt = at;
+        return CompletableFuture.completedFuture(Done.getInstance());
       }
 
       /** All of "me"'s followees on one page. */
