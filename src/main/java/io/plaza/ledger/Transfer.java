@@ -107,8 +107,18 @@ public final class Transfer
 
   public record Get(String requester, ActorRef<Reply> replyTo) implements Command {}
 
-  /** Completes a held (pending) transfer with {@code amount}, at most the held amount. */
-  public record PostPending(String requester, long amount, ActorRef<Reply> replyTo) implements Command {}
+  /** Completes a held (pending) transfer with {@code amount}, at most the held amount ({@link #HELD_AMOUNT}: all). */
+  public record PostPending(String requester, long amount, ActorRef<Reply> replyTo) implements Command {
+    /** Post what is held: the caller need not know the amount (and must not read it from a lagging read model). */
+    public static final long HELD_AMOUNT = 0;
+
+    PostPending resolved(Request request) {
+      return amount == HELD_AMOUNT ? new PostPending(requester, request.amount(), replyTo) : this;
+    }
+  }
+
+  /** The transfer as it stands, whoever asks: for callers that check ownership themselves (a reversal's payee). */
+  public record Inspect(ActorRef<Reply> replyTo) implements Command {}
 
   /** Gives up a held (pending) transfer: the hold is released, no money moves. */
   public record VoidPending(String requester, ActorRef<Reply> replyTo) implements Command {}
@@ -123,6 +133,12 @@ public final class Transfer
 
   /** The completion wait is over: tell waiting callers where the transfer stands. */
   record ReplyNow() implements Command {}
+
+  /**
+   * Sharding's stop message on passivation. It queues behind what is already in the mailbox, so an Initiate that
+   * slipped in before it runs first; a saga it finds in flight is not cut short: the entity stops when it finishes.
+   */
+  record Stop() implements Command {}
 
   enum Leg { DEBIT, CREDIT, REFUND, HOLD, CAPTURE, RELEASE }
 
@@ -230,6 +246,7 @@ public final class Transfer
     sharding.init(Metrics.get(system).entity(ENTITY_KEY, Command.class,
             entity -> create(entity.getEntityId(), accounts, settings, Clock.systemUTC(),
                 self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))
+        .withStopMessage(new Stop())
         .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
   }
 
@@ -269,6 +286,8 @@ public final class Transfer
   // Legs sent by this incarnation; after a restart every leg may have been sent before (see LedgerAccount.Debit).
   private final Set<Leg> sent = java.util.EnumSet.noneOf(Leg.class);
   private boolean resumed;
+  /** Passivation asked for a stop while the saga was in flight: stop when it finishes. */
+  private boolean stopWhenFinished;
   private Instant debitedAt;
   private Duration nextRetry;
 
@@ -333,14 +352,15 @@ public final class Transfer
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     var builder = newCommandHandlerWithReplyBuilder();
-    // Not passivated here on purpose: a valid Initiate may already sit behind this command in the mailbox, and a
-    // passivation would stop its saga mid-flight. With remember-entities there is no idle passivation, so the HTTP
-    // layer must validate requests before they reach this entity and answer reads of unknown ids elsewhere.
+    // An unknown id asked about leaves memory (and the remembered set) at once. Safe: the Stop that passivation
+    // sends queues behind an Initiate already in the mailbox, and a saga in flight is never stopped (see Stop).
     builder.forStateType(NoTransfer.class)
         .onCommand(Initiate.class, this::initiate)
-        .onCommand(Get.class, cmd -> Effect().reply(cmd.replyTo(), notFound()))
-        .onCommand(PostPending.class, cmd -> Effect().reply(cmd.replyTo(), notFound()))
-        .onCommand(VoidPending.class, cmd -> Effect().reply(cmd.replyTo(), notFound()))
+        .onCommand(Get.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(PostPending.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(VoidPending.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(Inspect.class, cmd -> unknown(cmd.replyTo()))
+        .onCommand(Stop.class, cmd -> Effect().stop().thenNoReply())
         .onCommand(Expire.class, cmd -> Effect().noReply())
         .onCommand(LegAnswered.class, cmd -> Effect().noReply())
         .onCommand(RetryLeg.class, cmd -> Effect().noReply())
@@ -348,7 +368,8 @@ public final class Transfer
     builder.forStateType(InFlight.class)
         .onCommand(Initiate.class, this::initiateAgain)
         .onCommand(Get.class, (state, cmd) -> viewFor(state, cmd.requester(), cmd.replyTo()))
-        .onCommand(PostPending.class, this::post)
+        .onCommand(Inspect.class, (state, cmd) -> Effect().reply(cmd.replyTo(), new TransferReply(view(state), false)))
+        .onCommand(PostPending.class, (state, cmd) -> post(state, cmd.resolved(state.request())))
         .onCommand(VoidPending.class, this::voidHold)
         .onCommand(Expire.class, (state, cmd) -> state.held()
             ? Effect().persist(new VoidRequested(transferId, true, clock.instant()))
@@ -362,6 +383,10 @@ public final class Transfer
         .onCommand(ReplyNow.class, (state, cmd) -> {
           answerWaiting(view(state), false);
           return Effect().noReply();
+        })
+        .onCommand(Stop.class, (state, cmd) -> {
+          stopWhenFinished = true;
+          return Effect().noReply();
         });
     builder.forStateType(Finished.class)
         .onCommand(Initiate.class, (state, cmd) -> {
@@ -369,8 +394,9 @@ public final class Transfer
           return replayed(cmd.replyTo());
         })
         .onCommand(Get.class, (state, cmd) -> viewFor(state, cmd.requester(), cmd.replyTo()))
+        .onCommand(Inspect.class, (state, cmd) -> Effect().reply(cmd.replyTo(), new TransferReply(view(state), false)))
         .onCommand(PostPending.class, (state, cmd) -> {
-          var refusal = postRefusal(state, cmd);
+          var refusal = postRefusal(state, cmd.resolved(state.request()));
           return refusal != null ? Effect().reply(cmd.replyTo(), new Rejected(refusal)) : replayed(cmd.replyTo());
         })
         .onCommand(VoidPending.class, (state, cmd) -> {
@@ -380,12 +406,17 @@ public final class Transfer
         .onCommand(Expire.class, cmd -> Effect().noReply())
         .onCommand(LegAnswered.class, cmd -> Effect().noReply())
         .onCommand(RetryLeg.class, cmd -> Effect().noReply())
-        .onCommand(ReplyNow.class, cmd -> Effect().noReply());
+        .onCommand(ReplyNow.class, cmd -> Effect().noReply())
+        .onCommand(Stop.class, cmd -> Effect().stop().thenNoReply());
     return builder.build();
   }
 
   private Rejected notFound() {
     return new Rejected(Rejection.notFound("transfer " + transferId + " does not exist"));
+  }
+
+  private ReplyEffect<Event, State> unknown(ActorRef<Reply> replyTo) {
+    return Effect().none().thenRun(s -> passivate.run()).thenReply(replyTo, s -> notFound());
   }
 
   /** Finished transfers do not stay in memory: answer, then passivate again. */
@@ -610,7 +641,9 @@ public final class Transfer
     return Effect().persist(outcome)
         .thenRun(state -> {
           answerWaiting(view(state), false);
-          passivate.run();
+          // A passivation already under way waits for this entity to stop: no second Passivate, stop now.
+          if (stopWhenFinished) ctx.getSelf().tell(new Stop());
+          else passivate.run();
         })
         .thenNoReply();
   }

@@ -90,7 +90,8 @@ public final class TransferBatchRoutes {
       }
       var request = new TransferBatch.Request(user, List.copyOf(legs));
       var batchId = TransferBatch.idFor(user, key);
-      return TransferRoutes.startUnlessRefused(transfers, precheck(request), TransferBatch.legId(batchId, 0),
+      return TransferRoutes.startUnlessRefused(precheck(request),
+          () -> transfers.find(TransferBatch.legId(batchId, 0)).thenApply(java.util.Optional::isPresent),
           () -> start(batchId, request));
     }));
   }

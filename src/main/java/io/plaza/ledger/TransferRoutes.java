@@ -99,16 +99,18 @@ public final class TransferRoutes {
     return List.of(
         Endpoint.post("/v1/transfers", call -> initiate(call.userId())),
         Endpoint.get("/v1/transfers/{id}", call -> get(call.userId(), call.param("id"))),
-        Endpoint.post("/v1/transfers/{id}/post", call -> existing(call.userId(), call.param("id"),
-            row -> entity(Json.unmarshaller(PostRequest.class), body -> {
+        // Commands on a transfer ask its entity, which knows it from the moment its POST was answered (the read model
+        // trails by a second) and checks who asks.
+        Endpoint.post("/v1/transfers/{id}/post", call -> validId(call.param("id"),
+            id -> entity(Json.unmarshaller(PostRequest.class), body -> {
               if (body.amount() != null && body.amount() <= 0) {
                 return Problems.badRequest("amount must be a positive integer of minor units");
               }
-              long amount = body.amount() == null ? row.request().amount() : body.amount();
-              return ask(row.transferId(), replyTo -> new Transfer.PostPending(call.userId(), amount, replyTo));
+              long amount = body.amount() == null ? Transfer.PostPending.HELD_AMOUNT : body.amount();
+              return ask(id, replyTo -> new Transfer.PostPending(call.userId(), amount, replyTo));
             }))),
-        Endpoint.post("/v1/transfers/{id}/void", call -> existing(call.userId(), call.param("id"),
-            row -> ask(row.transferId(), replyTo -> new Transfer.VoidPending(call.userId(), replyTo)))),
+        Endpoint.post("/v1/transfers/{id}/void", call -> validId(call.param("id"),
+            id -> ask(id, replyTo -> new Transfer.VoidPending(call.userId(), replyTo)))),
         Endpoint.post("/v1/transfers/{id}/reversal", call -> reverse(call.userId(), call.param("id"))));
   }
 
@@ -121,19 +123,33 @@ public final class TransferRoutes {
       var request = new Transfer.Request(user, body.from(), body.to(), body.amount(), body.currency(),
           body.reference() == null ? "" : body.reference(), hold);
       var transferId = Transfer.idFor(user, key);
-      return startUnlessRefused(transfers, precheck(request), transferId, () -> start(transferId, request));
+      return startUnlessRefused(precheck(request), madeBy(transferId, user), () -> start(transferId, request));
     }));
   }
 
   /**
    * Starts the saga when the pre-check passed. When it refused, the request may still be the retry of one accepted
-   * earlier (an account closed since): if the read model knows {@code knownId}, the entity gives its first answer.
+   * earlier (an account closed since): if {@code accepted} says so, the entity gives its first answer.
    */
-  static Route startUnlessRefused(TransferRepository transfers, CompletionStage<Rejection> precheck, String knownId,
-      java.util.function.Supplier<Route> start) {
+  static Route startUnlessRefused(CompletionStage<Rejection> precheck,
+      java.util.function.Supplier<CompletionStage<Boolean>> accepted, java.util.function.Supplier<Route> start) {
     return onSuccess(precheck, refusal -> refusal == null ? start.get()
-        : onSuccess(transfers.find(knownId),
-            existing -> existing.isPresent() ? start.get() : Problems.complete(refusal)));
+        : onSuccess(accepted.get(), earlier -> earlier ? start.get() : Problems.complete(refusal)));
+  }
+
+  /** The transfer's entity, asked whoever made it (an unknown id answers Rejected, and leaves memory). */
+  private CompletionStage<Transfer.Reply> inspect(String transferId) {
+    return sharding.entityRefFor(Transfer.ENTITY_KEY, transferId).ask(Transfer.Inspect::new, askTimeout);
+  }
+
+  /**
+   * Whether the transfer entity holds a request of this caller: a retry is recognised the moment its first request
+   * was answered (then the entity answers it, or refuses another body with 409). A reversal's id follows from the
+   * original alone, so someone else's reversal is not theirs to retry.
+   */
+  private java.util.function.Supplier<CompletionStage<Boolean>> madeBy(String transferId, String requester) {
+    return () -> inspect(transferId).thenApply(reply -> reply instanceof Transfer.TransferReply made
+        && made.transfer().request().requester().equals(requester));
   }
 
   /**
@@ -141,8 +157,10 @@ public final class TransferRoutes {
    * the original stays as it was. Asked by the destination's owner (it is their money that moves). One reversal per
    * transfer: its id follows from the original's, so retries land on the same reversal.
    */
-  private Route reverse(String user, String id) {
-    return known(id, original -> {
+  private Route reverse(String user, String transferId) {
+    return validId(transferId, id -> onSuccess(inspect(id), reply -> {
+      if (reply instanceof Transfer.Rejected rejected) return Problems.complete(rejected.rejection());
+      var original = ((Transfer.TransferReply) reply).transfer();
       if (original.status() != Transfer.Status.COMPLETED) {
         return Problems.complete(StatusCodes.CONFLICT,
             "only a completed transfer can be reversed; transfer " + id + " is " + original.status());
@@ -154,8 +172,8 @@ public final class TransferRoutes {
       long amount = original.postedAmount() != null ? original.postedAmount() : r.amount();
       var reversal = new Transfer.Request(user, r.to(), r.from(), amount, r.currency(), "reversal of " + id, 0, id);
       var reversalId = Transfer.reversalIdFor(id);
-      return startUnlessRefused(transfers, precheck(reversal), reversalId, () -> start(reversalId, reversal));
-    });
+      return startUnlessRefused(precheck(reversal), madeBy(reversalId, user), () -> start(reversalId, reversal));
+    }));
   }
 
   static Rejection invalid(TransferRequest body) {
@@ -241,14 +259,16 @@ public final class TransferRoutes {
         : Problems.complete(StatusCodes.FORBIDDEN, "transfer " + id + " was made by another user"));
   }
 
+  /** 404 for what cannot be a transfer id, so it never reaches (and starts) an entity. */
+  private static Route validId(String id, Function<String, Route> inner) {
+    return TRANSFER_ID.matcher(id).matches() ? inner.apply(id) : Problems.complete(StatusCodes.NOT_FOUND,
+        "transfer id '" + LedgerRoutes.abbreviate(id) + "' is not a valid id");
+  }
+
   /** A transfer the read model knows (whoever made it), else 404. */
   private Route known(String id, Function<TransferRepository.TransferRow, Route> inner) {
-    if (!TRANSFER_ID.matcher(id).matches()) {
-      return Problems.complete(StatusCodes.NOT_FOUND, "transfer id '" + LedgerRoutes.abbreviate(id)
-          + "' is not a valid id");
-    }
-    return onSuccess(transfers.find(id), found -> found.isPresent() ? inner.apply(found.get())
+    return validId(id, valid -> onSuccess(transfers.find(valid), found -> found.isPresent() ? inner.apply(found.get())
         : Problems.complete(StatusCodes.NOT_FOUND,
-            "transfer " + id + " does not exist (a new transfer shows here about a second after its POST)"));
+            "transfer " + id + " does not exist (a new transfer shows here about a second after its POST)")));
   }
 }

@@ -277,8 +277,8 @@ public final class UserTimeline
         .onCommand(Mute.class, this::mute)
         .onCommand(Block.class, this::block)
         .onCommand(RecordActivity.class, this::recordActivity)
-        .onCommand(GetProfile.class, (state, cmd) -> state.registered()
-            ? Effect().reply(cmd.replyTo(), profile(state)) : reject(cmd.replyTo(), unknownUser(userId)))
+        // Every well-formed user id is a timeline user: one who never used it has an empty profile.
+        .onCommand(GetProfile.class, (state, cmd) -> Effect().reply(cmd.replyTo(), profile(state)))
         .onCommand(ApplyRelation.class, this::applyRelation)
         .onCommand(RelationAnswered.class, this::relationAnswered)
         .onCommand(RetryOutbox.class, (state, retry) -> {
@@ -414,13 +414,13 @@ public final class UserTimeline
     var now = clock.instant();
     switch (cmd.relation()) {
       case ADD_FOLLOWER -> {
-        if (!state.registered()) return reject(cmd.replyTo(), unknownUser(userId));
+        // A user who never used the timeline can be followed: the follow registers them.
         if (state.blocked().contains(cmd.from())) {
           return reject(cmd.replyTo(), Rejection.forbidden("you cannot follow " + userId));
         }
         if (state.followers().contains(cmd.from())) return Effect().reply(cmd.replyTo(), new Done());
-        return Effect().persist(new FollowerAdded(userId, cmd.from(), state.followers().size() + 1, now))
-            .thenReply(cmd.replyTo(), s -> new Done());
+        return registered(state, List.of(new FollowerAdded(userId, cmd.from(), state.followers().size() + 1, now)),
+            cmd.replyTo(), new Done());
       }
       case REMOVE_FOLLOWER -> {
         if (!state.followers().contains(cmd.from())) return Effect().reply(cmd.replyTo(), new Done());
@@ -496,10 +496,6 @@ public final class UserTimeline
     return new Profile(userId, state.postCount() - state.deletedPosts().size(), state.postCount(),
         state.followers().size(),
         state.following(), state.muted(), state.blocked(), state.lastActive());
-  }
-
-  static Rejection unknownUser(String user) {
-    return Rejection.notFound("user " + user + " does not exist");
   }
 
   private ReplyEffect<Event, State> reject(ActorRef<Reply> replyTo, Rejection rejection) {

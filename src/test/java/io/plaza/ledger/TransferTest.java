@@ -289,6 +289,38 @@ class TransferTest {
     assertEquals(30, balance(b, "bob"));
   }
 
+  // ---- passivation ------------------------------------------------------------------------------------------
+
+  @Test
+  void anUnknownIdAskedAboutAnswersNotFoundAndAsksToLeaveMemory() {
+    var passivations = new java.util.concurrent.atomic.AtomicInteger();
+    var unknown = testKit.spawn(Transfer.create("t-" + UUID.randomUUID(), accounts, SETTINGS, Clock.systemUTC(),
+        self -> passivations.incrementAndGet()));
+    var probe = testKit.<Transfer.Reply>createTestProbe();
+    unknown.tell(new Transfer.Inspect(probe.ref()));
+    var reply = assertInstanceOf(Transfer.Rejected.class, probe.expectMessageClass(Transfer.Reply.class, WAIT));
+    assertEquals(io.plaza.platform.Rejection.Kind.NOT_FOUND, reply.rejection().kind());
+    assertEquals(1, passivations.get(), "an unknown id must not stay (remembered) in memory");
+    // Sharding's stop message then stops it.
+    unknown.tell(new Transfer.Stop());
+    probe.expectTerminated(unknown, WAIT);
+  }
+
+  @Test
+  void aStopThatArrivesWhileTheSagaRunsWaitsForItToFinish() {
+    open(a, "alice", 100);
+    open(b, "bob", 0);
+    var transfer = transfer("t-" + UUID.randomUUID(), SETTINGS, Clock.systemUTC());
+    var probe = testKit.<Transfer.Reply>createTestProbe();
+    // As when passivation raced an Initiate that was already in the mailbox: the Stop comes right behind it.
+    transfer.tell(new Transfer.Initiate(request(30), probe.ref()));
+    transfer.tell(new Transfer.Stop());
+    assertEquals(Transfer.Status.COMPLETED, view(probe.expectMessageClass(Transfer.Reply.class, WAIT)).status());
+    probe.expectTerminated(transfer, WAIT);
+    assertEquals(70, balance(a, "alice"));
+    assertEquals(30, balance(b, "bob"));
+  }
+
   // ---- pending transfers (holds) ----------------------------------------------------------------------------
 
   private Transfer.Request pendingRequest(long amount, long holdSeconds) {
@@ -308,6 +340,20 @@ class TransferTest {
 
   private static Rejection.Kind refused(Transfer.Reply reply) {
     return assertInstanceOf(Transfer.Rejected.class, reply).rejection().kind();
+  }
+
+  @Test
+  void postingWithoutAnAmountPostsWhatIsHeldAndARetryReplays() {
+    open(a, "alice", 100);
+    open(b, "bob", 0);
+    var transfer = transfer("p-" + UUID.randomUUID(), SETTINGS, Clock.systemUTC());
+    assertEquals(Transfer.Status.HELD, view(initiate(transfer, pendingRequest(30, 3600))).status());
+    var posted = view(tell(transfer, r -> new Transfer.PostPending("alice", Transfer.PostPending.HELD_AMOUNT, r)));
+    assertEquals(30L, posted.postedAmount());
+    var again = assertInstanceOf(Transfer.TransferReply.class,
+        tell(transfer, r -> new Transfer.PostPending("alice", Transfer.PostPending.HELD_AMOUNT, r)));
+    assertTrue(again.replayed());
+    assertEquals(30, balance(b, "bob"));
   }
 
   @Test

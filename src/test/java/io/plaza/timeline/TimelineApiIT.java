@@ -179,16 +179,20 @@ class TimelineApiIT {
     var wes = api.token("wes");
     assertEquals(201, api.post("/v1/posts", wes, "{\"text\":\"first\"}", Map.of()).status());
     assertProblem(400, put("/v1/users/wes/following/wes", wes), "yourself");
-    assertProblem(404, put("/v1/users/wes/following/nobody-ever", wes), "does not exist");
+    // A well-formed id is a user whether or not it used the timeline: following it works at once.
+    assertEquals(204, put("/v1/users/wes/following/never-seen-before", wes).status());
+    assertEquals(1, api.get("/v1/users/never-seen-before", wes).json().get("followers").asInt());
     assertProblem(403, put("/v1/users/xan/mutes/wes", wes), "only change your own");
     assertProblem(403, put("/v1/users/xan/following/wes", wes), "only change your own");
     assertProblem(404, put("/v1/users/wes/following/not:valid", wes), "not a user id");
-    assertProblem(404, api.get("/v1/users/nobody-ever", wes), "does not exist");
+    var nobody = api.get("/v1/users/nobody-ever", wes);
+    assertEquals(200, nobody.status(), nobody.toString());
+    assertEquals(0, nobody.json().get("posts").asInt());
     assertEquals(204, put("/v1/users/wes/mutes/xan", wes).status());
     assertEquals(List.of("xan"), strings(api.get("/v1/users/wes", wes).json().get("muted")));
     // Others see counts only, never whom one mutes or blocks.
     var seen = api.get("/v1/users/wes", api.token("xan")).json();
     assertEquals(false, seen.has("muted"));
-    assertEquals(0, seen.get("following").asInt());
+    assertEquals(1, seen.get("following").asInt(), "wes follows never-seen-before");
   }
 }

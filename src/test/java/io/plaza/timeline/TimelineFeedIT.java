@@ -296,4 +296,62 @@ class TimelineFeedIT {
     assertTrue(page.containsAll(List.of(later, postId)), page.toString());
     assertTrue(pushedRows("rb-away").contains(later), "rebuilt into its rows");
   }
+
+  /**
+   * The rule a feed must keep: a post made after a follow was acknowledged reaches the follower. 100 authors at once
+   * (8 in parallel), each followed by two users and posting right after each follow is confirmed: 200 follow-post
+   * pairs. Half the followers read their timeline before following (the fan-out pushes to them), half read it for the
+   * first time right after the post (rebuilt on their first read): both paths raced the projections before.
+   */
+  @Test
+  void aPostMadeRightAfterAFollowIsAcknowledgedAlwaysReachesTheFollower() throws Exception {
+    var expected = new java.util.concurrent.ConcurrentHashMap<String, List<String>>();
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+    try {
+      var tasks = new java.util.ArrayList<java.util.concurrent.Future<?>>();
+      for (int a = 0; a < 100; a++) {
+        int author = a;
+        tasks.add(pool.submit(() -> {
+          var name = "race-" + author;
+          var authorToken = token(name);
+          var followers = new java.util.ArrayList<String>();
+          for (int i = 0; i < 2; i++) {
+            var follower = name + "-f" + i;
+            var followerToken = token(follower);
+            boolean readsFirst = (author + i) % 2 == 0;
+            if (readsFirst) assertEquals(200, api.get("/v1/timeline/home?limit=1", followerToken).status());
+            var followed = api.send("PUT", "/v1/users/" + follower + "/following/" + name, followerToken, null,
+                Map.of());
+            assertEquals(204, followed.status(), followed.toString());
+            followers.add(follower);
+            var created = api.post("/v1/posts", authorToken, "{\"text\":\"right after " + follower + "\"}",
+                Map.of());
+            assertEquals(201, created.status(), created.toString());
+            var postId = created.json().get("postId").asText();
+            for (var f : followers) expected.computeIfAbsent(f, k -> new java.util.concurrent.CopyOnWriteArrayList<>())
+                .add(postId);
+            if (!readsFirst) assertEquals(200, api.get("/v1/timeline/home?limit=1", followerToken).status());
+          }
+          return null;
+        }));
+      }
+      for (var task : tasks) task.get(5, java.util.concurrent.TimeUnit.MINUTES);
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(200, expected.size(), "200 follows, each followed at once by a post");
+    // The first follower of each author must get both of its posts, the second the later one.
+    assertEquals(300, expected.values().stream().mapToInt(List::size).sum());
+    var missing = new java.util.TreeMap<String, List<String>>();
+    ItSupport.eventually(Duration.ofSeconds(60), () -> {
+      missing.clear();
+      expected.forEach((follower, posts) -> {
+        var page = ids(home(follower, null, 10));
+        var lost = posts.stream().filter(p -> !page.contains(p)).toList();
+        if (!lost.isEmpty()) missing.put(follower, lost);
+      });
+      assertEquals(Map.of(), missing, "posts made after an acknowledged follow that never reached the follower");
+      return null;
+    });
+  }
 }

@@ -155,13 +155,16 @@ class UserTimelineTest {
   }
 
   @Test
-  void selfUnknownAndTooManyFollowsAreRefused() {
+  void selfAndTooManyFollowsAreRefusedAndANewUserCanBeFollowed() {
     var users = new Users();
     var ann = users.id("ann");
     assertEquals(Rejection.Kind.BAD_REQUEST, refused(users.ask("ann", r -> new UserTimeline.Follow(ann, r))));
-    assertEquals(Rejection.Kind.NOT_FOUND, refused(users.ask("ann", r ->
-        new UserTimeline.Follow(users.id("nobody"), r))));
     assertEquals(Set.of(), users.profile("ann").following(), "a refused follow leaves nothing behind");
+    // A well-formed id is a timeline user whether or not it was used before: the follow registers it.
+    assertInstanceOf(UserTimeline.Done.class, users.ask("ann", r -> new UserTimeline.Follow(users.id("newbie"), r)));
+    assertEquals(1, users.profile("newbie").followers());
+    assertInstanceOf(UserTimeline.Done.class, users.ask("ann", r -> new UserTimeline.Unfollow(users.id("newbie"),
+        r)));
     for (var name : new String[] {"b1", "b2", "b3", "b4"}) users.ask(name, UserTimeline.Register::new);
     for (var name : new String[] {"b1", "b2", "b3"}) {
       assertInstanceOf(UserTimeline.Done.class, users.ask("ann", r -> new UserTimeline.Follow(users.id(name), r)));
