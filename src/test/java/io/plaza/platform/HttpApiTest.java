@@ -118,4 +118,45 @@ class HttpApiTest {
     assertTrue(scrape.contains("plaza_http_responses_total{method=\"GET\",status=\"401\"}"), scrape);
     assertTrue(scrape.contains("plaza_http_request_seconds_bucket{method=\"GET\",status=\"200\",le="), scrape);
   }
+
+  /** Sends raw bytes and reads the status line and the rest: for requests an HTTP client would refuse to send. */
+  private String raw(String request) throws Exception {
+    try (var socket = new java.net.Socket("127.0.0.1", binding.localAddress().getPort())) {
+      socket.setSoTimeout(5_000);
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+      socket.getOutputStream().flush();
+      var in = socket.getInputStream();
+      var out = new java.io.ByteArrayOutputStream();
+      var buffer = new byte[8192];
+      try {
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          out.write(buffer, 0, n);
+          if (out.toString(StandardCharsets.UTF_8).contains("}")) break;
+        }
+      } catch (java.net.SocketTimeoutException e) {
+        // what arrived is the answer
+      }
+      return out.toString(StandardCharsets.UTF_8);
+    }
+  }
+
+  private static void assertProblemResponse(int status, String response) throws Exception {
+    assertTrue(response.startsWith("HTTP/1.1 " + status), response);
+    assertTrue(response.contains("Content-Type: application/problem+json"), response);
+    var problem = Json.MAPPER.readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
+    assertEquals(status, problem.get("status").asInt(), response);
+    assertTrue(!problem.get("detail").asText().isBlank(), response);
+  }
+
+  @Test
+  void requestsTooMalformedToReachARouteStillGetAProblem() throws Exception {
+    int before = handled.get();
+    assertProblemResponse(414, raw("GET /v1/ping?" + "x".repeat(20_000) + " HTTP/1.1\r\nHost: a\r\n\r\n"));
+    assertProblemResponse(431, raw("GET /v1/ping HTTP/1.1\r\nHost: a\r\nX-Big: " + "y".repeat(40_000)
+        + "\r\n\r\n"));
+    assertProblemResponse(505, raw("GET /v1/ping HTTP/3.7\r\nHost: a\r\n\r\n"));
+    assertProblemResponse(400, raw("GET /v1/ping HTTP/1.1\r\nHost: a\r\nContent-Length: nope\r\n\r\n"));
+    assertProblemResponse(400, raw("G\u0001T /v1/ping HTTP/1.1\r\nHost: a\r\n\r\n"));
+    assertEquals(before, handled.get());
+  }
 }
