@@ -281,7 +281,7 @@ public final class Transfer
   private final Clock clock;
   private final Runnable passivate;
   // In memory only: callers waiting for the outcome, the leg whose answer counts, and the retry backoff.
-  private final List<ActorRef<Reply>> waiting = new ArrayList<>();
+  private final OutcomeWaiters<Reply> waiting = new OutcomeWaiters<>();
   private Leg outstanding;
   // Legs sent by this incarnation; after a restart every leg may have been sent before (see LedgerAccount.Debit).
   private final Set<Leg> sent = java.util.EnumSet.noneOf(Leg.class);
@@ -381,7 +381,7 @@ public final class Transfer
           return Effect().noReply();
         })
         .onCommand(ReplyNow.class, (state, cmd) -> {
-          answerWaiting(view(state), false);
+          answerWaiting(view(state));
           return Effect().noReply();
         })
         .onCommand(Stop.class, (state, cmd) -> {
@@ -445,13 +445,23 @@ public final class Transfer
   private ReplyEffect<Event, State> initiateAgain(InFlight state, Initiate cmd) {
     if (!state.request().equals(cmd.request())) return keyReused(cmd.replyTo());
     if (state.held()) return Effect().reply(cmd.replyTo(), new TransferReply(view(state), true));
-    awaitOutcome(cmd.replyTo());
+    awaitReplay(cmd.replyTo());
     return Effect().noReply();
   }
 
   /** The caller is answered with the outcome, or with "pending" when the completion wait is over. */
   private void awaitOutcome(ActorRef<Reply> replyTo) {
-    waiting.add(replyTo);
+    waiting.original(replyTo);
+    startCompletionWait();
+  }
+
+  /** The same, for a copy of the request being carried out: it is answered as a replay. */
+  private void awaitReplay(ActorRef<Reply> replyTo) {
+    waiting.replay(replyTo);
+    startCompletionWait();
+  }
+
+  private void startCompletionWait() {
     if (!timers.isTimerActive(new ReplyNow())) timers.startSingleTimer(new ReplyNow(), settings.completionWait());
   }
 
@@ -463,7 +473,7 @@ public final class Transfer
     if (!state.request().requester().equals(cmd.requester())) return Effect().reply(cmd.replyTo(), otherUser());
     if (state.postAmount() != null) {
       if (state.postAmount() != cmd.amount()) return Effect().reply(cmd.replyTo(), postedWith(state.postAmount()));
-      awaitOutcome(cmd.replyTo());
+      awaitReplay(cmd.replyTo());
       return Effect().noReply();
     }
     if (state.voiding() != null) {
@@ -496,7 +506,7 @@ public final class Transfer
           "transfer " + transferId + " was already posted")));
     }
     if (state.voiding() != null) {
-      awaitOutcome(cmd.replyTo());
+      awaitReplay(cmd.replyTo());
       return Effect().noReply();
     }
     if (state.expiresAt() == null) {
@@ -597,7 +607,7 @@ public final class Transfer
         return Effect().persist(new Held(transferId, moved.operation().occurredAt(), expiresAt))
             .thenRun(s -> {
               timers.cancel(new ReplyNow());
-              answerWaiting(view(s), false);
+              answerWaiting(view(s));
               armExpiry((InFlight) s);
             })
             .thenNoReply();
@@ -640,7 +650,7 @@ public final class Transfer
     timers.cancel(new ReplyNow());
     return Effect().persist(outcome)
         .thenRun(state -> {
-          answerWaiting(view(state), false);
+          answerWaiting(view(state));
           // A passivation already under way waits for this entity to stop: no second Passivate, stop now.
           if (stopWhenFinished) ctx.getSelf().tell(new Stop());
           else passivate.run();
@@ -648,9 +658,8 @@ public final class Transfer
         .thenNoReply();
   }
 
-  private void answerWaiting(View view, boolean replayed) {
-    for (var caller : waiting) caller.tell(new TransferReply(view, replayed));
-    waiting.clear();
+  private void answerWaiting(View view) {
+    waiting.answer(replay -> new TransferReply(view, replay));
   }
 
   private void send(Leg leg, InFlight state) {

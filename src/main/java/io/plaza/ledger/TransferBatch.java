@@ -181,7 +181,7 @@ public final class TransferBatch
   private final Clock clock;
   private final Runnable passivate;
   // In memory only: waiting callers, the steps of the current phase still unanswered, and what went wrong in it.
-  private final List<ActorRef<Reply>> waiting = new ArrayList<>();
+  private final OutcomeWaiters<Reply> waiting = new OutcomeWaiters<>();
   private final Set<Pending> outstanding = new HashSet<>();
   // Steps sent by this incarnation; after a restart every step may have been sent before (see LedgerAccount.Debit).
   private final Set<Pending> sent = new HashSet<>();
@@ -249,7 +249,9 @@ public final class TransferBatch
     builder.forStateType(Running.class)
         .onCommand(Initiate.class, (state, cmd) -> {
           if (!state.request().equals(cmd.request())) return keyReused(cmd.replyTo());
-          awaitOutcome(cmd.replyTo());
+          // A copy of the request being carried out (a retry, a duplicate sent at once): answered as a replay.
+          waiting.replay(cmd.replyTo());
+          startCompletionWait();
           return Effect().noReply();
         })
         .onCommand(Get.class, (state, cmd) -> viewFor(state, cmd.requester(), cmd.replyTo()))
@@ -294,7 +296,11 @@ public final class TransferBatch
   }
 
   private void awaitOutcome(ActorRef<Reply> replyTo) {
-    waiting.add(replyTo);
+    waiting.original(replyTo);
+    startCompletionWait();
+  }
+
+  private void startCompletionWait() {
     if (!timers.isTimerActive(new ReplyNow())) timers.startSingleTimer(new ReplyNow(), settings.completionWait());
   }
 
@@ -401,8 +407,7 @@ public final class TransferBatch
   }
 
   private void answerWaiting(View view) {
-    for (var caller : waiting) caller.tell(new BatchReply(view, false));
-    waiting.clear();
+    waiting.answer(replay -> new BatchReply(view, replay));
   }
 
   private View view(State state) {

@@ -5,6 +5,7 @@ import static io.plaza.platform.ItSupport.eventually;
 import static io.plaza.platform.ItSupport.readTopic;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.plaza.platform.ApiClient;
 import io.plaza.platform.PlazaNode;
@@ -450,5 +451,36 @@ class TransferApiIT {
         "does not exist");
     assertProblem(404, api.post("/v1/transfers/" + UUID.randomUUID() + "/void", alice, null, Map.of()),
         "does not exist");
+  }
+
+  @Test
+  void copiesOfOneRequestSentAtOnceMoveMoneyOnceAndAllButOneSayTheyAreReplays() throws Exception {
+    var a = openAccount(alice, "EUR", 1_000);
+    var b = openAccount(bob, "EUR", 0);
+    var key = "burst-" + UUID.randomUUID();
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+    try {
+      var start = new java.util.concurrent.CountDownLatch(1);
+      var sent = new java.util.ArrayList<java.util.concurrent.Future<ApiClient.Response>>();
+      for (int i = 0; i < 8; i++) {
+        sent.add(pool.submit(() -> {
+          start.await();
+          return transfer(alice, key, a, b, 100);
+        }));
+      }
+      start.countDown();
+      var originals = 0;
+      for (var response : sent) {
+        var r = response.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(r.status() == 201 || r.status() == 200, r.toString());
+        boolean replayed = Boolean.parseBoolean(r.header("Idempotent-Replayed"));
+        assertEquals(r.status() == 200, replayed, "200 and only 200 is a replay: " + r);
+        if (!replayed) originals++;
+      }
+      assertEquals(1, originals, "exactly one copy is the original");
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(900, balance(alice, a));
   }
 }

@@ -93,6 +93,24 @@ class TransferBatchTest {
   }
 
   @Test
+  void copiesSentAtTheSameMomentAreAnsweredAsReplaysAndOneAsTheOriginal() {
+    open(a, "alice", 100);
+    open(b, "bob", 0);
+    open(c, "carol", 0);
+    var batch = batch("b-dup-" + UUID.randomUUID(), accounts);
+    var probes = new java.util.ArrayList<org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<TransferBatch.Reply>>();
+    for (int i = 0; i < 5; i++) {
+      var probe = testKit.<TransferBatch.Reply>createTestProbe();
+      batch.tell(new TransferBatch.Initiate(request(50), probe.ref()));
+      probes.add(probe);
+    }
+    var replayed = probes.stream().map(p -> assertInstanceOf(TransferBatch.BatchReply.class,
+        p.expectMessageClass(TransferBatch.Reply.class, WAIT)).replayed()).toList();
+    assertEquals(1, replayed.stream().filter(r -> !r).count(), "exactly one original: " + replayed);
+    assertEquals(20, summary(a, "alice").balance(), "applied once");
+  }
+
+  @Test
   void oneRefusedLegMeansNoLegTakesEffect() {
     open(a, "alice", 100);
     open(b, "bob", 0);

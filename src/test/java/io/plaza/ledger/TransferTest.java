@@ -289,6 +289,23 @@ class TransferTest {
     assertEquals(30, balance(b, "bob"));
   }
 
+  @Test
+  void copiesSentAtTheSameMomentAreAnsweredAsReplaysAndOneAsTheOriginal() {
+    open(a, "alice", 100);
+    open(b, "bob", 0);
+    var transfer = transfer("t-dup-" + UUID.randomUUID(), SETTINGS, Clock.systemUTC());
+    var probes = new java.util.ArrayList<org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<Transfer.Reply>>();
+    for (int i = 0; i < 5; i++) {
+      var probe = testKit.<Transfer.Reply>createTestProbe();
+      transfer.tell(new Transfer.Initiate(request(30), probe.ref()));
+      probes.add(probe);
+    }
+    var replayed = probes.stream().map(p -> assertInstanceOf(Transfer.TransferReply.class,
+        p.expectMessageClass(Transfer.Reply.class, WAIT)).replayed()).toList();
+    assertEquals(1, replayed.stream().filter(r -> !r).count(), "exactly one original: " + replayed);
+    assertEquals(70, balance(a, "alice"), "applied once");
+  }
+
   // ---- passivation ------------------------------------------------------------------------------------------
 
   @Test
