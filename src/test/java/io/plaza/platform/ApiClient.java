@@ -42,6 +42,10 @@ public final class ApiClient {
     this.base = "http://127.0.0.1:" + port;
   }
 
+  public String base() {
+    return base;
+  }
+
   public String token(String userId) {
     var response = send("POST", "/v1/dev/tokens", null, "{\"userId\":\"" + userId + "\"}", Map.of());
     if (response.status() != 201) throw new AssertionError("cannot mint token: " + response);
