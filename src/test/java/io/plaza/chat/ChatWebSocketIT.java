@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.plaza.platform.ApiClient;
+import io.plaza.platform.NodeUnderTest;
 import io.plaza.platform.PlazaNode;
 import io.plaza.platform.TestNodes;
 import io.plaza.platform.WsClient;
@@ -12,7 +13,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,22 +23,22 @@ import org.junit.jupiter.api.TestInstance;
 class ChatWebSocketIT {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
+  private NodeUnderTest it;
   private PlazaNode node;
   private ApiClient api;
   private ActorSystem<Void> clients;
 
   @BeforeAll
   void start() {
-    node = TestNodes.start();
-    api = new ApiClient(node.httpPort());
-    clients = ActorSystem.create(Behaviors.empty(), "ws-clients",
-        com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
+    it = NodeUnderTest.start("ws-clients");
+    node = it.node;
+    api = it.api;
+    clients = it.clients;
   }
 
   @AfterAll
   void stop() {
-    if (clients != null) clients.terminate();
-    if (node != null) node.close();
+    if (it != null) it.close();
   }
 
   private WsClient connect(String token) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.plaza.platform.ApiClient;
 import io.plaza.platform.ItSupport;
+import io.plaza.platform.NodeUnderTest;
 import io.plaza.platform.PlazaNode;
 import io.plaza.platform.TestNodes;
 import io.plaza.platform.WsClient;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,22 +35,22 @@ import org.junit.jupiter.api.TestInstance;
 class DispatchIT {
 
   private static final Duration WAIT = Duration.ofSeconds(20);
+  private NodeUnderTest it;
   private PlazaNode node;
   private ApiClient api;
   private ActorSystem<Void> clients;
 
   @BeforeAll
   void start() {
-    node = TestNodes.start();
-    api = new ApiClient(node.httpPort());
-    clients = ActorSystem.create(Behaviors.empty(), "dispatch-clients",
-        com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
+    it = NodeUnderTest.start("dispatch-clients");
+    node = it.node;
+    api = it.api;
+    clients = it.clients;
   }
 
   @AfterAll
   void stop() {
-    if (clients != null) clients.terminate();
-    if (node != null) node.close();
+    if (it != null) it.close();
   }
 
   /** A driver app: its WebSocket, online, with one ping at {@code lat}/{@code lng}. */

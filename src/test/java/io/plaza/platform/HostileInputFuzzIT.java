@@ -29,8 +29,6 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -51,9 +49,8 @@ class HostileInputFuzzIT {
   /** A well-formed id nobody has: fixed, so that a seed replays the same requests. */
   private static final String UNKNOWN = "00000000-0000-4000-8000-000000000000";
 
-  private static PlazaNode node;
+  private static NodeUnderTest it;
   private static ApiClient api;
-  private static ActorSystem<Void> clients;
   private static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private static final ListAppender<ILoggingEvent> logs = new ListAppender<>();
   private static final AtomicInteger requestsSent = new AtomicInteger();
@@ -78,10 +75,8 @@ class HostileInputFuzzIT {
   static void start() throws Exception {
     logs.start();
     ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(logs);
-    node = TestNodes.start();
-    api = new ApiClient(node.httpPort());
-    clients = ActorSystem.create(Behaviors.empty(), "fuzz-clients",
-        com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
+    it = NodeUnderTest.start("fuzz-clients");
+    api = it.api;
     owner = api.token("fz-owner");
     other = api.token("fz-other");
     operations = operations();
@@ -141,8 +136,7 @@ class HostileInputFuzzIT {
       for (var socket : new WsClient[] {chat, driver, rider, bystander}) {
         if (socket != null) socket.close();
       }
-      if (clients != null) clients.terminate();
-      if (node != null) node.close();
+      if (it != null) it.close();
       ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
           .detachAppender(logs);
     }
@@ -378,9 +372,7 @@ class HostileInputFuzzIT {
   }
 
   private static WsClient socket(String path, String token) {
-    var client = new WsClient(clients, node.httpPort(), path, token);
-    assertEquals(101, client.upgradeStatus);
-    return client;
+    return it.socket(path, token);
   }
 
   private static <T> T pick(Random random, List<T> from) {

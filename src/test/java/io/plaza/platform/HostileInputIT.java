@@ -10,8 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,22 +25,20 @@ class HostileInputIT {
 
   private static final String LONE_SURROGATE = "\\ud800abc";
 
+  private NodeUnderTest it;
   private PlazaNode node;
   private ApiClient api;
-  private ActorSystem<Void> clients;
 
   @BeforeAll
   void start() {
-    node = TestNodes.start();
-    api = new ApiClient(node.httpPort());
-    clients = ActorSystem.create(Behaviors.empty(), "hostile-clients",
-        com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
+    it = NodeUnderTest.start("hostile-clients");
+    node = it.node;
+    api = it.api;
   }
 
   @AfterAll
   void stop() {
-    if (clients != null) clients.terminate();
-    if (node != null) node.close();
+    if (it != null) it.close();
   }
 
   private String account(String token, long deposit) {
@@ -141,9 +137,7 @@ class HostileInputIT {
   }
 
   private WsClient socket(String path, String user) {
-    var client = new WsClient(clients, node.httpPort(), path, api.token(user));
-    assertEquals(101, client.upgradeStatus);
-    return client;
+    return it.socket(path, api.token(user));
   }
 
   private static JsonNode error(WsClient socket) {

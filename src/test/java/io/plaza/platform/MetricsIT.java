@@ -13,7 +13,6 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,22 +28,22 @@ class MetricsIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
 
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private NodeUnderTest it;
   private PlazaNode node;
   private ApiClient api;
   private ActorSystem<Void> clients;
 
   @BeforeAll
   void start() {
-    node = TestNodes.start();
-    api = new ApiClient(node.httpPort());
-    clients = ActorSystem.create(Behaviors.empty(), "metrics-clients",
-        com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
+    it = NodeUnderTest.start("metrics-clients");
+    node = it.node;
+    api = it.api;
+    clients = it.clients;
   }
 
   @AfterAll
   void stop() {
-    if (clients != null) clients.terminate();
-    if (node != null) node.close();
+    if (it != null) it.close();
   }
 
   /** Every sample of the scrape, by its series ({@code name{labels}}). */
