@@ -135,8 +135,8 @@ public final class Transfer
   record ReplyNow() implements Command {}
 
   /**
-   * Sharding's stop message on passivation. It queues behind what is already in the mailbox, so an Initiate that
-   * slipped in before it runs first; a saga it finds in flight is not cut short: the entity stops when it finishes.
+   * Sharding's stop message (passivation, hand-off). It queues behind what is already in the mailbox, so an Initiate
+   * that slipped in before it runs first; a saga it finds in flight after a passivation is not cut short.
    */
   record Stop() implements Command {}
 
@@ -286,6 +286,8 @@ public final class Transfer
   // Legs sent by this incarnation; after a restart every leg may have been sent before (see LedgerAccount.Debit).
   private final Set<Leg> sent = java.util.EnumSet.noneOf(Leg.class);
   private boolean resumed;
+  /** This entity asked sharding to passivate it (which also forgets it in the remembered set). */
+  private boolean passivationAsked;
   /** Passivation asked for a stop while the saga was in flight: stop when it finishes. */
   private boolean stopWhenFinished;
   private Instant debitedAt;
@@ -335,7 +337,7 @@ public final class Transfer
           } else if (state instanceof Finished) {
             // Started for a read or a replay, or restarted as remembered after a crash that came before its
             // passivation: it answers what is already in its mailbox, then leaves memory (and the remembered set).
-            passivate.run();
+            passivate();
           }
         })
         .build();
@@ -385,6 +387,10 @@ public final class Transfer
           return Effect().noReply();
         })
         .onCommand(Stop.class, (state, cmd) -> {
+          // A hand-off (rebalance, shutdown) stops a running saga at once: it stays remembered and resumes where its
+          // shard lands. Only a passivation this entity asked for (it was unknown, then an Initiate slipped in)
+          // would drop it from the remembered set mid-saga: that one waits for the saga to finish.
+          if (!passivationAsked) return Effect().stop().thenNoReply();
           stopWhenFinished = true;
           return Effect().noReply();
         });
@@ -411,17 +417,22 @@ public final class Transfer
     return builder.build();
   }
 
+  private void passivate() {
+    passivationAsked = true;
+    passivate.run();
+  }
+
   private Rejected notFound() {
     return new Rejected(Rejection.notFound("transfer " + transferId + " does not exist"));
   }
 
   private ReplyEffect<Event, State> unknown(ActorRef<Reply> replyTo) {
-    return Effect().none().thenRun(s -> passivate.run()).thenReply(replyTo, s -> notFound());
+    return Effect().none().thenRun(s -> passivate()).thenReply(replyTo, s -> notFound());
   }
 
   /** Finished transfers do not stay in memory: answer, then passivate again. */
   private ReplyEffect<Event, State> replayed(ActorRef<Reply> replyTo) {
-    return Effect().none().thenRun(s -> passivate.run()).thenReply(replyTo, s -> new TransferReply(view(s), true));
+    return Effect().none().thenRun(s -> passivate()).thenReply(replyTo, s -> new TransferReply(view(s), true));
   }
 
   private ReplyEffect<Event, State> initiate(Initiate cmd) {
@@ -653,7 +664,7 @@ public final class Transfer
           answerWaiting(view(state));
           // A passivation already under way waits for this entity to stop: no second Passivate, stop now.
           if (stopWhenFinished) ctx.getSelf().tell(new Stop());
-          else passivate.run();
+          else passivate();
         })
         .thenNoReply();
   }

@@ -324,17 +324,46 @@ class TransferTest {
   }
 
   @Test
-  void aStopThatArrivesWhileTheSagaRunsWaitsForItToFinish() {
+  void aStopAfterItsOwnPassivationWaitsForASagaThatSlippedIn() {
     open(a, "alice", 100);
     open(b, "bob", 0);
     var transfer = transfer("t-" + UUID.randomUUID(), SETTINGS, Clock.systemUTC());
     var probe = testKit.<Transfer.Reply>createTestProbe();
-    // As when passivation raced an Initiate that was already in the mailbox: the Stop comes right behind it.
+    // An unknown id asked about asks to be passivated; an Initiate already in the mailbox runs before the Stop.
+    transfer.tell(new Transfer.Inspect(probe.ref()));
     transfer.tell(new Transfer.Initiate(request(30), probe.ref()));
     transfer.tell(new Transfer.Stop());
+    assertInstanceOf(Transfer.Rejected.class, probe.expectMessageClass(Transfer.Reply.class, WAIT));
     assertEquals(Transfer.Status.COMPLETED, view(probe.expectMessageClass(Transfer.Reply.class, WAIT)).status());
     probe.expectTerminated(transfer, WAIT);
     assertEquals(70, balance(a, "alice"));
+    assertEquals(30, balance(b, "bob"));
+  }
+
+  @Test
+  void aHandOffStopsARunningSagaAtOnceAndItResumesWhenStartedAgain() {
+    open(a, "alice", 100);
+    open(b, "bob", 0);
+    var id = "t-" + UUID.randomUUID();
+    var accountsThatNeverAnswer = (Transfer.Accounts) (account, command) -> new java.util.concurrent.CompletableFuture<>();
+    var stuck = testKit.spawn(Transfer.create(id, accountsThatNeverAnswer, SETTINGS, Clock.systemUTC(), self -> {}));
+    var probe = testKit.<Transfer.Reply>createTestProbe();
+    stuck.tell(new Transfer.Initiate(request(30), probe.ref()));
+    // Answered "still running" when the completion wait is over.
+    assertEquals(Transfer.Status.PENDING, view(probe.expectMessageClass(Transfer.Reply.class, WAIT.multipliedBy(2)))
+        .status());
+    // A rebalance's hand-off: the saga stays remembered, so it stops now and carries on where it is started again.
+    stuck.tell(new Transfer.Stop());
+    probe.expectTerminated(stuck, WAIT);
+    var resumed = transfer(id, SETTINGS, Clock.systemUTC());
+    var done = testKit.<Transfer.Reply>createTestProbe();
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    Transfer.Status status;
+    do {
+      resumed.tell(new Transfer.Get("alice", done.ref()));
+      status = view(done.expectMessageClass(Transfer.Reply.class, WAIT)).status();
+    } while (status != Transfer.Status.COMPLETED && System.nanoTime() < deadline);
+    assertEquals(Transfer.Status.COMPLETED, status);
     assertEquals(30, balance(b, "bob"));
   }
 
