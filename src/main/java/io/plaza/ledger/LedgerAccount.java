@@ -1,29 +1,35 @@
 package io.plaza.ledger;
 
 import io.plaza.platform.CborSerializable;
+import io.plaza.platform.GroupCommit;
 import io.plaza.platform.Metrics;
 import io.plaza.platform.Rejection;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
  * A wallet account: one sharded event-sourced entity per account. Balances are integer minor units of one
@@ -53,22 +59,33 @@ public final class LedgerAccount
 
   public sealed interface Command extends CborSerializable {}
 
+  /** A command from outside the entity: answered once its event (if any) is persisted. */
+  public sealed interface Request extends Command {
+    ActorRef<Reply> replyTo();
+  }
+
+  /** Local only: the requests that queued while the previous write was in flight ({@link GroupCommit}). */
+  record Batch(List<Request> requests) implements Command {}
+
+  /** Local only: the entity's note to itself that a batch is written or its recovery completed. */
+  record BatchWritten() implements Command, GroupCommit.Written {}
+
   public record Open(String requester, String currency, long overdraftLimit, ActorRef<Reply> replyTo)
-      implements Command {}
+      implements Request {}
 
   public record Deposit(String requester, long amount, String operationId, ActorRef<Reply> replyTo)
-      implements Command {}
+      implements Request {}
 
   public record Withdraw(String requester, long amount, String operationId, ActorRef<Reply> replyTo)
-      implements Command {}
+      implements Request {}
 
-  public record Get(String requester, ActorRef<Reply> replyTo) implements Command {}
+  public record Get(String requester, ActorRef<Reply> replyTo) implements Request {}
 
   /** Closes an account whose balance is zero: no more deposits, debits or credits (refunds still land). */
-  public record Close(String requester, ActorRef<Reply> replyTo) implements Command {}
+  public record Close(String requester, ActorRef<Reply> replyTo) implements Request {}
 
   /** Public facts (currency, open or closed) for anyone who wants to pay into the account. */
-  public record Describe(ActorRef<Reply> replyTo) implements Command {}
+  public record Describe(ActorRef<Reply> replyTo) implements Request {}
 
   // Transfer legs, sent by the Transfer and TransferBatch sagas. Each is idempotent by transfer id. {@code retry}: the
   // saga may have sent this leg before (a lost answer, a restart); only then can a leg the account does not remember
@@ -79,7 +96,7 @@ public final class LedgerAccount
   public record Debit(
       String transferId, String requester, String counterparty, long amount, String currency, Instant initiatedAt,
       boolean retry, ActorRef<Reply> replyTo)
-      implements Command {
+      implements Request {
     public Debit(String transferId, String requester, String counterparty, long amount, String currency,
         Instant initiatedAt, ActorRef<Reply> replyTo) {
       this(transferId, requester, counterparty, amount, currency, initiatedAt, true, replyTo);
@@ -89,7 +106,7 @@ public final class LedgerAccount
   public record Credit(
       String transferId, String counterparty, long amount, String currency, Instant initiatedAt, boolean retry,
       ActorRef<Reply> replyTo)
-      implements Command {
+      implements Request {
     public Credit(String transferId, String counterparty, long amount, String currency, Instant initiatedAt,
         ActorRef<Reply> replyTo) {
       this(transferId, counterparty, amount, currency, initiatedAt, true, replyTo);
@@ -103,7 +120,7 @@ public final class LedgerAccount
   public record Hold(
       String transferId, String requester, String counterparty, long amount, String currency, Instant initiatedAt,
       boolean retry, ActorRef<Reply> replyTo)
-      implements Command {
+      implements Request {
     public Hold(String transferId, String requester, String counterparty, long amount, String currency,
         Instant initiatedAt, ActorRef<Reply> replyTo) {
       this(transferId, requester, counterparty, amount, currency, initiatedAt, true, replyTo);
@@ -114,7 +131,7 @@ public final class LedgerAccount
   public record Capture(
       String transferId, String counterparty, long amount, Instant initiatedAt, boolean retry,
       ActorRef<Reply> replyTo)
-      implements Command {
+      implements Request {
     public Capture(String transferId, String counterparty, long amount, Instant initiatedAt,
         ActorRef<Reply> replyTo) {
       this(transferId, counterparty, amount, initiatedAt, true, replyTo);
@@ -123,7 +140,7 @@ public final class LedgerAccount
 
   /** Releases a hold without moving money (void or expiry). */
   public record Release(String transferId, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo)
-      implements Command {
+      implements Request {
     public Release(String transferId, Instant initiatedAt, ActorRef<Reply> replyTo) {
       this(transferId, initiatedAt, true, replyTo);
     }
@@ -136,7 +153,7 @@ public final class LedgerAccount
   public record ExpectCredit(
       String transferId, String counterparty, long amount, String currency, Instant initiatedAt, boolean retry,
       ActorRef<Reply> replyTo)
-      implements Command {
+      implements Request {
     public ExpectCredit(String transferId, String counterparty, long amount, String currency, Instant initiatedAt,
         ActorRef<Reply> replyTo) {
       this(transferId, counterparty, amount, currency, initiatedAt, true, replyTo);
@@ -145,11 +162,11 @@ public final class LedgerAccount
 
   /** Withdraws an expected credit (its batch was aborted). Idempotent. */
   public record CancelExpectedCredit(String transferId, Instant initiatedAt, ActorRef<Reply> replyTo)
-      implements Command {}
+      implements Request {}
 
   /** Gives back a debit whose credit could not happen. Never refused, also not on a closed account. */
   public record Refund(String transferId, long amount, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo)
-      implements Command {
+      implements Request {
     public Refund(String transferId, long amount, Instant initiatedAt, ActorRef<Reply> replyTo) {
       this(transferId, amount, initiatedAt, true, replyTo);
     }
@@ -407,6 +424,13 @@ public final class LedgerAccount
 
   // ---- Behavior ---------------------------------------------------------------------------------------------
 
+  /**
+   * At most this many requests per journal write: their events go to Cassandra as one unlogged batch into one
+   * partition, which must stay under Cassandra's batch size limit (50 KiB by default; an account event is about 300
+   * bytes).
+   */
+  static final int MAX_BATCH = 64;
+
   public static void init(ActorSystem<?> system, Memory memory) {
     ClusterSharding.get(system).init(Metrics.get(system).entity(ENTITY_KEY, Command.class, ctx ->
         create(ctx.getEntityId(), memory, Clock.systemUTC())));
@@ -418,19 +442,31 @@ public final class LedgerAccount
   }
 
   public static Behavior<Command> create(String accountId, Memory memory, Clock clock) {
-    return new LedgerAccount(accountId, memory, clock);
+    return GroupCommit.around(Command.class, requests -> new Batch(requests.stream().map(Request.class::cast).toList()),
+        MAX_BATCH, Behaviors.setup(ctx -> new LedgerAccount(accountId, memory, clock, ctx.getSelf())));
   }
 
   private final String accountId;
   private final Memory memory;
   private final Clock clock;
+  private final ActorRef<Command> self;
+  private EventHandler<State, Event> eventHandler;
 
-  private LedgerAccount(String accountId, Memory memory, Clock clock) {
+  private LedgerAccount(String accountId, Memory memory, Clock clock, ActorRef<Command> self) {
     super(PersistenceId.of(ENTITY_KEY.name(), accountId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
     this.accountId = accountId;
     this.memory = memory;
     this.clock = clock;
+    this.self = self;
+  }
+
+  /** Requests queue in {@link GroupCommit} until the entity has recovered (again, after a failed write). */
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> self.tell(new BatchWritten()))
+        .build();
   }
 
   @Override
@@ -448,46 +484,85 @@ public final class LedgerAccount
     return RetentionCriteria.snapshotEvery(100, 2);
   }
 
+  /**
+   * Every request reaches the entity inside a {@link Batch} ({@link GroupCommit}): the requests that queued while the
+   * previous write was in flight. They are decided one after the other, each against the state the earlier ones
+   * left, their events persisted in one write, and each answered from its own state once the write succeeded.
+   */
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    var builder = newCommandHandlerWithReplyBuilder();
-    builder.forStateType(Unopened.class)
-        .onCommand(Open.class, this::open)
-        .onCommand(Deposit.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Withdraw.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Get.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Close.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Describe.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Debit.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Credit.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Refund.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Hold.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Capture.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(Release.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(ExpectCredit.class, cmd -> unknown(cmd.replyTo()))
-        .onCommand(CancelExpectedCredit.class, cmd -> unknown(cmd.replyTo()));
-    builder.forStateType(OpenAccount.class)
-        .onCommand(Open.class, this::reopen)
-        .onCommand(Deposit.class, this::deposit)
-        .onCommand(Withdraw.class, this::withdraw)
-        .onCommand(Get.class, (state, cmd) -> owned(state, cmd.requester())
-            ? Effect().reply(cmd.replyTo(), new AccountReply(summary(state)))
-            : forbidden(cmd.replyTo()))
-        .onCommand(Close.class, this::close)
-        .onCommand(Describe.class, (state, cmd) ->
-            Effect().reply(cmd.replyTo(), new AccountInfo(accountId, state.currency(), state.closed())))
-        .onCommand(Debit.class, this::debit)
-        .onCommand(Credit.class, this::credit)
-        .onCommand(Refund.class, this::refund)
-        .onCommand(Hold.class, this::hold)
-        .onCommand(Capture.class, this::capture)
-        .onCommand(Release.class, this::release)
-        .onCommand(ExpectCredit.class, this::expectCredit)
-        .onCommand(CancelExpectedCredit.class, this::cancelExpectedCredit);
-    return builder.build();
+    return newCommandHandlerWithReplyBuilder().forAnyState()
+        .onCommand(Batch.class, (state, batch) -> persistBatch(state, batch.requests()))
+        .onCommand(Request.class, (state, request) -> persistBatch(state, List.of(request)))
+        .onCommand(BatchWritten.class, (state, written) -> Effect().noReply())
+        .build();
   }
 
-  private ReplyEffect<Event, State> open(Open cmd) {
+  private ReplyEffect<Event, State> persistBatch(State state, List<Request> requests) {
+    var events = new ArrayList<Event>(requests.size());
+    var replies = new ArrayList<Runnable>(requests.size());
+    var current = state;
+    for (var request : requests) {
+      var decision = decide(current, request);
+      if (decision.event() != null) {
+        current = applyEvent(current, decision.event());
+        events.add(decision.event());
+      }
+      // Computed now, from the state this request left; sent only after the write succeeded.
+      var reply = decision.reply().apply(current);
+      replies.add(() -> decision.replyTo().tell(reply));
+    }
+    var effect = events.isEmpty() ? Effect().none() : Effect().persist(events);
+    return effect.thenRun(after -> {
+      replies.forEach(Runnable::run);
+      self.tell(new BatchWritten());
+    }).thenNoReply();
+  }
+
+  private State applyEvent(State state, Event event) {
+    if (eventHandler == null) eventHandler = eventHandler();
+    return eventHandler.apply(state, event);
+  }
+
+  private Decision decide(State state, Request request) {
+    if (!(state instanceof OpenAccount open)) {
+      return request instanceof Open cmd ? open(cmd) : unknown(request.replyTo());
+    }
+    if (request instanceof Deposit cmd) return deposit(open, cmd);
+    if (request instanceof Debit cmd) return debit(open, cmd);
+    if (request instanceof Credit cmd) return credit(open, cmd);
+    if (request instanceof Describe cmd) {
+      return answer(cmd.replyTo(), new AccountInfo(accountId, open.currency(), open.closed()));
+    }
+    if (request instanceof Get cmd) {
+      return owned(open, cmd.requester())
+          ? answer(cmd.replyTo(), new AccountReply(summary(open)))
+          : forbidden(cmd.replyTo());
+    }
+    if (request instanceof Withdraw cmd) return withdraw(open, cmd);
+    if (request instanceof Refund cmd) return refund(open, cmd);
+    if (request instanceof Hold cmd) return hold(open, cmd);
+    if (request instanceof Capture cmd) return capture(open, cmd);
+    if (request instanceof Release cmd) return release(open, cmd);
+    if (request instanceof ExpectCredit cmd) return expectCredit(open, cmd);
+    if (request instanceof CancelExpectedCredit cmd) return cancelExpectedCredit(open, cmd);
+    if (request instanceof Close cmd) return close(open, cmd);
+    if (request instanceof Open cmd) return reopen(open, cmd);
+    throw new IllegalArgumentException("unhandled request " + request.getClass().getName());
+  }
+
+  /** What one request does: at most one event, and its answer, computed from the state after that event. */
+  private record Decision(Event event, ActorRef<Reply> replyTo, Function<State, Reply> reply) {}
+
+  private static Decision persist(Event event, ActorRef<Reply> replyTo, Function<OpenAccount, Reply> reply) {
+    return new Decision(event, replyTo, state -> reply.apply((OpenAccount) state));
+  }
+
+  private static Decision answer(ActorRef<Reply> replyTo, Reply reply) {
+    return new Decision(null, replyTo, state -> reply);
+  }
+
+  private Decision open(Open cmd) {
     if (!Currencies.isKnown(cmd.currency())) {
       return reject(cmd.replyTo(), Rejection.unprocessable("unknown currency '" + cmd.currency() + "'"));
     }
@@ -495,20 +570,19 @@ public final class LedgerAccount
       return reject(cmd.replyTo(), Rejection.badRequest("overdraftLimit must not be negative"));
     }
     var opened = new AccountOpened(accountId, cmd.requester(), cmd.currency(), cmd.overdraftLimit(), clock.instant());
-    return Effect().persist(opened)
-        .thenReply(cmd.replyTo(), state -> new AccountReply(summary((OpenAccount) state)));
+    return persist(opened, cmd.replyTo(), s -> new AccountReply(summary(s)));
   }
 
   /** Opening again with the same owner and terms is a retry (same Idempotency-Key): answer with the account. */
-  private ReplyEffect<Event, State> reopen(OpenAccount state, Open cmd) {
+  private Decision reopen(OpenAccount state, Open cmd) {
     if (state.owner().equals(cmd.requester()) && state.currency().equals(cmd.currency())
         && state.overdraftLimit() == cmd.overdraftLimit()) {
-      return Effect().reply(cmd.replyTo(), new AccountReply(summary(state)));
+      return answer(cmd.replyTo(), new AccountReply(summary(state)));
     }
     return reject(cmd.replyTo(), Rejection.conflict("account " + accountId + " already exists with other terms"));
   }
 
-  private ReplyEffect<Event, State> deposit(OpenAccount state, Deposit cmd) {
+  private Decision deposit(OpenAccount state, Deposit cmd) {
     if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
     var earlier = replayOf(state, cmd.operationId(), Operation.Kind.DEPOSIT, cmd.amount(), cmd.replyTo());
     if (earlier != null) return earlier;
@@ -521,10 +595,10 @@ public final class LedgerAccount
       return reject(cmd.replyTo(), Rejection.unprocessable("deposit would overflow the balance"));
     }
     var event = new FundsDeposited(accountId, cmd.operationId(), cmd.amount(), after, clock.instant());
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, cmd.operationId()));
+    return persist(event, cmd.replyTo(), s -> movementReply(s, cmd.operationId()));
   }
 
-  private ReplyEffect<Event, State> withdraw(OpenAccount state, Withdraw cmd) {
+  private Decision withdraw(OpenAccount state, Withdraw cmd) {
     if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
     var earlier = replayOf(state, cmd.operationId(), Operation.Kind.WITHDRAWAL, cmd.amount(), cmd.replyTo());
     if (earlier != null) return earlier;
@@ -533,7 +607,7 @@ public final class LedgerAccount
     if (refusal != null) return reject(cmd.replyTo(), refusal);
     var event = new FundsWithdrawn(accountId, cmd.operationId(), cmd.amount(), state.balance() - cmd.amount(),
         clock.instant());
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, cmd.operationId()));
+    return persist(event, cmd.replyTo(), s -> movementReply(s, cmd.operationId()));
   }
 
   /** Why taking {@code amount} out is refused (overflow, or below the overdraft limit), or null when it is fine. */
@@ -552,9 +626,9 @@ public final class LedgerAccount
             + ", requested " + amount);
   }
 
-  private ReplyEffect<Event, State> close(OpenAccount state, Close cmd) {
+  private Decision close(OpenAccount state, Close cmd) {
     if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
-    if (state.closed()) return Effect().reply(cmd.replyTo(), new AccountReply(summary(state)));
+    if (state.closed()) return answer(cmd.replyTo(), new AccountReply(summary(state)));
     if (state.balance() != 0) {
       return reject(cmd.replyTo(), Rejection.unprocessable(
           "only an account with balance 0 can be closed; balance is " + state.balance()));
@@ -567,11 +641,10 @@ public final class LedgerAccount
       return reject(cmd.replyTo(), Rejection.unprocessable(
           "the account has " + state.holds().size() + " pending transfer(s) holding funds; post or void them first"));
     }
-    return Effect().persist(new AccountClosed(accountId, clock.instant()))
-        .thenReply(cmd.replyTo(), s -> new AccountReply(summary((OpenAccount) s)));
+    return persist(new AccountClosed(accountId, clock.instant()), cmd.replyTo(), s -> new AccountReply(summary(s)));
   }
 
-  private ReplyEffect<Event, State> debit(OpenAccount state, Debit cmd) {
+  private Decision debit(OpenAccount state, Debit cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_DEBIT);
     var earlier = legReplay(state, id, Operation.Kind.TRANSFER_DEBIT, cmd.amount(), cmd.transferId(),
         cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
@@ -583,10 +656,10 @@ public final class LedgerAccount
     if (refusal != null) return reject(cmd.replyTo(), refusal);
     var event = new TransferDebited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(),
         state.balance() - cmd.amount(), clock.instant(), null, null);
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+    return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
-  private ReplyEffect<Event, State> credit(OpenAccount state, Credit cmd) {
+  private Decision credit(OpenAccount state, Credit cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_CREDIT);
     var earlier = legReplay(state, id, Operation.Kind.TRANSFER_CREDIT, cmd.amount(), cmd.transferId(),
         cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
@@ -605,10 +678,10 @@ public final class LedgerAccount
     }
     var event = new TransferCredited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(), after,
         clock.instant());
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+    return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
-  private ReplyEffect<Event, State> hold(OpenAccount state, Hold cmd) {
+  private Decision hold(OpenAccount state, Hold cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.HOLD);
     if (state.holds().containsKey(cmd.transferId())) return stillPending(state, id, Operation.Kind.HOLD, cmd.replyTo());
     var earlier = legReplay(state, id, Operation.Kind.HOLD, cmd.amount(), cmd.transferId(), cmd.initiatedAt(),
@@ -621,14 +694,14 @@ public final class LedgerAccount
     if (refusal != null) return reject(cmd.replyTo(), refusal);
     var event = new FundsHeld(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(),
         state.held() + cmd.amount(), clock.instant());
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+    return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
   /**
    * The debit of a pending transfer: takes {@code amount} (at most what is held) and releases the whole hold. Never
    * refused for funds or a closed account: the hold reserved the money.
    */
-  private ReplyEffect<Event, State> capture(OpenAccount state, Capture cmd) {
+  private Decision capture(OpenAccount state, Capture cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_DEBIT);
     var held = state.holds().get(cmd.transferId());
     if (held == null) return holdGone(state, cmd.transferId(), id, Operation.Kind.TRANSFER_DEBIT, cmd.amount(),
@@ -639,19 +712,19 @@ public final class LedgerAccount
     }
     var event = new TransferDebited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(),
         state.balance() - cmd.amount(), clock.instant(), held, state.held() - held);
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+    return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
-  private ReplyEffect<Event, State> release(OpenAccount state, Release cmd) {
+  private Decision release(OpenAccount state, Release cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.HOLD_RELEASE);
     var held = state.holds().get(cmd.transferId());
     if (held == null) return holdGone(state, cmd.transferId(), id, Operation.Kind.HOLD_RELEASE, null,
         cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
     var event = new HoldReleased(accountId, cmd.transferId(), id, held, state.held() - held, clock.instant());
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+    return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
-  private ReplyEffect<Event, State> expectCredit(OpenAccount state, ExpectCredit cmd) {
+  private Decision expectCredit(OpenAccount state, ExpectCredit cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.EXPECT);
     if (state.expected().containsKey(cmd.transferId())) {
       return stillPending(state, id, Operation.Kind.EXPECT, cmd.replyTo());
@@ -663,41 +736,41 @@ public final class LedgerAccount
     var refusal = legRefusal(state, cmd.amount(), cmd.currency());
     if (refusal != null) return reject(cmd.replyTo(), refusal);
     var event = new CreditExpected(accountId, cmd.transferId(), id, cmd.amount(), clock.instant());
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+    return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
   /** A hold or an expected credit that is still in place answers its retry, even once its operation is forgotten. */
-  private ReplyEffect<Event, State> stillPending(OpenAccount state, String legId, Operation.Kind kind,
+  private Decision stillPending(OpenAccount state, String legId, Operation.Kind kind,
       ActorRef<Reply> replyTo) {
     var op = state.recentOperations().get(legId);
     if (op == null) op = new Operation(legId, kind, 0, state.balance(), null);
-    return Effect().reply(replyTo, new MovementReply(summary(state), op, true));
+    return answer(replyTo, new MovementReply(summary(state), op, true));
   }
 
   /** Idempotent: cancelling an expectation that is gone (or never came) answers without an event. */
-  private ReplyEffect<Event, State> cancelExpectedCredit(OpenAccount state, CancelExpectedCredit cmd) {
+  private Decision cancelExpectedCredit(OpenAccount state, CancelExpectedCredit cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.EXPECT_CANCEL);
     var expected = state.expected().get(cmd.transferId());
     if (expected == null) {
       var earlier = state.recentOperations().get(id);
       var op = earlier != null ? earlier
           : new Operation(id, Operation.Kind.EXPECT_CANCEL, 0, state.balance(), clock.instant());
-      return Effect().reply(cmd.replyTo(), new MovementReply(summary(state), op, true));
+      return answer(cmd.replyTo(), new MovementReply(summary(state), op, true));
     }
     var event = new ExpectedCreditCancelled(accountId, cmd.transferId(), id, expected, clock.instant());
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+    return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
   /**
    * A capture or release whose hold is not there: answered as before if this very leg already happened, refused if
    * the hold ended otherwise (or never existed), unknown if the account may have forgotten.
    */
-  private ReplyEffect<Event, State> holdGone(OpenAccount state, String transferId, String legId, Operation.Kind kind,
+  private Decision holdGone(OpenAccount state, String transferId, String legId, Operation.Kind kind,
       Long amount, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo) {
     var earlier = state.recentOperations().get(legId);
     if (earlier != null) {
       if (amount == null || earlier.amount() == amount) {
-        return Effect().reply(replyTo, new MovementReply(summary(state), earlier, true));
+        return answer(replyTo, new MovementReply(summary(state), earlier, true));
       }
       return reject(replyTo, Rejection.conflict("transfer " + transferId + " was already posted with amount "
           + earlier.amount()));
@@ -708,12 +781,12 @@ public final class LedgerAccount
       return reject(replyTo, Rejection.conflict("the hold of transfer " + transferId + " was already "
           + (capture ? "released" : "posted")));
     }
-    if (retry && state.mayHaveForgotten(initiatedAt)) return Effect().reply(replyTo, new LegUnknown(transferId));
+    if (retry && state.mayHaveForgotten(initiatedAt)) return answer(replyTo, new LegUnknown(transferId));
     return reject(replyTo, Rejection.notFound("no hold of transfer " + transferId + " on account " + accountId));
   }
 
   /** Refunds are never refused: the money was taken from this account and must come back. */
-  private ReplyEffect<Event, State> refund(OpenAccount state, Refund cmd) {
+  private Decision refund(OpenAccount state, Refund cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_REFUND);
     var earlier = legReplay(state, id, Operation.Kind.TRANSFER_REFUND, cmd.amount(), cmd.transferId(),
         cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
@@ -721,7 +794,7 @@ public final class LedgerAccount
     // A debit took this amount out of this balance, so giving it back cannot overflow.
     var event = new TransferRefunded(accountId, cmd.transferId(), id, cmd.amount(), state.balance() + cmd.amount(),
         clock.instant());
-    return Effect().persist(event).thenReply(cmd.replyTo(), s -> movementReply((OpenAccount) s, id));
+    return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
   private static Rejection legRefusal(OpenAccount state, long amount, String currency) {
@@ -733,16 +806,16 @@ public final class LedgerAccount
   }
 
   /** A remembered leg answers as before; an unremembered one that may have been forgotten answers LegUnknown. */
-  private ReplyEffect<Event, State> legReplay(OpenAccount state, String legId, Operation.Kind kind, long amount,
+  private Decision legReplay(OpenAccount state, String legId, Operation.Kind kind, long amount,
       String transferId, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo) {
     var earlier = replayOf(state, legId, kind, amount, replyTo);
     if (earlier != null) return earlier;
-    if (retry && state.mayHaveForgotten(initiatedAt)) return Effect().reply(replyTo, new LegUnknown(transferId));
+    if (retry && state.mayHaveForgotten(initiatedAt)) return answer(replyTo, new LegUnknown(transferId));
     return null;
   }
 
   /** The reply to a retried operation id, or null when the id is new. Same id, other request: 409. */
-  private ReplyEffect<Event, State> replayOf(
+  private Decision replayOf(
       OpenAccount state, String operationId, Operation.Kind kind, long amount, ActorRef<Reply> replyTo) {
     var earlier = state.recentOperations().get(operationId);
     if (earlier == null) return null;
@@ -750,7 +823,7 @@ public final class LedgerAccount
       return reject(replyTo, Rejection.conflict(
           "Idempotency-Key '" + operationId + "' was already used for a different request"));
     }
-    return Effect().reply(replyTo, new MovementReply(summary(state), earlier, true));
+    return answer(replyTo, new MovementReply(summary(state), earlier, true));
   }
 
   private MovementReply movementReply(OpenAccount state, String operationId) {
@@ -761,20 +834,20 @@ public final class LedgerAccount
     return state.owner().equals(requester);
   }
 
-  private ReplyEffect<Event, State> unknown(ActorRef<Reply> replyTo) {
+  private Decision unknown(ActorRef<Reply> replyTo) {
     return reject(replyTo, Rejection.notFound("account " + accountId + " does not exist"));
   }
 
-  private ReplyEffect<Event, State> closed(ActorRef<Reply> replyTo) {
+  private Decision closed(ActorRef<Reply> replyTo) {
     return reject(replyTo, Rejection.unprocessable("account " + accountId + " is closed"));
   }
 
-  private ReplyEffect<Event, State> forbidden(ActorRef<Reply> replyTo) {
+  private Decision forbidden(ActorRef<Reply> replyTo) {
     return reject(replyTo, Rejection.forbidden("account " + accountId + " belongs to another user"));
   }
 
-  private ReplyEffect<Event, State> reject(ActorRef<Reply> replyTo, Rejection rejection) {
-    return Effect().reply(replyTo, new Rejected(rejection));
+  private static Decision reject(ActorRef<Reply> replyTo, Rejection rejection) {
+    return answer(replyTo, new Rejected(rejection));
   }
 
   private Summary summary(OpenAccount state) {

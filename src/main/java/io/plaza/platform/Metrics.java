@@ -126,7 +126,7 @@ public final class Metrics implements Extension {
 
     @Override
     public Behavior<C> aroundReceive(TypedActorContext<C> ctx, C msg, ReceiveTarget<C> target) {
-      commands.increment();
+      if (!(msg instanceof GroupCommit.Written)) commands.increment();
       return target.apply(ctx, msg);
     }
 

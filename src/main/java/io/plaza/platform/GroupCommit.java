@@ -1,0 +1,60 @@
+package io.plaza.platform;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.BehaviorInterceptor;
+import org.apache.pekko.actor.typed.TypedActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * Group commit for an event-sourced entity: while one batch of commands is being written, the commands that arrive
+ * queue here; when the write is done they go to the entity together, which decides them one after the other and
+ * persists all their events in one journal write ({@code persistAll}: one Cassandra batch into one partition). A busy
+ * entity thus absorbs many commands per round trip instead of one, and an idle one answers as fast as before (a lone
+ * command is a batch of one).
+ *
+ * <p>The entity's side of the protocol: it handles the batch command {@code batchOf} builds, sends itself a
+ * {@link Written} message after the batch's events are persisted and its replies sent (also when it persisted
+ * nothing), and once when its recovery completes — commands queue here until then, and a restart after a failed write
+ * recovers again, so the queue never waits for an answer that cannot come.
+ */
+public final class GroupCommit<C> extends BehaviorInterceptor<C, C> {
+
+  /** The entity's message to itself: the previous batch is written (or recovery completed); the next may go. */
+  public interface Written {}
+
+  public static <C> Behavior<C> around(Class<C> commandClass, Function<List<C>, C> batchOf, int maxBatch,
+      Behavior<C> entity) {
+    if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be at least 1");
+    return Behaviors.intercept(() -> new GroupCommit<>(commandClass, batchOf, maxBatch), entity);
+  }
+
+  private final Function<List<C>, C> batchOf;
+  private final int maxBatch;
+  private final ArrayList<C> queued = new ArrayList<>();
+  /** True from the start: the entity is recovering, and says {@link Written} when it is done. */
+  private boolean writing = true;
+
+  private GroupCommit(Class<C> commandClass, Function<List<C>, C> batchOf, int maxBatch) {
+    super(commandClass);
+    this.batchOf = batchOf;
+    this.maxBatch = maxBatch;
+  }
+
+  @Override
+  public Behavior<C> aroundReceive(TypedActorContext<C> ctx, C msg, ReceiveTarget<C> target) {
+    if (msg instanceof Written) {
+      writing = false;
+    } else {
+      queued.add(msg);
+    }
+    if (writing || queued.isEmpty()) return Behaviors.same();
+    var size = Math.min(maxBatch, queued.size());
+    var batch = List.copyOf(queued.subList(0, size));
+    queued.subList(0, size).clear();
+    writing = true;
+    return target.apply(ctx, batchOf.apply(batch));
+  }
+}
