@@ -70,16 +70,15 @@ public final class Chat {
 
     var chat = config.getConfig("plaza.chat");
     var history = new CassandraChatHistoryRepository(session, config.getString("plaza.cassandra.keyspace"));
-    TaggedProjections.<Conversation.Event>start(system, "chat-history", Conversation.TAGS,
-        chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
-        () -> new ChatHistoryProjectionHandler(history));
-    TaggedProjections.<Conversation.Event>start(system, "chat-inbox", Conversation.TAGS,
-        chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
-        () -> new ChatInboxProjectionHandler(inbox));
     var topic = chat.getString("messages-topic");
-    TaggedProjections.<Conversation.Event>start(system, "chat-messages-kafka", Conversation.TAGS,
-        chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"),
-        () -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId, ChatEventMessage::of));
+    // One projection feeds both read models and then Kafka (see TaggedProjections).
+    TaggedProjections.<Conversation.Event>start(system, session, "chat-conversations",
+        List.of("chat-history", "chat-inbox", "chat-messages-kafka"), Conversation.TAGS,
+        chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"), List.of(
+            () -> new ChatHistoryProjectionHandler(history),
+            () -> new ChatInboxProjectionHandler(inbox),
+            () -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId,
+                ChatEventMessage::of)));
     PushNotifications.start(system, session, config.getString("plaza.cassandra.keyspace"), topic,
         new PushSender.Logging(), askTimeout);
     var socket = new ChatSocket(system, history, askTimeout, sessionSettings.heartbeatInterval(),

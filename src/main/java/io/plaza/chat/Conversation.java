@@ -1,6 +1,8 @@
 package io.plaza.chat;
 
 import io.plaza.platform.CborSerializable;
+import io.plaza.platform.GroupCommit;
+import io.plaza.platform.GroupCommit.Decision;
 import io.plaza.platform.Rejection;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -14,17 +16,21 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
  * One chat conversation: a 1:1 between two users or a group of up to {@link Settings#maxMembers()}. Every message gets
@@ -71,25 +77,36 @@ public final class Conversation
 
   public sealed interface Command extends CborSerializable {}
 
+  /** A command from outside the entity: answered once its event (if any) is persisted. */
+  public sealed interface Request extends Command {
+    ActorRef<Reply> replyTo();
+  }
+
+  /** Local only: the requests that queued while the previous write was in flight ({@link GroupCommit}). */
+  record Batch(List<Request> requests) implements Command {}
+
+  /** Local only: the entity's note to itself that a batch is written or its recovery completed. */
+  record BatchWritten() implements Command, GroupCommit.Written {}
+
   /** Opens the conversation; for a DIRECT one {@code members} is the two users and the id is {@link #directId}. */
   public record Create(String requester, Kind kind, String title, Set<String> members, ActorRef<Reply> replyTo)
-      implements Command {}
+      implements Request {}
 
-  public record AddMembers(String requester, Set<String> users, ActorRef<Reply> replyTo) implements Command {}
+  public record AddMembers(String requester, Set<String> users, ActorRef<Reply> replyTo) implements Request {}
 
   /** An admin removes someone, or a member leaves ({@code user} = requester). */
-  public record RemoveMember(String requester, String user, ActorRef<Reply> replyTo) implements Command {}
+  public record RemoveMember(String requester, String user, ActorRef<Reply> replyTo) implements Request {}
 
-  public record Post(String sender, String clientMsgId, String body, ActorRef<Reply> replyTo) implements Command {}
+  public record Post(String sender, String clientMsgId, String body, ActorRef<Reply> replyTo) implements Request {}
 
-  public record Edit(String sender, long seq, String body, ActorRef<Reply> replyTo) implements Command {}
+  public record Edit(String sender, long seq, String body, ActorRef<Reply> replyTo) implements Request {}
 
-  public record Delete(String sender, long seq, ActorRef<Reply> replyTo) implements Command {}
+  public record Delete(String sender, long seq, ActorRef<Reply> replyTo) implements Request {}
 
   /** Moves the member's delivered (or, with {@code read}, read) pointer up to {@code seq}; never backwards. */
-  public record Ack(String user, long seq, boolean read, ActorRef<Reply> replyTo) implements Command {}
+  public record Ack(String user, long seq, boolean read, ActorRef<Reply> replyTo) implements Request {}
 
-  public record GetInfo(String requester, ActorRef<Reply> replyTo) implements Command {}
+  public record GetInfo(String requester, ActorRef<Reply> replyTo) implements Request {}
 
   // ---- Replies ----------------------------------------------------------------------------------------------
 
@@ -172,22 +189,41 @@ public final class Conversation
     return create(conversationId, settings, clock, Fanout.NONE);
   }
 
+  /**
+   * At most this many requests per journal write (group commit: a busy group's messages that queue behind a write
+   * go to Cassandra in the next one). A message body is at most {@code max-body-size}, so this keeps a write's
+   * Cassandra batch under its 50 KiB limit.
+   */
+  static final int MAX_BATCH = 8;
+
   public static Behavior<Command> create(String conversationId, Settings settings, Clock clock, Fanout fanout) {
-    return new Conversation(conversationId, settings, clock, fanout);
+    return GroupCommit.around(Command.class, requests -> new Batch(requests.stream().map(Request.class::cast).toList()),
+        MAX_BATCH, Behaviors.setup(ctx -> new Conversation(conversationId, settings, clock, fanout, ctx.getSelf())));
   }
 
   private final String conversationId;
   private final Settings settings;
   private final Clock clock;
   private final Fanout fanout;
+  private final ActorRef<Command> self;
+  private EventHandler<State, Event> eventHandler;
 
-  private Conversation(String conversationId, Settings settings, Clock clock, Fanout fanout) {
+  private Conversation(String conversationId, Settings settings, Clock clock, Fanout fanout, ActorRef<Command> self) {
     super(PersistenceId.of(ENTITY_KEY.name(), conversationId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
     this.conversationId = conversationId;
     this.settings = settings;
     this.clock = clock;
     this.fanout = fanout;
+    this.self = self;
+  }
+
+  /** Requests queue in {@link GroupCommit} until the entity has recovered (again, after a failed write). */
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> self.tell(new BatchWritten()))
+        .build();
   }
 
   @Override
@@ -205,32 +241,75 @@ public final class Conversation
     return RetentionCriteria.snapshotEvery(200, 2);
   }
 
+  /**
+   * Every request reaches the entity inside a {@link Batch} ({@link GroupCommit}): decided one after the other, their
+   * events persisted in one write, then each published to the members and answered.
+   */
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    var builder = newCommandHandlerWithReplyBuilder();
-    builder.forStateType(NotCreated.class)
-        .onCommand(Create.class, this::create)
-        .onCommand(AddMembers.class, cmd -> notFound(cmd.replyTo()))
-        .onCommand(RemoveMember.class, cmd -> notFound(cmd.replyTo()))
-        .onCommand(Post.class, cmd -> notFound(cmd.replyTo()))
-        .onCommand(Edit.class, cmd -> notFound(cmd.replyTo()))
-        .onCommand(Delete.class, cmd -> notFound(cmd.replyTo()))
-        .onCommand(Ack.class, cmd -> notFound(cmd.replyTo()))
-        .onCommand(GetInfo.class, cmd -> notFound(cmd.replyTo()));
-    builder.forStateType(Active.class)
-        .onCommand(Create.class, this::createAgain)
-        .onCommand(AddMembers.class, this::addMembers)
-        .onCommand(RemoveMember.class, this::removeMember)
-        .onCommand(Post.class, this::post)
-        .onCommand(Edit.class, this::edit)
-        .onCommand(Delete.class, this::delete)
-        .onCommand(Ack.class, this::ack)
-        .onCommand(GetInfo.class, (state, cmd) -> state.members().contains(cmd.requester())
-            ? Effect().reply(cmd.replyTo(), info(state)) : notMember(cmd.replyTo()));
-    return builder.build();
+    return newCommandHandlerWithReplyBuilder().forAnyState()
+        .onCommand(Batch.class, (state, batch) -> persistBatch(state, batch.requests()))
+        .onCommand(Request.class, (state, request) -> persistBatch(state, List.of(request)))
+        .onCommand(BatchWritten.class, (state, written) -> Effect().noReply())
+        .build();
   }
 
-  private ReplyEffect<Event, State> create(Create cmd) {
+  private ReplyEffect<Event, State> persistBatch(State state, List<Request> requests) {
+    var decided = GroupCommit.decide(state, requests, this::decide, this::applyEvent);
+    var effect = decided.events().isEmpty() ? Effect().none() : Effect().persist(decided.events());
+    return effect.thenRun(after -> {
+      decided.afterWrite().run();
+      self.tell(new BatchWritten());
+    }).thenNoReply();
+  }
+
+  private State applyEvent(State state, Event event) {
+    if (eventHandler == null) eventHandler = eventHandler();
+    return eventHandler.apply(state, event);
+  }
+
+  private Decision<Event, State> decide(State state, Request request) {
+    if (!(state instanceof Active active)) {
+      return request instanceof Create cmd ? create(cmd) : notFound(request.replyTo());
+    }
+    if (request instanceof Post cmd) return post(active, cmd);
+    if (request instanceof Ack cmd) return ack(active, cmd);
+    if (request instanceof Edit cmd) return edit(active, cmd);
+    if (request instanceof Delete cmd) return delete(active, cmd);
+    if (request instanceof GetInfo cmd) {
+      return active.members().contains(cmd.requester()) ? answer(cmd.replyTo(), info(active))
+          : notMember(cmd.replyTo());
+    }
+    if (request instanceof AddMembers cmd) return addMembers(active, cmd);
+    if (request instanceof RemoveMember cmd) return removeMember(active, cmd);
+    if (request instanceof Create cmd) return createAgain(active, cmd);
+    throw new IllegalArgumentException("unhandled request " + request.getClass().getName());
+  }
+
+  private static Decision<Event, State> persist(Event event, ActorRef<Reply> replyTo, Function<Active, Reply> reply) {
+    return new Decision<>(event, state -> {
+      var answer = reply.apply((Active) state);
+      return () -> replyTo.tell(answer);
+    });
+  }
+
+  /** Persisted, then pushed to the members it concerns (live delivery, no projection in the path), then answered. */
+  private Decision<Event, State> published(Event event, ActorRef<Reply> replyTo, Function<Active, Reply> reply) {
+    return new Decision<>(event, state -> {
+      var members = ((Active) state).members();
+      var answer = reply.apply((Active) state);
+      return () -> {
+        fanout.publish(members, event);
+        replyTo.tell(answer);
+      };
+    });
+  }
+
+  private static Decision<Event, State> answer(ActorRef<Reply> replyTo, Reply reply) {
+    return new Decision<>(null, state -> () -> replyTo.tell(reply));
+  }
+
+  private Decision<Event, State> create(Create cmd) {
     var members = new TreeSet<>(cmd.members());
     members.add(cmd.requester());
     if (cmd.kind() == Kind.DIRECT) {
@@ -244,85 +323,79 @@ public final class Conversation
     }
     var created = new ConversationCreated(conversationId, cmd.kind(), cmd.title(), cmd.requester(),
         Collections.unmodifiableSet(members), clock.instant());
-    return Effect().persist(created).thenReply(cmd.replyTo(), s -> info((Active) s));
+    return persist(created, cmd.replyTo(), this::info);
   }
 
   /** Creating a direct conversation that exists finds it (either side may ask); a group id is never reused. */
-  private ReplyEffect<Event, State> createAgain(Active state, Create cmd) {
+  private Decision<Event, State> createAgain(Active state, Create cmd) {
     if (state.kind() == Kind.DIRECT && cmd.kind() == Kind.DIRECT && state.members().contains(cmd.requester())) {
-      return Effect().reply(cmd.replyTo(), info(state));
+      return answer(cmd.replyTo(), info(state));
     }
     return reject(cmd.replyTo(), Rejection.conflict("conversation " + conversationId + " already exists"));
   }
 
-  private ReplyEffect<Event, State> addMembers(Active state, AddMembers cmd) {
+  private Decision<Event, State> addMembers(Active state, AddMembers cmd) {
     if (state.kind() == Kind.DIRECT) return reject(cmd.replyTo(), directIsFixed());
     if (!state.admins().contains(cmd.requester())) return notAdmin(state, cmd.requester(), cmd.replyTo());
     var added = new TreeSet<>(cmd.users());
     added.removeAll(state.members());
-    if (added.isEmpty()) return Effect().reply(cmd.replyTo(), info(state));
+    if (added.isEmpty()) return answer(cmd.replyTo(), info(state));
     if (state.members().size() + added.size() > settings.maxMembers()) {
       return reject(cmd.replyTo(), Rejection.unprocessable("a group has at most " + settings.maxMembers()
           + " members; it has " + state.members().size()));
     }
-    return Effect().persist(new MembersAdded(conversationId, cmd.requester(), Collections.unmodifiableSet(added),
-        clock.instant())).thenReply(cmd.replyTo(), s -> info((Active) s));
+    return persist(new MembersAdded(conversationId, cmd.requester(), Collections.unmodifiableSet(added),
+        clock.instant()), cmd.replyTo(), this::info);
   }
 
-  private ReplyEffect<Event, State> removeMember(Active state, RemoveMember cmd) {
+  private Decision<Event, State> removeMember(Active state, RemoveMember cmd) {
     if (state.kind() == Kind.DIRECT) return reject(cmd.replyTo(), directIsFixed());
     boolean leaving = cmd.user().equals(cmd.requester());
     if (!leaving && !state.admins().contains(cmd.requester())) {
       return notAdmin(state, cmd.requester(), cmd.replyTo());
     }
-    if (!state.members().contains(cmd.user())) return Effect().reply(cmd.replyTo(), info(state));
+    if (!state.members().contains(cmd.user())) return answer(cmd.replyTo(), info(state));
     if (cmd.user().equals(state.owner())) {
       return reject(cmd.replyTo(), Rejection.unprocessable("the owner cannot leave or be removed"));
     }
-    return Effect().persist(new MemberRemoved(conversationId, cmd.requester(), cmd.user(), clock.instant()))
-        .thenReply(cmd.replyTo(), s -> new Done());
+    return persist(new MemberRemoved(conversationId, cmd.requester(), cmd.user(), clock.instant()), cmd.replyTo(),
+        s -> new Done());
   }
 
-  private ReplyEffect<Event, State> post(Active state, Post cmd) {
+  private Decision<Event, State> post(Active state, Post cmd) {
     if (!state.members().contains(cmd.sender())) return notMember(cmd.replyTo());
     var key = cmd.sender() + "\n" + cmd.clientMsgId();
     var earlier = state.clientMsgIds().get(key);
     if (earlier != null) {
       var recent = state.recent().get(earlier);
-      return Effect().reply(cmd.replyTo(), new Posted(conversationId, earlier,
+      return answer(cmd.replyTo(), new Posted(conversationId, earlier,
           recent == null ? null : recent.sentAt(), true));
     }
     var invalid = bodyRefusal(cmd.body());
     if (invalid != null) return reject(cmd.replyTo(), invalid);
     var posted = new MessagePosted(conversationId, state.lastSeq() + 1, cmd.sender(), cmd.clientMsgId(), cmd.body(),
         clock.instant());
-    return Effect().persist(posted)
-        .thenRun(s -> fanout.publish(((Active) s).members(), posted))
-        .thenReply(cmd.replyTo(), s -> new Posted(conversationId, posted.seq(), posted.sentAt(), false));
+    return published(posted, cmd.replyTo(), s -> new Posted(conversationId, posted.seq(), posted.sentAt(), false));
   }
 
-  private ReplyEffect<Event, State> edit(Active state, Edit cmd) {
+  private Decision<Event, State> edit(Active state, Edit cmd) {
     var refusal = ownRecentMessage(state, cmd.sender(), cmd.seq(), settings.editWindow(), "edited");
     if (refusal == null) refusal = bodyRefusal(cmd.body());
     if (refusal != null) return reject(cmd.replyTo(), refusal);
     var edited = new MessageEdited(conversationId, cmd.seq(), cmd.sender(), cmd.body(), clock.instant());
-    return Effect().persist(edited)
-        .thenRun(s -> fanout.publish(((Active) s).members(), edited))
-        .thenReply(cmd.replyTo(), s -> new Done());
+    return published(edited, cmd.replyTo(), s -> new Done());
   }
 
-  private ReplyEffect<Event, State> delete(Active state, Delete cmd) {
+  private Decision<Event, State> delete(Active state, Delete cmd) {
     var recent = state.recent().get(cmd.seq());
     // Deleting again answers the same: the message is deleted.
     if (recent != null && recent.deleted() && recent.sender().equals(cmd.sender())) {
-      return Effect().reply(cmd.replyTo(), new Done());
+      return answer(cmd.replyTo(), new Done());
     }
     var refusal = ownRecentMessage(state, cmd.sender(), cmd.seq(), settings.deleteWindow(), "deleted");
     if (refusal != null) return reject(cmd.replyTo(), refusal);
     var deleted = new MessageDeleted(conversationId, cmd.seq(), cmd.sender(), clock.instant());
-    return Effect().persist(deleted)
-        .thenRun(s -> fanout.publish(((Active) s).members(), deleted))
-        .thenReply(cmd.replyTo(), s -> new Done());
+    return published(deleted, cmd.replyTo(), s -> new Done());
   }
 
   /** Why {@code sender} may not change message {@code seq} now, or null. */
@@ -351,7 +424,7 @@ public final class Conversation
     return null;
   }
 
-  private ReplyEffect<Event, State> ack(Active state, Ack cmd) {
+  private Decision<Event, State> ack(Active state, Ack cmd) {
     if (!state.members().contains(cmd.user())) return notMember(cmd.replyTo());
     if (cmd.seq() > state.lastSeq()) {
       return reject(cmd.replyTo(), Rejection.unprocessable("seq " + cmd.seq() + " is beyond the last message "
@@ -359,11 +432,9 @@ public final class Conversation
     }
     var pointers = cmd.read() ? state.read() : state.delivered();
     // Pointers only move forward; an old or repeated receipt changes nothing and needs no event.
-    if (cmd.seq() <= pointers.getOrDefault(cmd.user(), 0L)) return Effect().reply(cmd.replyTo(), new Done());
+    if (cmd.seq() <= pointers.getOrDefault(cmd.user(), 0L)) return answer(cmd.replyTo(), new Done());
     var moved = new PointerMoved(conversationId, cmd.user(), cmd.seq(), cmd.read(), clock.instant());
-    return Effect().persist(moved)
-        .thenRun(s -> fanout.publish(((Active) s).members(), moved))
-        .thenReply(cmd.replyTo(), s -> new Done());
+    return published(moved, cmd.replyTo(), s -> new Done());
   }
 
   private Info info(Active state) {
@@ -371,11 +442,11 @@ public final class Conversation
         state.lastSeq(), state.delivered(), state.read());
   }
 
-  private ReplyEffect<Event, State> notFound(ActorRef<Reply> replyTo) {
+  private Decision<Event, State> notFound(ActorRef<Reply> replyTo) {
     return reject(replyTo, Rejection.notFound("conversation " + conversationId + " does not exist"));
   }
 
-  private ReplyEffect<Event, State> notMember(ActorRef<Reply> replyTo) {
+  private Decision<Event, State> notMember(ActorRef<Reply> replyTo) {
     return reject(replyTo, Rejection.forbidden(notMemberText()));
   }
 
@@ -383,7 +454,7 @@ public final class Conversation
     return "only members of conversation " + conversationId + " may do this";
   }
 
-  private ReplyEffect<Event, State> notAdmin(Active state, String requester, ActorRef<Reply> replyTo) {
+  private Decision<Event, State> notAdmin(Active state, String requester, ActorRef<Reply> replyTo) {
     if (!state.members().contains(requester)) return notMember(replyTo);
     return reject(replyTo, Rejection.forbidden("only the group's admins may change its members"));
   }
@@ -392,8 +463,8 @@ public final class Conversation
     return Rejection.unprocessable("a direct conversation always has exactly its two users");
   }
 
-  private ReplyEffect<Event, State> reject(ActorRef<Reply> replyTo, Rejection rejection) {
-    return Effect().reply(replyTo, new Rejected(rejection));
+  private Decision<Event, State> reject(ActorRef<Reply> replyTo, Rejection rejection) {
+    return answer(replyTo, new Rejected(rejection));
   }
 
   @Override

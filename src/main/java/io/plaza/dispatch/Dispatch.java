@@ -61,11 +61,12 @@ public final class Dispatch {
     int groupSize = config.getInt("projection-group-size");
     var groupWithin = config.getDuration("projection-group-within");
     var trips = new CassandraTripsRepository(session, keyspace);
-    TaggedProjections.<Ride.Event>start(system, "dispatch-trips", Ride.TAGS, groupSize, groupWithin,
-        () -> new TripsProjectionHandler(trips));
     var topic = config.getString("rides-topic");
-    TaggedProjections.<Ride.Event>start(system, "dispatch-rides-kafka", Ride.TAGS, groupSize, groupWithin,
-        () -> new KafkaProjectionHandler<>(kafka, topic, Ride.Event::rideId, RideMessage::of));
+    // One projection feeds the trips read model and then Kafka (see TaggedProjections).
+    TaggedProjections.<Ride.Event>start(system, session, "dispatch-rides", List.of("dispatch-trips",
+        "dispatch-rides-kafka"), Ride.TAGS, groupSize, groupWithin, List.of(
+            () -> new TripsProjectionHandler(trips),
+            () -> new KafkaProjectionHandler<>(kafka, topic, Ride.Event::rideId, RideMessage::of)));
 
     var relay = system.systemActorOf(RiderRelay.create(ridesTopic), "dispatch-rider-relay", Props.empty());
     return new DispatchRoutes(system, cells, Fares.fromConfig(config), scorer, trips,

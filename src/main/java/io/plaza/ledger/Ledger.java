@@ -32,29 +32,29 @@ public final class Ledger {
 
     int group = ledger.getInt("projection-group-size");
     var within = ledger.getDuration("projection-group-within");
+    // One projection per entity type feeds all its read models and then Kafka (see TaggedProjections).
     var balances = new CassandraBalanceRepository(session, keyspace);
-    TaggedProjections.<LedgerAccount.Event>start(system, "balances", LedgerAccount.TAGS, group, within,
-        () -> new BalancesProjectionHandler(balances));
     var journal = new CassandraJournalRepository(session, keyspace);
-    TaggedProjections.<LedgerAccount.Event>start(system, "journal", LedgerAccount.TAGS, group, within,
-        () -> new JournalProjectionHandler(journal));
     var accountsTopic = ledger.getString("accounts-topic");
-    TaggedProjections.<LedgerAccount.Event>start(system, "ledger-accounts-kafka", LedgerAccount.TAGS, group, within,
-        () -> new KafkaProjectionHandler<>(kafka, accountsTopic, LedgerAccount.Event::accountId,
-            AccountEventMessage::of));
+    TaggedProjections.<LedgerAccount.Event>start(system, session, "ledger-accounts",
+        List.of("balances", "journal", "ledger-accounts-kafka"), LedgerAccount.TAGS, group, within, List.of(
+            () -> new BalancesProjectionHandler(balances),
+            () -> new JournalProjectionHandler(journal),
+            () -> new KafkaProjectionHandler<>(kafka, accountsTopic, LedgerAccount.Event::accountId,
+                AccountEventMessage::of)));
 
     var transfers = new CassandraTransferRepository(session, keyspace);
-    TaggedProjections.<Transfer.Event>start(system, "transfers", Transfer.TAGS, group, within,
-        () -> new TransfersProjectionHandler(transfers));
-    TaggedProjections.<TransferBatch.Event>start(system, "transfer-batches", TransferBatch.TAGS, group, within,
-        () -> new TransferBatchesProjectionHandler(transfers));
     var transfersTopic = ledger.getString("transfers-topic");
-    TaggedProjections.<Transfer.Event>start(system, "ledger-transfers-kafka", Transfer.TAGS, group, within,
-        () -> new KafkaProjectionHandler<>(kafka, transfersTopic, Transfer.Event::transferId,
-            TransferEventMessage::of));
-    TaggedProjections.<TransferBatch.Event>start(system, "ledger-batches-kafka", TransferBatch.TAGS, group, within,
-        () -> new KafkaProjectionHandler<>(kafka, transfersTopic, TransferBatch.Event::batchId,
-            TransferBatchEventMessage::of));
+    TaggedProjections.<Transfer.Event>start(system, session, "ledger-transfers",
+        List.of("transfers", "ledger-transfers-kafka"), Transfer.TAGS, group, within, List.of(
+            () -> new TransfersProjectionHandler(transfers),
+            () -> new KafkaProjectionHandler<>(kafka, transfersTopic, Transfer.Event::transferId,
+                TransferEventMessage::of)));
+    TaggedProjections.<TransferBatch.Event>start(system, session, "ledger-transfer-batches",
+        List.of("transfer-batches", "ledger-batches-kafka"), TransferBatch.TAGS, group, within, List.of(
+            () -> new TransferBatchesProjectionHandler(transfers),
+            () -> new KafkaProjectionHandler<>(kafka, transfersTopic, TransferBatch.Event::batchId,
+                TransferBatchEventMessage::of)));
 
     var endpoints = new ArrayList<>(new LedgerRoutes(system, balances, journal, askTimeout).endpoints());
     endpoints.addAll(new TransferRoutes(system, transfers, askTimeout).endpoints());

@@ -2,12 +2,12 @@ package io.plaza.ledger;
 
 import io.plaza.platform.CborSerializable;
 import io.plaza.platform.GroupCommit;
+import io.plaza.platform.GroupCommit.Decision;
 import io.plaza.platform.Metrics;
 import io.plaza.platform.Rejection;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -499,22 +499,10 @@ public final class LedgerAccount
   }
 
   private ReplyEffect<Event, State> persistBatch(State state, List<Request> requests) {
-    var events = new ArrayList<Event>(requests.size());
-    var replies = new ArrayList<Runnable>(requests.size());
-    var current = state;
-    for (var request : requests) {
-      var decision = decide(current, request);
-      if (decision.event() != null) {
-        current = applyEvent(current, decision.event());
-        events.add(decision.event());
-      }
-      // Computed now, from the state this request left; sent only after the write succeeded.
-      var reply = decision.reply().apply(current);
-      replies.add(() -> decision.replyTo().tell(reply));
-    }
-    var effect = events.isEmpty() ? Effect().none() : Effect().persist(events);
+    var decided = GroupCommit.decide(state, requests, this::decide, this::applyEvent);
+    var effect = decided.events().isEmpty() ? Effect().none() : Effect().persist(decided.events());
     return effect.thenRun(after -> {
-      replies.forEach(Runnable::run);
+      decided.afterWrite().run();
       self.tell(new BatchWritten());
     }).thenNoReply();
   }
@@ -524,7 +512,7 @@ public final class LedgerAccount
     return eventHandler.apply(state, event);
   }
 
-  private Decision decide(State state, Request request) {
+  private Decision<Event, State> decide(State state, Request request) {
     if (!(state instanceof OpenAccount open)) {
       return request instanceof Open cmd ? open(cmd) : unknown(request.replyTo());
     }
@@ -551,18 +539,20 @@ public final class LedgerAccount
     throw new IllegalArgumentException("unhandled request " + request.getClass().getName());
   }
 
-  /** What one request does: at most one event, and its answer, computed from the state after that event. */
-  private record Decision(Event event, ActorRef<Reply> replyTo, Function<State, Reply> reply) {}
-
-  private static Decision persist(Event event, ActorRef<Reply> replyTo, Function<OpenAccount, Reply> reply) {
-    return new Decision(event, replyTo, state -> reply.apply((OpenAccount) state));
+  // What one request does: at most one event, and its answer, computed from the state after that event.
+  private static Decision<Event, State> persist(Event event, ActorRef<Reply> replyTo,
+      Function<OpenAccount, Reply> reply) {
+    return new Decision<>(event, state -> {
+      var answer = reply.apply((OpenAccount) state);
+      return () -> replyTo.tell(answer);
+    });
   }
 
-  private static Decision answer(ActorRef<Reply> replyTo, Reply reply) {
-    return new Decision(null, replyTo, state -> reply);
+  private static Decision<Event, State> answer(ActorRef<Reply> replyTo, Reply reply) {
+    return new Decision<>(null, state -> () -> replyTo.tell(reply));
   }
 
-  private Decision open(Open cmd) {
+  private Decision<Event, State> open(Open cmd) {
     if (!Currencies.isKnown(cmd.currency())) {
       return reject(cmd.replyTo(), Rejection.unprocessable("unknown currency '" + cmd.currency() + "'"));
     }
@@ -574,7 +564,7 @@ public final class LedgerAccount
   }
 
   /** Opening again with the same owner and terms is a retry (same Idempotency-Key): answer with the account. */
-  private Decision reopen(OpenAccount state, Open cmd) {
+  private Decision<Event, State> reopen(OpenAccount state, Open cmd) {
     if (state.owner().equals(cmd.requester()) && state.currency().equals(cmd.currency())
         && state.overdraftLimit() == cmd.overdraftLimit()) {
       return answer(cmd.replyTo(), new AccountReply(summary(state)));
@@ -582,7 +572,7 @@ public final class LedgerAccount
     return reject(cmd.replyTo(), Rejection.conflict("account " + accountId + " already exists with other terms"));
   }
 
-  private Decision deposit(OpenAccount state, Deposit cmd) {
+  private Decision<Event, State> deposit(OpenAccount state, Deposit cmd) {
     if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
     var earlier = replayOf(state, cmd.operationId(), Operation.Kind.DEPOSIT, cmd.amount(), cmd.replyTo());
     if (earlier != null) return earlier;
@@ -598,7 +588,7 @@ public final class LedgerAccount
     return persist(event, cmd.replyTo(), s -> movementReply(s, cmd.operationId()));
   }
 
-  private Decision withdraw(OpenAccount state, Withdraw cmd) {
+  private Decision<Event, State> withdraw(OpenAccount state, Withdraw cmd) {
     if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
     var earlier = replayOf(state, cmd.operationId(), Operation.Kind.WITHDRAWAL, cmd.amount(), cmd.replyTo());
     if (earlier != null) return earlier;
@@ -626,7 +616,7 @@ public final class LedgerAccount
             + ", requested " + amount);
   }
 
-  private Decision close(OpenAccount state, Close cmd) {
+  private Decision<Event, State> close(OpenAccount state, Close cmd) {
     if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
     if (state.closed()) return answer(cmd.replyTo(), new AccountReply(summary(state)));
     if (state.balance() != 0) {
@@ -644,7 +634,7 @@ public final class LedgerAccount
     return persist(new AccountClosed(accountId, clock.instant()), cmd.replyTo(), s -> new AccountReply(summary(s)));
   }
 
-  private Decision debit(OpenAccount state, Debit cmd) {
+  private Decision<Event, State> debit(OpenAccount state, Debit cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_DEBIT);
     var earlier = legReplay(state, id, Operation.Kind.TRANSFER_DEBIT, cmd.amount(), cmd.transferId(),
         cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
@@ -659,7 +649,7 @@ public final class LedgerAccount
     return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
-  private Decision credit(OpenAccount state, Credit cmd) {
+  private Decision<Event, State> credit(OpenAccount state, Credit cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_CREDIT);
     var earlier = legReplay(state, id, Operation.Kind.TRANSFER_CREDIT, cmd.amount(), cmd.transferId(),
         cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
@@ -681,7 +671,7 @@ public final class LedgerAccount
     return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
-  private Decision hold(OpenAccount state, Hold cmd) {
+  private Decision<Event, State> hold(OpenAccount state, Hold cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.HOLD);
     if (state.holds().containsKey(cmd.transferId())) return stillPending(state, id, Operation.Kind.HOLD, cmd.replyTo());
     var earlier = legReplay(state, id, Operation.Kind.HOLD, cmd.amount(), cmd.transferId(), cmd.initiatedAt(),
@@ -701,7 +691,7 @@ public final class LedgerAccount
    * The debit of a pending transfer: takes {@code amount} (at most what is held) and releases the whole hold. Never
    * refused for funds or a closed account: the hold reserved the money.
    */
-  private Decision capture(OpenAccount state, Capture cmd) {
+  private Decision<Event, State> capture(OpenAccount state, Capture cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_DEBIT);
     var held = state.holds().get(cmd.transferId());
     if (held == null) return holdGone(state, cmd.transferId(), id, Operation.Kind.TRANSFER_DEBIT, cmd.amount(),
@@ -715,7 +705,7 @@ public final class LedgerAccount
     return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
-  private Decision release(OpenAccount state, Release cmd) {
+  private Decision<Event, State> release(OpenAccount state, Release cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.HOLD_RELEASE);
     var held = state.holds().get(cmd.transferId());
     if (held == null) return holdGone(state, cmd.transferId(), id, Operation.Kind.HOLD_RELEASE, null,
@@ -724,7 +714,7 @@ public final class LedgerAccount
     return persist(event, cmd.replyTo(), s -> movementReply(s, id));
   }
 
-  private Decision expectCredit(OpenAccount state, ExpectCredit cmd) {
+  private Decision<Event, State> expectCredit(OpenAccount state, ExpectCredit cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.EXPECT);
     if (state.expected().containsKey(cmd.transferId())) {
       return stillPending(state, id, Operation.Kind.EXPECT, cmd.replyTo());
@@ -740,7 +730,7 @@ public final class LedgerAccount
   }
 
   /** A hold or an expected credit that is still in place answers its retry, even once its operation is forgotten. */
-  private Decision stillPending(OpenAccount state, String legId, Operation.Kind kind,
+  private Decision<Event, State> stillPending(OpenAccount state, String legId, Operation.Kind kind,
       ActorRef<Reply> replyTo) {
     var op = state.recentOperations().get(legId);
     if (op == null) op = new Operation(legId, kind, 0, state.balance(), null);
@@ -748,7 +738,7 @@ public final class LedgerAccount
   }
 
   /** Idempotent: cancelling an expectation that is gone (or never came) answers without an event. */
-  private Decision cancelExpectedCredit(OpenAccount state, CancelExpectedCredit cmd) {
+  private Decision<Event, State> cancelExpectedCredit(OpenAccount state, CancelExpectedCredit cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.EXPECT_CANCEL);
     var expected = state.expected().get(cmd.transferId());
     if (expected == null) {
@@ -765,7 +755,7 @@ public final class LedgerAccount
    * A capture or release whose hold is not there: answered as before if this very leg already happened, refused if
    * the hold ended otherwise (or never existed), unknown if the account may have forgotten.
    */
-  private Decision holdGone(OpenAccount state, String transferId, String legId, Operation.Kind kind,
+  private Decision<Event, State> holdGone(OpenAccount state, String transferId, String legId, Operation.Kind kind,
       Long amount, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo) {
     var earlier = state.recentOperations().get(legId);
     if (earlier != null) {
@@ -786,7 +776,7 @@ public final class LedgerAccount
   }
 
   /** Refunds are never refused: the money was taken from this account and must come back. */
-  private Decision refund(OpenAccount state, Refund cmd) {
+  private Decision<Event, State> refund(OpenAccount state, Refund cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_REFUND);
     var earlier = legReplay(state, id, Operation.Kind.TRANSFER_REFUND, cmd.amount(), cmd.transferId(),
         cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
@@ -806,7 +796,7 @@ public final class LedgerAccount
   }
 
   /** A remembered leg answers as before; an unremembered one that may have been forgotten answers LegUnknown. */
-  private Decision legReplay(OpenAccount state, String legId, Operation.Kind kind, long amount,
+  private Decision<Event, State> legReplay(OpenAccount state, String legId, Operation.Kind kind, long amount,
       String transferId, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo) {
     var earlier = replayOf(state, legId, kind, amount, replyTo);
     if (earlier != null) return earlier;
@@ -815,7 +805,7 @@ public final class LedgerAccount
   }
 
   /** The reply to a retried operation id, or null when the id is new. Same id, other request: 409. */
-  private Decision replayOf(
+  private Decision<Event, State> replayOf(
       OpenAccount state, String operationId, Operation.Kind kind, long amount, ActorRef<Reply> replyTo) {
     var earlier = state.recentOperations().get(operationId);
     if (earlier == null) return null;
@@ -834,19 +824,19 @@ public final class LedgerAccount
     return state.owner().equals(requester);
   }
 
-  private Decision unknown(ActorRef<Reply> replyTo) {
+  private Decision<Event, State> unknown(ActorRef<Reply> replyTo) {
     return reject(replyTo, Rejection.notFound("account " + accountId + " does not exist"));
   }
 
-  private Decision closed(ActorRef<Reply> replyTo) {
+  private Decision<Event, State> closed(ActorRef<Reply> replyTo) {
     return reject(replyTo, Rejection.unprocessable("account " + accountId + " is closed"));
   }
 
-  private Decision forbidden(ActorRef<Reply> replyTo) {
+  private Decision<Event, State> forbidden(ActorRef<Reply> replyTo) {
     return reject(replyTo, Rejection.forbidden("account " + accountId + " belongs to another user"));
   }
 
-  private static Decision reject(ActorRef<Reply> replyTo, Rejection rejection) {
+  private static Decision<Event, State> reject(ActorRef<Reply> replyTo, Rejection rejection) {
     return answer(replyTo, new Rejected(rejection));
   }
 

@@ -2,6 +2,7 @@ package io.plaza.platform;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.BehaviorInterceptor;
@@ -29,6 +30,35 @@ public final class GroupCommit<C> extends BehaviorInterceptor<C, C> {
       Behavior<C> entity) {
     if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be at least 1");
     return Behaviors.intercept(() -> new GroupCommit<>(commandClass, batchOf, maxBatch), entity);
+  }
+
+  /**
+   * What one request of a batch does: at most one event, and what to do once the batch is written (answer, publish),
+   * prepared from the state this request left.
+   */
+  public record Decision<E, S>(E event, Function<S, Runnable> afterWrite) {}
+
+  /** A batch decided: the events to persist in one write, and what to run once they are written. */
+  public record Decided<E>(List<E> events, Runnable afterWrite) {}
+
+  /**
+   * Decides {@code requests} in order, each against the state the earlier ones left ({@code apply}: the entity's
+   * event handler).
+   */
+  public static <R, E, S> Decided<E> decide(S state, List<? extends R> requests,
+      BiFunction<S, R, Decision<E, S>> decide, BiFunction<S, E, S> apply) {
+    var events = new ArrayList<E>(requests.size());
+    var afterWrite = new ArrayList<Runnable>(requests.size());
+    var current = state;
+    for (R request : requests) {
+      var decision = decide.apply(current, request);
+      if (decision.event() != null) {
+        current = apply.apply(current, decision.event());
+        events.add(decision.event());
+      }
+      afterWrite.add(decision.afterWrite().apply(current));
+    }
+    return new Decided<>(events, () -> afterWrite.forEach(Runnable::run));
   }
 
   private final Function<List<C>, C> batchOf;

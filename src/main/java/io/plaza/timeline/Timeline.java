@@ -37,16 +37,17 @@ public final class Timeline {
     int groupSize = config.getInt("projection-group-size");
     var groupWithin = config.getDuration("projection-group-within");
     var posts = new CassandraUserPostsRepository(session, keyspace);
-    TaggedProjections.<UserTimeline.Event>start(system, "timeline-user-posts", UserTimeline.TAGS, groupSize,
-        groupWithin, () -> new UserPostsProjectionHandler(posts));
     var follows = new CassandraFollowsRepository(session, keyspace);
     int celebrityThreshold = config.getInt("celebrity-threshold");
-    TaggedProjections.<UserTimeline.Event>start(system, "timeline-follows", UserTimeline.TAGS, groupSize,
-        groupWithin, () -> new FollowsProjectionHandler(follows, celebrityThreshold));
     var topic = config.getString("posts-topic");
-    TaggedProjections.<UserTimeline.Event>start(system, "timeline-posts-kafka", UserTimeline.TAGS, groupSize,
-        groupWithin, () -> new KafkaProjectionHandler<>(kafka, topic, UserTimeline.Event::userId,
-            TimelinePostMessage::of));
+    // One projection feeds both read models and then Kafka, whose consumer (the fan-out) thus finds a post's
+    // user_posts row and every follow confirmed before it already written (see TaggedProjections).
+    TaggedProjections.<UserTimeline.Event>start(system, session, "timeline-users",
+        List.of("timeline-user-posts", "timeline-follows", "timeline-posts-kafka"), UserTimeline.TAGS, groupSize,
+        groupWithin, List.of(
+            () -> new UserPostsProjectionHandler(posts),
+            () -> new FollowsProjectionHandler(follows, celebrityThreshold),
+            () -> new KafkaProjectionHandler<>(kafka, topic, UserTimeline.Event::userId, TimelinePostMessage::of)));
     var homeTimelines = new CassandraHomeTimelineRepository(session, keyspace);
     var policy = FanoutPolicy.fromConfig(config);
     var streamTopic = system.systemActorOf(Topic.create(TimelineStream.Update.class, TimelineStream.TOPIC),

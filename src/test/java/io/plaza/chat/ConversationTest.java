@@ -178,4 +178,47 @@ class ConversationTest {
     assertEquals(new Conversation.Settings(500, 4096, 10_000, Duration.ofMinutes(15), Duration.ofHours(48)),
         Conversation.Settings.fromConfig(ConfigFactory.load().getConfig("plaza.chat")));
   }
+
+  @Test
+  void aBusyGroupsMessagesThatQueueBehindAWriteShareOneWriteKeepTheirOrderAndArePublishedAfterIt() throws Exception {
+    var id = "g-busy-" + java.util.UUID.randomUUID();
+    var published = new java.util.concurrent.CopyOnWriteArrayList<Long>();
+    Conversation.Fanout fanout = (members, event) -> {
+      if (event instanceof Conversation.MessagePosted posted) published.add(posted.seq());
+    };
+    var group = testKit.spawn(Conversation.create(id, SETTINGS, clock, fanout));
+    var created = testKit.<Conversation.Reply>createTestProbe();
+    group.tell(new Conversation.Create("ann", Conversation.Kind.GROUP, "team", Set.of("bob", "cat"), created.getRef()));
+    created.expectMessageClass(Conversation.Info.class);
+    var journal = org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit.create(testKit.system());
+    var policy = new io.plaza.platform.HeldJournalWrite("Conversation|" + id, false);
+    journal.withPolicy(policy);
+    try {
+      var probes = new java.util.ArrayList<org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<Conversation.Reply>>();
+      var senders = java.util.List.of("ann", "bob", "cat", "bob", "cat", "ann", "bob");
+      var clientIds = java.util.List.of("m0", "m1", "m2", "m3", "m4", "m5", "m1"); // the last: bob's m1 again
+      for (int i = 0; i < senders.size(); i++) {
+        var probe = testKit.<Conversation.Reply>createTestProbe();
+        probes.add(probe);
+        group.tell(new Conversation.Post(senders.get(i), clientIds.get(i), "hello " + i, probe.getRef()));
+        if (i == 0) policy.awaitHeldWrite(); // m0's write is in flight: the others queue behind it
+      }
+      probes.get(0).expectNoMessage(Duration.ofMillis(300));
+      assertTrue(published.isEmpty(), "nothing is pushed to members before it is persisted");
+      policy.release();
+
+      for (int i = 0; i < 6; i++) {
+        var posted = assertInstanceOf(Conversation.Posted.class, probes.get(i).receiveMessage());
+        assertEquals(i + 1, posted.seq(), "sequence numbers follow the order the messages arrived in");
+        assertFalse(posted.replayed());
+      }
+      var again = assertInstanceOf(Conversation.Posted.class, probes.get(6).receiveMessage());
+      assertTrue(again.replayed());
+      assertEquals(2, again.seq(), "a retried client id within the same batch answers with the original");
+      assertEquals(java.util.List.of(1, 5), policy.writes, "m0 alone, then the 5 queued messages in one write");
+      assertEquals(java.util.List.of(1L, 2L, 3L, 4L, 5L, 6L), published);
+    } finally {
+      journal.resetPolicy();
+    }
+  }
 }

@@ -5,24 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.plaza.platform.HeldJournalWrite;
 import io.plaza.platform.Rejection;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.persistence.testkit.JournalOperation;
-import org.apache.pekko.persistence.testkit.ProcessingPolicy;
-import org.apache.pekko.persistence.testkit.ProcessingResult;
-import org.apache.pekko.persistence.testkit.ProcessingSuccess;
-import org.apache.pekko.persistence.testkit.StorageFailure;
-import org.apache.pekko.persistence.testkit.WriteEvents;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -45,44 +36,6 @@ class LedgerGroupCommitTest {
   @AfterEach
   void resetJournal() {
     journal.resetPolicy();
-  }
-
-  /**
-   * Records the size of every write of {@code persistenceId}; the first write after {@link #arm} is held until
-   * {@link #release} and then succeeds, or fails when {@code fail} is set.
-   */
-  private static final class HeldWrite implements ProcessingPolicy<JournalOperation> {
-    final String persistenceId;
-    final List<Integer> writes = new CopyOnWriteArrayList<>();
-    final CountDownLatch released = new CountDownLatch(1);
-    final AtomicBoolean armed = new AtomicBoolean(true);
-    final boolean fail;
-
-    HeldWrite(String persistenceId, boolean fail) {
-      this.persistenceId = persistenceId;
-      this.fail = fail;
-    }
-
-    @Override
-    public ProcessingResult tryProcess(String pid, JournalOperation operation) {
-      if (!pid.equals(persistenceId) || !(operation instanceof WriteEvents write)) {
-        return ProcessingSuccess.getInstance();
-      }
-      if (armed.compareAndSet(true, false)) {
-        try {
-          released.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        if (fail) return StorageFailure.create(new RuntimeException("injected journal failure"));
-      }
-      writes.add(write.batch().size());
-      return ProcessingSuccess.getInstance();
-    }
-
-    void release() {
-      released.countDown();
-    }
   }
 
   private static LedgerAccount.Reply ask(ActorRef<LedgerAccount.Command> account,
@@ -109,11 +62,12 @@ class LedgerGroupCommitTest {
   void requestsThatQueueBehindAWriteAreDecidedInOrderAndWrittenTogether() throws Exception {
     var id = "busy-1";
     var account = openWith(id, 100);
-    var policy = new HeldWrite("LedgerAccount|" + id, false);
+    var policy = new HeldJournalWrite("LedgerAccount|" + id, false);
     journal.withPolicy(policy);
 
     var first = testKit.<LedgerAccount.Reply>createTestProbe();
     account.tell(new LedgerAccount.Deposit("alice", 100, "d1", first.getRef()));
+    policy.awaitHeldWrite();
     // While the deposit's write is held, 20 withdrawals of 30 queue: only 6 fit into the 200 the deposit leaves.
     var withdrawals = new ArrayList<TestProbe<LedgerAccount.Reply>>();
     for (int i = 0; i < 20; i++) {
@@ -155,14 +109,15 @@ class LedgerGroupCommitTest {
   }
 
   @Test
-  void aFailedBatchWriteAppliesNoneOfItsRequestsAndTheQueueGoesOn() {
+  void aFailedBatchWriteAppliesNoneOfItsRequestsAndTheQueueGoesOn() throws Exception {
     var id = "busy-2";
     var account = openWith(id, 100);
-    var policy = new HeldWrite("LedgerAccount|" + id, true);
+    var policy = new HeldJournalWrite("LedgerAccount|" + id, true);
     journal.withPolicy(policy);
 
     var lost = testKit.<LedgerAccount.Reply>createTestProbe();
     account.tell(new LedgerAccount.Withdraw("alice", 30, "k1", lost.getRef()));
+    policy.awaitHeldWrite();
     var queued = new ArrayList<TestProbe<LedgerAccount.Reply>>();
     for (var key : List.of("k2", "k3")) {
       var probe = testKit.<LedgerAccount.Reply>createTestProbe();
