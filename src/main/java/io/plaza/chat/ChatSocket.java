@@ -69,12 +69,10 @@ public final class ChatSocket {
         .mapAsync(1, message -> WebSockets.text(system, message))
         .mapAsync(4, text -> handle(user, text)
             // A failure behind one frame (Cassandra, a timeout) answers that frame; the connection stays open.
-            .exceptionally(e -> List.of(ChatFrame.error(503, "temporarily unavailable; retry", null, null)))
-            .thenApply(frames -> {
-          frames.forEach(frame -> connection.tell(Json.write(frame)));
-          return frames.size();
-        }))
-        .to(Sink.ignore());
+            .exceptionally(e -> List.of(ChatFrame.error(503, "temporarily unavailable; retry", null, null))))
+        // Answers leave in the order the frames came in: several sends persisted in one write (group commit) are
+        // answered at the same moment, and their acks must not overtake each other.
+        .to(Sink.foreach(frames -> frames.forEach(frame -> connection.tell(Json.write(frame)))));
     var frames = outgoing.second()
         .watchTermination((mat, done) -> done.whenComplete((d, e) -> heartbeat.cancel()))
         // A client that does not read: its last frame says why, then the connection closes (the frames it had not

@@ -83,9 +83,11 @@ class MetricsIT {
 
     var after = eventually(WAIT, () -> {
       var now = scrape();
-      // The balances projection handled both events (its lag histogram counts each envelope).
-      assertTrue(value(now, "plaza_projection_lag_seconds_count{projection=\"balances\"}")
-          >= value(before, "plaza_projection_lag_seconds_count{projection=\"balances\"}") + 2, "balances lag");
+      // The ledger-accounts projection (balances, journal, Kafka) handled both events (its lag histogram counts
+      // each envelope).
+      assertTrue(value(now, "plaza_projection_lag_seconds_count{projection=\"ledger-accounts\"}")
+          >= value(before, "plaza_projection_lag_seconds_count{projection=\"ledger-accounts\"}") + 2,
+          "ledger-accounts lag");
       return now;
     });
     assertTrue(value(after, "plaza_entity_commands_total{entity=\"LedgerAccount\"}")
