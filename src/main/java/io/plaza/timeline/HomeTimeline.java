@@ -33,6 +33,7 @@ public final class HomeTimeline {
   private final HomeTimelineRepository home;
   private final UserPostsRepository posts;
   private final FollowsRepository follows;
+  private final KnownActivity activity;
   private final FanoutPolicy policy;
   private final Duration activityResolution;
   private final Consumer<String> recordActivity;
@@ -50,12 +51,13 @@ public final class HomeTimeline {
    *     answers whom they follow: the rebuild must not miss a follow the read model has not caught up with
    */
   public HomeTimeline(HomeTimelineRepository home, UserPostsRepository posts, FollowsRepository follows,
-      FanoutPolicy policy, Duration activityResolution, Consumer<String> recordActivity,
+      KnownActivity activity, FanoutPolicy policy, Duration activityResolution, Consumer<String> recordActivity,
       Function<String, CompletionStage<Set<String>>> comeBack, Clock clock) {
     this.comeBack = comeBack;
     this.home = home;
     this.posts = posts;
     this.follows = follows;
+    this.activity = activity;
     this.policy = policy;
     this.activityResolution = activityResolution;
     this.recordActivity = recordActivity;
@@ -68,7 +70,11 @@ public final class HomeTimeline {
    */
   public CompletionStage<Page> read(String user, TimelineCursor cursor, int limit) {
     var hiddenRead = follows.hidden(user).toCompletableFuture();
-    var lastActiveRead = follows.lastActive(List.of(user)).toCompletableFuture();
+    var asOf = clock.instant();
+    // No read when this node already knows the user was active within the activity resolution: then they are active
+    // and their activity needs no recording, whatever the read model says now.
+    var lastActiveRead = activity.lastActive(List.of(user),
+        at -> policy.isActive(at, asOf) && at.plus(activityResolution).isAfter(asOf)).toCompletableFuture();
     var celebritiesFollowed = celebrities()
         .thenCompose(celebs -> follows.followingAmong(user, celebs).thenApply(followed -> new Celebs(celebs, followed)))
         .toCompletableFuture();

@@ -53,15 +53,17 @@ public final class Timeline {
     var streamTopic = system.systemActorOf(Topic.create(TimelineStream.Update.class, TimelineStream.TOPIC),
         "timeline-stream-topic", Props.empty());
     var relay = system.systemActorOf(TimelineStream.relay(streamTopic), "timeline-stream-relay", Props.empty());
-    new TimelineFanout(system, follows, posts, homeTimelines, policy, config.getInt("fanout-page-size"),
+    // One per node, shared by the fan-out and the home reads (each fills it for the other).
+    var activity = new KnownActivity(follows, config.getLong("known-activity-users"));
+    new TimelineFanout(system, follows, activity, posts, homeTimelines, policy, config.getInt("fanout-page-size"),
         config.getInt("home-size"), Clock.systemUTC(), update -> streamTopic.tell(Topic.publish(update)))
         .start(topic, config.getString("fanout-consumer-group"));
-    var home = new HomeTimeline(homeTimelines, posts, follows, policy, settings.activityResolution(),
+    var home = new HomeTimeline(homeTimelines, posts, follows, activity, policy, settings.activityResolution(),
         user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user)
             .tell(new UserTimeline.RecordActivity(system.ignoreRef())),
         user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user)
             .<UserTimeline.Reply>ask(UserTimeline.RecordActivity::new, settings.askTimeout())
-            .thenApply(reply -> reply instanceof UserTimeline.Activity activity ? activity.following() : null),
+            .thenApply(reply -> reply instanceof UserTimeline.Activity recorded ? recorded.following() : null),
         Clock.systemUTC());
     return new TimelineRoutes(system, posts, follows, home, relay, askTimeout).endpoints();
   }

@@ -28,6 +28,7 @@ public final class TimelineFanout {
 
   private final ActorSystem<?> system;
   private final FollowsRepository follows;
+  private final KnownActivity activity;
   private final UserPostsRepository posts;
   private final HomeTimelineRepository home;
   private final FanoutPolicy policy;
@@ -37,12 +38,14 @@ public final class TimelineFanout {
   private final java.util.function.Consumer<TimelineStream.Update> live;
 
   /** {@code live}: where each post and deletion goes once handled, for the open streams (TimelineStream). */
-  public TimelineFanout(ActorSystem<?> system, FollowsRepository follows, UserPostsRepository posts,
+  public TimelineFanout(ActorSystem<?> system, FollowsRepository follows, KnownActivity activity,
+      UserPostsRepository posts,
       HomeTimelineRepository home, FanoutPolicy policy, int pageSize, int homeSize, Clock clock,
       java.util.function.Consumer<TimelineStream.Update> live) {
     this.live = live;
     this.system = system;
     this.follows = follows;
+    this.activity = activity;
     this.posts = posts;
     this.home = home;
     this.policy = policy;
@@ -83,7 +86,8 @@ public final class TimelineFanout {
     return own.thenCompose(d -> caughtUp(post, deadline)).thenCompose(d -> {
       var now = clock.instant();
       return eachFollowerPage(post.author(), null, followers ->
-          follows.lastActive(followers).thenCompose(active -> {
+          // Followers known to be active need no read: activity only moves forward.
+          activity.lastActive(followers, at -> policy.isActive(at, now)).thenCompose(active -> {
             var recipients = policy.recipients(followers, active, now);
             return home.insert(recipients, item).thenCompose(done -> trimSome(recipients));
           }));

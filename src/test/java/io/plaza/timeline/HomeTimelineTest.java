@@ -162,16 +162,18 @@ class HomeTimelineTest {
 
   @Test
   void activityIsRecordedOnlyWhenTheReadModelShowsItOlderThanTheResolution() {
-    var world = new World();
-    world.lastActive = NOW.minus(Duration.ofMinutes(59));
-    world.read(null, 10);
-    assertEquals(List.of(), world.activityRecorded);
-    world.lastActive = NOW.minus(Duration.ofMinutes(61));
-    world.read(null, 10);
-    assertEquals(List.of("me"), world.activityRecorded);
-    world.lastActive = null;
-    world.read(null, 10);
-    assertEquals(List.of("me", "me"), world.activityRecorded, "a user never seen is recorded (and registered)");
+    var recent = new World();
+    recent.lastActive = NOW.minus(Duration.ofMinutes(59));
+    recent.read(null, 10);
+    assertEquals(List.of(), recent.activityRecorded);
+    var older = new World();
+    older.lastActive = NOW.minus(Duration.ofMinutes(61));
+    older.read(null, 10);
+    assertEquals(List.of("me"), older.activityRecorded);
+    var never = new World();
+    never.lastActive = null;
+    never.read(null, 10);
+    assertEquals(List.of("me"), never.activityRecorded, "a user never seen is recorded (and registered)");
   }
 
   private static HomeTimelineRepository.Item item(String postId, int second) {
@@ -199,7 +201,9 @@ class HomeTimelineTest {
     final List<String> calls = new ArrayList<>();
     Instant returnedAt;
     boolean unanswered;
-    final HomeTimeline timeline = new HomeTimeline(this, this, new Follows(), POLICY, Duration.ofHours(1),
+    final Follows follows = new Follows();
+    final HomeTimeline timeline = new HomeTimeline(this, this, follows, new KnownActivity(follows, 100), POLICY,
+        Duration.ofHours(1),
         activityRecorded::add, user -> {
           activityRecorded.add(user);
           var known = entityFollowing != null ? entityFollowing : following;
