@@ -322,6 +322,11 @@ public final class Transfer
    * request). Give this up before adding a snapshot rule.
    */
   @Override
+  public String journalPluginId() {
+    return io.plaza.platform.Cassandra.oneShotJournal(ctx.getSystem());
+  }
+
+  @Override
   public Recovery recovery() {
     return Recovery.withSnapshotSelectionCriteria(SnapshotSelectionCriteria.none());
   }

@@ -218,6 +218,11 @@ public final class TransferBatch
    * request). Give this up before adding a snapshot rule.
    */
   @Override
+  public String journalPluginId() {
+    return io.plaza.platform.Cassandra.oneShotJournal(ctx.getSystem());
+  }
+
+  @Override
   public Recovery recovery() {
     return Recovery.withSnapshotSelectionCriteria(SnapshotSelectionCriteria.none());
   }

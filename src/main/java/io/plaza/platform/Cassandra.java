@@ -12,13 +12,30 @@ import org.apache.pekko.stream.connectors.cassandra.CassandraSessionSettings;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSessionRegistry;
 
-/** The one Cassandra session of a node, shared by journal, snapshots, projections and read models. */
+/**
+ * The Cassandra session of a node, shared by journal, snapshots, projections and read models (the one-shot journal
+ * has a second one).
+ */
 public final class Cassandra {
 
   /** The journal plugin's config path: the same session the plugin itself uses. */
   public static final String SESSION_CONFIG = "pekko.persistence.cassandra";
 
+  private static final String DEFAULT_JOURNAL = SESSION_CONFIG + ".journal";
+  private static final String ONE_SHOT_JOURNAL = "plaza.one-shot-persistence.journal";
+
   private Cassandra() {}
+
+  /**
+   * The journal of entities that are written once and never delete events (transfers, batches, rides): the Cassandra
+   * journal without delete support (persistence.conf), whose recovery of a new entity skips the `metadata` read
+   * (deleted-to) that the default journal needs because the remember-entities store deletes events. Same tables.
+   * Only where the Cassandra journal is the default: entity tests on the in-memory journal keep theirs.
+   */
+  public static String oneShotJournal(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    var plugin = system.settings().config().getString("pekko.persistence.journal.plugin");
+    return DEFAULT_JOURNAL.equals(plugin) ? ONE_SHOT_JOURNAL : "";
+  }
 
   public static CassandraSession session(ClassicActorSystemProvider system) {
     return CassandraSessionRegistry.get(system).sessionFor(CassandraSessionSettings.create(SESSION_CONFIG));
