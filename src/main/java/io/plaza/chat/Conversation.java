@@ -3,6 +3,7 @@ package io.plaza.chat;
 import io.plaza.platform.CborSerializable;
 import io.plaza.platform.GroupCommit;
 import io.plaza.platform.GroupCommit.Decision;
+import io.plaza.platform.GroupCommittedBehavior;
 import io.plaza.platform.Rejection;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -24,13 +25,8 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
-import org.apache.pekko.persistence.typed.RecoveryCompleted;
-import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
-import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
  * One chat conversation: a 1:1 between two users or a group of up to {@link Settings#maxMembers()}. Every message gets
@@ -38,7 +34,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * seq back and creates nothing. Members move their delivered and read pointers forward; only members see anything.
  */
 public final class Conversation
-    extends EventSourcedBehaviorWithEnforcedReplies<Conversation.Command, Conversation.Event, Conversation.State> {
+    extends GroupCommittedBehavior<Conversation.Command, Conversation.Request, Conversation.Event, Conversation.State> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Conversation");
 
@@ -83,7 +79,7 @@ public final class Conversation
   }
 
   /** Local only: the requests that queued while the previous write was in flight ({@link GroupCommit}). */
-  record Batch(List<Request> requests) implements Command {}
+  record Batch(List<Request> requests) implements Command, GroupCommittedBehavior.Batch<Request> {}
 
   /** Local only: the entity's note to itself that a batch is written or its recovery completed. */
   record BatchWritten() implements Command, GroupCommit.Written {}
@@ -205,25 +201,15 @@ public final class Conversation
   private final Settings settings;
   private final Clock clock;
   private final Fanout fanout;
-  private final ActorRef<Command> self;
-  private EventHandler<State, Event> eventHandler;
 
   private Conversation(String conversationId, Settings settings, Clock clock, Fanout fanout, ActorRef<Command> self) {
     super(PersistenceId.of(ENTITY_KEY.name(), conversationId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1), Request.class, self,
+        BatchWritten::new);
     this.conversationId = conversationId;
     this.settings = settings;
     this.clock = clock;
     this.fanout = fanout;
-    this.self = self;
-  }
-
-  /** Requests queue in {@link GroupCommit} until the entity has recovered (again, after a failed write). */
-  @Override
-  public SignalHandler<State> signalHandler() {
-    return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> self.tell(new BatchWritten()))
-        .build();
   }
 
   @Override
@@ -241,34 +227,9 @@ public final class Conversation
     return RetentionCriteria.snapshotEvery(200, 2);
   }
 
-  /**
-   * Every request reaches the entity inside a {@link Batch} ({@link GroupCommit}): decided one after the other, their
-   * events persisted in one write, then each published to the members and answered.
-   */
+  /** Every request comes in a {@link Batch} of those that queued while the previous write was in flight. */
   @Override
-  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    return newCommandHandlerWithReplyBuilder().forAnyState()
-        .onCommand(Batch.class, (state, batch) -> persistBatch(state, batch.requests()))
-        .onCommand(Request.class, (state, request) -> persistBatch(state, List.of(request)))
-        .onCommand(BatchWritten.class, (state, written) -> Effect().noReply())
-        .build();
-  }
-
-  private ReplyEffect<Event, State> persistBatch(State state, List<Request> requests) {
-    var decided = GroupCommit.decide(state, requests, this::decide, this::applyEvent);
-    var effect = decided.events().isEmpty() ? Effect().none() : Effect().persist(decided.events());
-    return effect.thenRun(after -> {
-      decided.afterWrite().run();
-      self.tell(new BatchWritten());
-    }).thenNoReply();
-  }
-
-  private State applyEvent(State state, Event event) {
-    if (eventHandler == null) eventHandler = eventHandler();
-    return eventHandler.apply(state, event);
-  }
-
-  private Decision<Event, State> decide(State state, Request request) {
+  protected Decision<Event, State> decide(State state, Request request) {
     if (!(state instanceof Active active)) {
       return request instanceof Create cmd ? create(cmd) : notFound(request.replyTo());
     }
@@ -287,10 +248,7 @@ public final class Conversation
   }
 
   private static Decision<Event, State> persist(Event event, ActorRef<Reply> replyTo, Function<Active, Reply> reply) {
-    return new Decision<>(event, state -> {
-      var answer = reply.apply((Active) state);
-      return () -> replyTo.tell(answer);
-    });
+    return Decision.persist(event, replyTo, state -> reply.apply((Active) state));
   }
 
   /** Persisted, then pushed to the members it concerns (live delivery, no projection in the path), then answered. */
@@ -306,7 +264,7 @@ public final class Conversation
   }
 
   private static Decision<Event, State> answer(ActorRef<Reply> replyTo, Reply reply) {
-    return new Decision<>(null, state -> () -> replyTo.tell(reply));
+    return Decision.answer(replyTo, reply);
   }
 
   private Decision<Event, State> create(Create cmd) {

@@ -3,6 +3,7 @@ package io.plaza.ledger;
 import io.plaza.platform.CborSerializable;
 import io.plaza.platform.GroupCommit;
 import io.plaza.platform.GroupCommit.Decision;
+import io.plaza.platform.GroupCommittedBehavior;
 import io.plaza.platform.Metrics;
 import io.plaza.platform.Rejection;
 import java.time.Clock;
@@ -23,13 +24,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
-import org.apache.pekko.persistence.typed.RecoveryCompleted;
-import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
-import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
  * A wallet account: one sharded event-sourced entity per account. Balances are integer minor units of one
@@ -37,7 +33,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * (the client's Idempotency-Key) so a retried request never applies twice.
  */
 public final class LedgerAccount
-    extends EventSourcedBehaviorWithEnforcedReplies<LedgerAccount.Command, LedgerAccount.Event, LedgerAccount.State> {
+    extends GroupCommittedBehavior<LedgerAccount.Command, LedgerAccount.Request, LedgerAccount.Event, LedgerAccount.State> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "LedgerAccount");
 
@@ -65,7 +61,7 @@ public final class LedgerAccount
   }
 
   /** Local only: the requests that queued while the previous write was in flight ({@link GroupCommit}). */
-  record Batch(List<Request> requests) implements Command {}
+  record Batch(List<Request> requests) implements Command, GroupCommittedBehavior.Batch<Request> {}
 
   /** Local only: the entity's note to itself that a batch is written or its recovery completed. */
   record BatchWritten() implements Command, GroupCommit.Written {}
@@ -449,24 +445,14 @@ public final class LedgerAccount
   private final String accountId;
   private final Memory memory;
   private final Clock clock;
-  private final ActorRef<Command> self;
-  private EventHandler<State, Event> eventHandler;
 
   private LedgerAccount(String accountId, Memory memory, Clock clock, ActorRef<Command> self) {
     super(PersistenceId.of(ENTITY_KEY.name(), accountId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1), Request.class, self,
+        BatchWritten::new);
     this.accountId = accountId;
     this.memory = memory;
     this.clock = clock;
-    this.self = self;
-  }
-
-  /** Requests queue in {@link GroupCommit} until the entity has recovered (again, after a failed write). */
-  @Override
-  public SignalHandler<State> signalHandler() {
-    return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> self.tell(new BatchWritten()))
-        .build();
   }
 
   @Override
@@ -484,35 +470,9 @@ public final class LedgerAccount
     return RetentionCriteria.snapshotEvery(100, 2);
   }
 
-  /**
-   * Every request reaches the entity inside a {@link Batch} ({@link GroupCommit}): the requests that queued while the
-   * previous write was in flight. They are decided one after the other, each against the state the earlier ones
-   * left, their events persisted in one write, and each answered from its own state once the write succeeded.
-   */
+  /** Every request comes in a {@link Batch} of those that queued while the previous write was in flight. */
   @Override
-  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    return newCommandHandlerWithReplyBuilder().forAnyState()
-        .onCommand(Batch.class, (state, batch) -> persistBatch(state, batch.requests()))
-        .onCommand(Request.class, (state, request) -> persistBatch(state, List.of(request)))
-        .onCommand(BatchWritten.class, (state, written) -> Effect().noReply())
-        .build();
-  }
-
-  private ReplyEffect<Event, State> persistBatch(State state, List<Request> requests) {
-    var decided = GroupCommit.decide(state, requests, this::decide, this::applyEvent);
-    var effect = decided.events().isEmpty() ? Effect().none() : Effect().persist(decided.events());
-    return effect.thenRun(after -> {
-      decided.afterWrite().run();
-      self.tell(new BatchWritten());
-    }).thenNoReply();
-  }
-
-  private State applyEvent(State state, Event event) {
-    if (eventHandler == null) eventHandler = eventHandler();
-    return eventHandler.apply(state, event);
-  }
-
-  private Decision<Event, State> decide(State state, Request request) {
+  protected Decision<Event, State> decide(State state, Request request) {
     if (!(state instanceof OpenAccount open)) {
       return request instanceof Open cmd ? open(cmd) : unknown(request.replyTo());
     }
@@ -542,14 +502,11 @@ public final class LedgerAccount
   // What one request does: at most one event, and its answer, computed from the state after that event.
   private static Decision<Event, State> persist(Event event, ActorRef<Reply> replyTo,
       Function<OpenAccount, Reply> reply) {
-    return new Decision<>(event, state -> {
-      var answer = reply.apply((OpenAccount) state);
-      return () -> replyTo.tell(answer);
-    });
+    return Decision.persist(event, replyTo, state -> reply.apply((OpenAccount) state));
   }
 
   private static Decision<Event, State> answer(ActorRef<Reply> replyTo, Reply reply) {
-    return new Decision<>(null, state -> () -> replyTo.tell(reply));
+    return Decision.answer(replyTo, reply);
   }
 
   private Decision<Event, State> open(Open cmd) {

@@ -4,10 +4,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.BehaviorInterceptor;
 import org.apache.pekko.actor.typed.TypedActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 
 /**
  * Group commit for an event-sourced entity: while one batch of commands is being written, the commands that arrive
@@ -36,7 +39,21 @@ public final class GroupCommit<C> extends BehaviorInterceptor<C, C> {
    * What one request of a batch does: at most one event, and what to do once the batch is written (answer, publish),
    * prepared from the state this request left.
    */
-  public record Decision<E, S>(E event, Function<S, Runnable> afterWrite) {}
+  public record Decision<E, S>(E event, Function<S, Runnable> afterWrite) {
+
+    /** {@code event} persisted, then {@code reply} (made from the state after it) sent to {@code replyTo}. */
+    public static <E, S, R> Decision<E, S> persist(E event, ActorRef<R> replyTo, Function<S, R> reply) {
+      return new Decision<>(event, state -> {
+        var answer = reply.apply(state);
+        return () -> replyTo.tell(answer);
+      });
+    }
+
+    /** No event: {@code reply} is sent once the batch it came in is written (it may depend on earlier requests). */
+    public static <E, S, R> Decision<E, S> answer(ActorRef<R> replyTo, R reply) {
+      return new Decision<>(null, state -> () -> replyTo.tell(reply));
+    }
+  }
 
   /** A batch decided: the events to persist in one write, and what to run once they are written. */
   public record Decided<E>(List<E> events, Runnable afterWrite) {}
@@ -59,6 +76,20 @@ public final class GroupCommit<C> extends BehaviorInterceptor<C, C> {
       afterWrite.add(decision.afterWrite().apply(current));
     }
     return new Decided<>(events, () -> afterWrite.forEach(Runnable::run));
+  }
+
+  /**
+   * The entity's effect for a batch: its requests decided, their events persisted in one write, then their answers,
+   * then {@code written} (the entity's {@link Written} to itself).
+   */
+  public static <R, E, S> ReplyEffect<E, S> persist(EffectFactories<E, S> effects, S state, List<? extends R> requests,
+      BiFunction<S, R, Decision<E, S>> decide, BiFunction<S, E, S> apply, Runnable written) {
+    var decided = decide(state, requests, decide, apply);
+    var effect = decided.events().isEmpty() ? effects.none() : effects.persist(decided.events());
+    return effect.thenRun(after -> {
+      decided.afterWrite().run();
+      written.run();
+    }).thenNoReply();
   }
 
   private final Function<List<C>, C> batchOf;

@@ -1,0 +1,75 @@
+package io.plaza.platform;
+
+import io.plaza.platform.GroupCommit.Decision;
+import java.util.List;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.BackoffSupervisorStrategy;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * The entity side of {@link GroupCommit}: an event-sourced entity whose requests ({@code R}) arrive in batches and
+ * are decided one by one ({@link #decide}) against the state the earlier ones left; the batch's events are persisted
+ * in one write, then every request is answered, then the entity tells itself the batch is {@link GroupCommit.Written}
+ * (also once its recovery completed). Wrap it with {@link GroupCommit#around}.
+ */
+public abstract class GroupCommittedBehavior<C, R extends C, E, S>
+    extends EventSourcedBehaviorWithEnforcedReplies<C, E, S> {
+
+  /** The entity's batch command: local only, handed over by {@link GroupCommit}, never sent or serialized. */
+  public interface Batch<R> {
+    List<R> requests();
+  }
+
+  private final Class<R> requestClass;
+  private final ActorRef<C> self;
+  private final Supplier<C> written;
+  private EventHandler<S, E> eventHandler;
+
+  /** {@code written}: makes the entity's {@link GroupCommit.Written} command. */
+  protected GroupCommittedBehavior(PersistenceId persistenceId, BackoffSupervisorStrategy supervision, Class<R> requestClass,
+      ActorRef<C> self, Supplier<C> written) {
+    super(persistenceId, supervision);
+    this.requestClass = requestClass;
+    this.self = self;
+    this.written = written;
+  }
+
+  /** What {@code request} does in {@code state}: at most one event, and its answer from the state after it. */
+  protected abstract Decision<E, S> decide(S state, R request);
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public final CommandHandlerWithReply<C, E, S> commandHandler() {
+    return newCommandHandlerWithReplyBuilder().forAnyState()
+        .onCommand(command -> command instanceof Batch<?>,
+            (state, batch) -> persistBatch(state, ((Batch<R>) batch).requests()))
+        .onCommand(requestClass, (state, request) -> persistBatch(state, List.of(request)))
+        .onCommand(command -> command instanceof GroupCommit.Written, (state, w) -> Effect().noReply())
+        .build();
+  }
+
+  /** Requests queue in {@link GroupCommit} until the entity has recovered (again, after a failed write). */
+  @Override
+  public SignalHandler<S> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> self.tell(written.get()))
+        .build();
+  }
+
+  private ReplyEffect<E, S> persistBatch(S state, List<R> requests) {
+    return GroupCommit.persist(Effect(), state, requests, this::decide, this::applyEvent,
+        () -> self.tell(written.get()));
+  }
+
+  private S applyEvent(S state, E event) {
+    if (eventHandler == null) eventHandler = eventHandler();
+    return eventHandler.apply(state, event);
+  }
+}
