@@ -40,8 +40,8 @@ class ClusterFaultIT {
       // The projections' daemon processes (8 instances each) are spread over all three nodes (rebalanced onto the
       // nodes that joined after the first).
       int least = awaitValue(() -> java.util.stream.IntStream.range(0, cluster.size())
-          .map(i -> cluster.shardsHosted(i, "sharded-daemon-process-balances")).min().orElse(0));
-      assertTrue(least >= 1, "every node runs some of the 8 balances projection instances");
+          .map(i -> cluster.shardsHosted(i, "sharded-daemon-process-ledger-accounts")).min().orElse(0));
+      assertTrue(least >= 1, "every node runs some of the 8 ledger-accounts projection instances");
       traffic.setUp();
       traffic.start();
       Thread.sleep(LOAD.toMillis());
