@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.apache.pekko.actor.AbstractExtensionId;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.actor.ExtendedActorSystem;
@@ -17,8 +18,12 @@ import org.apache.pekko.pattern.Patterns;
 
 /**
  * Readiness check (Pekko Management): the node is ready once it has started every domain (entities, projections,
- * HTTP) and each of its shard regions, the projections' daemon processes included, has registered with the sharding
- * coordinator. A load balancer or a rolling update then never sends traffic to a node that would only time out.
+ * HTTP) and each of its entities' shard regions has registered with the sharding coordinator. A load balancer or a
+ * rolling update then never sends traffic to a node that would only time out.
+ *
+ * <p>The projections' daemon-process regions are not waited for: they serve no request, and a projection added by a
+ * release gets its coordinator only once the oldest node runs that release. Waiting for them held every new node of a
+ * rolling upgrade unready until the last old node left, which an orchestrator waiting for readiness never does.
  *
  * <p>Once every region has registered, the check stays true (as Pekko's own sharding check does): a coordinator that
  * moves during a rolling update must not make every node unready at once.
@@ -26,6 +31,8 @@ import org.apache.pekko.pattern.Patterns;
 public final class ShardingReadinessCheck implements Supplier<CompletionStage<Boolean>> {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(2);
+  /** Pekko's name for the region of a ShardedDaemonProcess. */
+  private static final String DAEMON_PROCESS_PREFIX = "sharded-daemon-process-";
 
   private final ActorSystem system;
   private final AtomicBoolean registered = new AtomicBoolean();
@@ -44,7 +51,8 @@ public final class ShardingReadinessCheck implements Supplier<CompletionStage<Bo
     if (!STARTED.get(system).value.get()) return CompletableFuture.completedFuture(false);
     if (registered.get()) return CompletableFuture.completedFuture(true);
     var sharding = ClusterSharding.get(system);
-    Set<String> names = scala.jdk.javaapi.CollectionConverters.asJava(sharding.shardTypeNames());
+    Set<String> names = scala.jdk.javaapi.CollectionConverters.asJava(sharding.shardTypeNames()).stream()
+        .filter(name -> !name.startsWith(DAEMON_PROCESS_PREFIX)).collect(Collectors.toSet());
     var answers = new ArrayList<CompletableFuture<Boolean>>();
     // The same region query Pekko's ClusterShardingHealthCheck asks; ours finds the regions itself instead of a
     // configured list of names that would drift from the code.
