@@ -36,6 +36,15 @@ class ShardingReadinessCheckTest {
     return check.get().toCompletableFuture().get(5, TimeUnit.SECONDS);
   }
 
+  private static boolean becomesReady(ShardingReadinessCheck check) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (ready(check)) return true;
+      Thread.sleep(200);
+    }
+    return false;
+  }
+
   @Test
   void notReadyBeforeTheNodeStartedNorWithoutRegisteredRegionsThenReady() throws Exception {
     var system = testKit.system();
@@ -52,13 +61,7 @@ class ShardingReadinessCheckTest {
 
     var cluster = Cluster.get(system);
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    boolean ready = false;
-    while (!ready && System.nanoTime() < deadline) {
-      ready = ready(check);
-      if (!ready) Thread.sleep(200);
-    }
-    assertTrue(ready, "every entity region registered");
+    assertTrue(becomesReady(check), "every entity region registered");
   }
 
   /**
@@ -88,13 +91,8 @@ class ShardingReadinessCheckTest {
       ShardedDaemonProcess.get(joining.system()).init(String.class, "added-projection", 2, i -> Behaviors.ignore());
       ShardingReadinessCheck.markStarted(joining.system());
       var check = new ShardingReadinessCheck(joining.system().classicSystem());
-      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-      boolean ready = false;
-      while (!ready && System.nanoTime() < deadline) {
-        ready = ready(check);
-        if (!ready) Thread.sleep(200);
-      }
-      assertTrue(ready, "the entity region registered; the added projection's region cannot and is not waited for");
+      assertTrue(becomesReady(check),
+          "the entity region registered; the added projection's region cannot and is not waited for");
     } finally {
       joining.shutdownTestKit();
       oldest.shutdownTestKit();
