@@ -33,8 +33,6 @@ class CassandraSchemaIT {
 
         var metadata = session.getMetadata();
         for (var cql : statements) assertTrue(CassandraSchema.alreadyApplied(metadata, cql), cql);
-        assertTrue(metadata.getKeyspace(keyspace).flatMap(k -> k.getTable("balances"))
-            .flatMap(t -> t.getColumn("held")).isPresent(), "a column an older keyspace gets by ALTER TABLE ADD");
         assertFalse(CassandraSchema.alreadyApplied(metadata,
             "ALTER TABLE " + keyspace + ".balances ADD not_there_yet bigint"), "a column still to add");
         assertFalse(CassandraSchema.alreadyApplied(metadata,
