@@ -51,7 +51,8 @@ public record AccountEventMessage(
       return new AccountEventMessage(SCHEMA_VERSION, "HoldReleased", r.accountId(), sequenceNr, r.occurredAt(), null,
           null, null, null, r.amount(), null, r.transferId(), null, r.heldAfter());
     }
-    var m = (LedgerAccount.Movement) event;
+    // The outcome of a transfer the account coordinates is a transfer's state change: topic plaza.ledger.transfers.
+    if (!(event instanceof LedgerAccount.Movement m)) return null;
     var transferId = m.transferId();
     var counterparty = m.counterparty();
     // Transfer legs carry their transfer id instead of an internal operation id.

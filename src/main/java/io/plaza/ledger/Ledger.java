@@ -25,8 +25,8 @@ public final class Ledger {
     var config = system.settings().config();
     var ledger = config.getConfig("plaza.ledger");
     var keyspace = config.getString("plaza.cassandra.keyspace");
-    LedgerAccount.init(system, LedgerAccount.Memory.fromConfig(ledger));
     var transferSettings = Transfer.Settings.fromConfig(ledger.getConfig("transfers"));
+    LedgerAccount.init(system, LedgerAccount.Memory.fromConfig(ledger), transferSettings);
     Transfer.init(system, transferSettings);
     TransferBatch.init(system, transferSettings);
 
@@ -36,15 +36,19 @@ public final class Ledger {
     var balances = new CassandraBalanceRepository(session, keyspace);
     var journal = new CassandraJournalRepository(session, keyspace);
     var accountsTopic = ledger.getString("accounts-topic");
+    var transfers = new CassandraTransferRepository(session, keyspace);
+    var transfersTopic = ledger.getString("transfers-topic");
+    // The account events also carry the transfers their source accounts coordinate: their rows and messages.
     TaggedProjections.<LedgerAccount.Event>start(system, session, "ledger-accounts",
         List.of("balances", "journal", "ledger-accounts-kafka"), LedgerAccount.TAGS, group, within, List.of(
             () -> new BalancesProjectionHandler(balances),
             () -> new JournalProjectionHandler(journal),
+            () -> new AccountTransfersProjectionHandler(transfers),
             () -> new KafkaProjectionHandler<>(kafka, accountsTopic, LedgerAccount.Event::accountId,
-                AccountEventMessage::of)));
+                AccountEventMessage::of),
+            () -> new KafkaProjectionHandler<>(kafka, transfersTopic, TransferEventMessage::transferIdOf,
+                TransferEventMessage::ofAccountEvent)));
 
-    var transfers = new CassandraTransferRepository(session, keyspace);
-    var transfersTopic = ledger.getString("transfers-topic");
     TaggedProjections.<Transfer.Event>start(system, session, "ledger-transfers",
         List.of("transfers", "ledger-transfers-kafka"), Transfer.TAGS, group, within, List.of(
             () -> new TransfersProjectionHandler(transfers),
@@ -57,7 +61,9 @@ public final class Ledger {
                 TransferBatchEventMessage::of)));
 
     var endpoints = new ArrayList<>(new LedgerRoutes(system, balances, journal, askTimeout).endpoints());
-    endpoints.addAll(new TransferRoutes(system, transfers, askTimeout).endpoints());
+    var coordinatedBySource = new SourceCoordination(system,
+        ledger.getBoolean("transfers.coordinated-by-source"));
+    endpoints.addAll(new TransferRoutes(system, transfers, askTimeout, coordinatedBySource).endpoints());
     endpoints.addAll(new TransferBatchRoutes(system, transfers, askTimeout).endpoints());
     endpoints.addAll(new LedgerAdminRoutes(system, Admins.fromConfig(config)).endpoints());
     return endpoints;

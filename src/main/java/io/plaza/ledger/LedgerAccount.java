@@ -20,7 +20,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -160,6 +162,46 @@ public final class LedgerAccount
   public record CancelExpectedCredit(String transferId, Instant initiatedAt, ActorRef<Reply> replyTo)
       implements Request {}
 
+  /**
+   * A transfer this account coordinates as its source, with no saga entity of its own: the debit is persisted with
+   * the request (the transfer's idempotency record, kept like a client key), the credit is delivered to
+   * {@code request.to()} at least once — re-sent after a crash until the destination answers, idempotent there by
+   * transfer id — and its answer settles the transfer or refunds the debit. Answered with {@link TransferAnswer} once
+   * the outcome is persisted, or PENDING after {@code completion-wait}.
+   *
+   * <p>{@code precheckRefusal}: the HTTP layer's pre-check of both accounts refused the transfer; answered as is
+   * unless this is a retry of a transfer already made (then the transfer's own answer counts). {@code sagaChecked}: the caller made sure no saga ({@link Transfer}) holds this
+   * id, which the account must ask for when it may have forgotten a saga's debit ({@link UseSaga}).
+   */
+  public record Send(
+      String transferId, Transfer.Request request, Rejection precheckRefusal, boolean sagaChecked,
+      ActorRef<Reply> replyTo)
+      implements Request {}
+
+  /** Local only: the destination's answer to a credit this account delivers (or the failure to get one). */
+  record CreditAnswered(String transferId, Reply reply, Throwable failure) implements Request {
+    @Override
+    public ActorRef<Reply> replyTo() {
+      return null;
+    }
+  }
+
+  /** Local only: deliver an unanswered credit again. */
+  record ResendCredit(String transferId) implements Request {
+    @Override
+    public ActorRef<Reply> replyTo() {
+      return null;
+    }
+  }
+
+  /** Local only: the completion wait of a transfer is over: tell its waiting callers it is PENDING. */
+  record AnswerPending(String transferId) implements Request {
+    @Override
+    public ActorRef<Reply> replyTo() {
+      return null;
+    }
+  }
+
   /** Gives back a debit whose credit could not happen. Never refused, also not on a closed account. */
   public record Refund(String transferId, long amount, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo)
       implements Request {
@@ -181,6 +223,15 @@ public final class LedgerAccount
   public record Rejected(Rejection rejection) implements Reply {}
 
   public record AccountInfo(String accountId, String currency, boolean closed) implements Reply {}
+
+  /** Where a transfer this account coordinates stands ({@link Send}); {@code replayed}: the key was used before. */
+  public record TransferAnswer(Transfer.View transfer, boolean replayed) implements Reply {}
+
+  /**
+   * The account may have forgotten a debit this id had as a saga transfer (made before accounts coordinated
+   * transfers): ask the {@link Transfer} entity, and come back with {@code sagaChecked} if it knows nothing.
+   */
+  public record UseSaga(String transferId) implements Reply {}
 
   /**
    * The leg is not remembered, but the account has forgotten legs as recent as this transfer: it cannot tell whether
@@ -253,8 +304,20 @@ public final class LedgerAccount
    */
   public record TransferDebited(
       String accountId, String transferId, String operationId, String counterparty, long amount, long balanceAfter,
-      Instant occurredAt, Long releasedHold, Long heldAfter)
+      Instant occurredAt, Long releasedHold, Long heldAfter, Transfer.Request request)
       implements Movement {
+
+    /** A saga's debit leg (no request: the saga keeps it). */
+    public TransferDebited(String accountId, String transferId, String operationId, String counterparty, long amount,
+        long balanceAfter, Instant occurredAt, Long releasedHold, Long heldAfter) {
+      this(accountId, transferId, operationId, counterparty, amount, balanceAfter, occurredAt, releasedHold, heldAfter,
+          null);
+    }
+
+    /** Whether this account coordinates the transfer ({@link Send}); a saga's leg otherwise. */
+    public boolean coordinated() {
+      return request != null;
+    }
     @Override
     public Operation.Kind kind() {
       return Operation.Kind.TRANSFER_DEBIT;
@@ -271,10 +334,19 @@ public final class LedgerAccount
     }
   }
 
-  /** A debit given back because its credit could not happen. */
+  /**
+   * A debit given back because its credit could not happen. {@code creditRefusal}: why the destination refused, set
+   * only when this account coordinates the transfer (a saga keeps the reason itself).
+   */
   public record TransferRefunded(
-      String accountId, String transferId, String operationId, long amount, long balanceAfter, Instant occurredAt)
+      String accountId, String transferId, String operationId, long amount, long balanceAfter, Instant occurredAt,
+      String creditRefusal)
       implements Movement {
+
+    public TransferRefunded(String accountId, String transferId, String operationId, long amount, long balanceAfter,
+        Instant occurredAt) {
+      this(accountId, transferId, operationId, amount, balanceAfter, occurredAt, null);
+    }
     @Override
     public Operation.Kind kind() {
       return Operation.Kind.TRANSFER_REFUND;
@@ -301,6 +373,20 @@ public final class LedgerAccount
       String accountId, String transferId, String operationId, long amount, Instant occurredAt)
       implements Event {}
 
+  /**
+   * The destination applied the credit of a transfer this account coordinates: it is complete. {@code parkedReason}
+   * instead: the destination could not tell whether it applied it (an operator must look; the checker lists it).
+   */
+  public record TransferSettled(
+      String accountId, String transferId, Instant creditedAt, String parkedReason, Instant occurredAt)
+      implements Event {}
+
+  /** A transfer this account would coordinate, refused (funds, overdraft): final for its key, nothing moved. */
+  public record TransferRefused(
+      String accountId, String transferId, String operationId, Transfer.Request request, Rejection rejection,
+      Instant occurredAt)
+      implements Event {}
+
   // ---- State ------------------------------------------------------------------------------------------------
 
   public sealed interface State extends CborSerializable {}
@@ -310,26 +396,43 @@ public final class LedgerAccount
   /**
    * {@code recentOperations}: the last N operation ids (client keys and transfer legs) with what they did, oldest
    * first. {@code forgottenUpTo}: the latest time of an operation dropped from it (null: none dropped yet).
-   * {@code holds}: the amount each pending transfer holds; {@code expected}: credits announced by linked batches
-   * (both null in snapshots taken before they existed).
+   * {@code holds}: the amount each pending transfer holds; {@code expected}: credits announced by linked batches;
+   * {@code sending}: transfers this account coordinates whose credit is not answered yet (all three null in
+   * snapshots taken before they existed). {@code sagaDebitsForgottenUpTo}: the latest time of a forgotten saga
+   * debit ({@link Instant#EPOCH}: none; null, in snapshots from before it was kept: as {@code forgottenUpTo}).
    */
   public record OpenAccount(
       String owner, String currency, long overdraftLimit, long balance, long version, Instant openedAt,
       Map<String, Operation> recentOperations, boolean closed, Instant forgottenUpTo, Map<String, Long> holds,
-      Map<String, Long> expected)
+      Map<String, Long> expected, Map<String, Outgoing> sending, Instant sagaDebitsForgottenUpTo)
       implements State {
 
     public OpenAccount {
       holds = holds == null ? Map.of() : holds;
       expected = expected == null ? Map.of() : expected;
+      sending = sending == null ? Map.of() : sending;
+    }
+
+    static OpenAccount opened(AccountOpened e) {
+      return new OpenAccount(e.owner(), e.currency(), e.overdraftLimit(), 0, 1, e.openedAt(), Map.of(), false, null,
+          Map.of(), Map.of(), Map.of(), Instant.EPOCH);
     }
 
     OpenAccount withExpected(String transferId, Long amount) {
-      var copy = new LinkedHashMap<>(expected);
-      if (amount == null) copy.remove(transferId);
-      else copy.put(transferId, amount);
       return new OpenAccount(owner, currency, overdraftLimit, balance, version, openedAt, recentOperations, closed,
-          forgottenUpTo, holds, Collections.unmodifiableMap(copy));
+          forgottenUpTo, holds, with(expected, transferId, amount), sending, sagaDebitsForgottenUpTo);
+    }
+
+    OpenAccount withSending(String transferId, Outgoing outgoing) {
+      return new OpenAccount(owner, currency, overdraftLimit, balance, version, openedAt, recentOperations, closed,
+          forgottenUpTo, holds, expected, with(sending, transferId, outgoing), sagaDebitsForgottenUpTo);
+    }
+
+    private static <V> Map<String, V> with(Map<String, V> map, String key, V value) {
+      var copy = new LinkedHashMap<>(map);
+      if (value == null) copy.remove(key);
+      else copy.put(key, value);
+      return Collections.unmodifiableMap(copy);
     }
 
     long held() {
@@ -342,55 +445,85 @@ public final class LedgerAccount
 
     /**
      * Remembers {@code op}, then forgets the oldest operations beyond {@code memory.operations()} — except a client's
-     * deposit or withdrawal younger than {@code memory.keyRetention()}: its Idempotency-Key must keep working for that
-     * long, however busy the account (age is measured against the new operation's time, so replays agree).
+     * key younger than {@code memory.keyRetention()} (a deposit's, a withdrawal's, a transfer's this account
+     * coordinates): it must keep working for that long, however busy the account (age is measured against the new
+     * operation's time, so replays agree).
      */
     OpenAccount withOperation(Operation op, Memory memory) {
       // Copy on write: state must stay immutable because snapshots are serialized asynchronously.
       var ops = new LinkedHashMap<String, Operation>(recentOperations);
       ops.put(op.operationId(), op);
       var forgotten = forgottenUpTo;
+      var sagaDebitsForgotten = sagaDebitsForgottenUpTo;
       var keepKeysFrom = op.occurredAt() == null ? null : op.occurredAt().minus(memory.keyRetention());
       var it = ops.values().iterator();
       while (ops.size() > memory.operations() && it.hasNext()) {
         var candidate = it.next();
         if (candidate == op) break; // never the operation being remembered
-        boolean clientKey = candidate.kind() == Operation.Kind.DEPOSIT || candidate.kind() == Operation.Kind.WITHDRAWAL;
-        if (clientKey && keepKeysFrom != null && candidate.occurredAt() != null
+        if (candidate.clientKey() && keepKeysFrom != null && candidate.occurredAt() != null
             && candidate.occurredAt().isAfter(keepKeysFrom)) {
           continue;
         }
         if (candidate.occurredAt() != null && (forgotten == null || candidate.occurredAt().isAfter(forgotten))) {
           forgotten = candidate.occurredAt();
         }
+        if (candidate.kind() == Operation.Kind.TRANSFER_DEBIT && candidate.request() == null
+            && candidate.occurredAt() != null && sagaDebitsForgotten != null
+            && candidate.occurredAt().isAfter(sagaDebitsForgotten)) {
+          sagaDebitsForgotten = candidate.occurredAt();
+        }
         it.remove();
       }
       return new OpenAccount(owner, currency, overdraftLimit, op.balanceAfter(), version + 1, openedAt,
-          Collections.unmodifiableMap(ops), closed, forgotten, holds, expected);
+          Collections.unmodifiableMap(ops), closed, forgotten, holds, expected, sending, sagaDebitsForgotten);
     }
 
     OpenAccount withHold(String transferId, Long amount) {
-      var copy = new LinkedHashMap<>(holds);
-      if (amount == null) copy.remove(transferId);
-      else copy.put(transferId, amount);
       return new OpenAccount(owner, currency, overdraftLimit, balance, version, openedAt, recentOperations, closed,
-          forgottenUpTo, Collections.unmodifiableMap(copy), expected);
+          forgottenUpTo, with(holds, transferId, amount), expected, sending, sagaDebitsForgottenUpTo);
     }
 
     OpenAccount closedNow() {
       return new OpenAccount(owner, currency, overdraftLimit, balance, version + 1, openedAt, recentOperations, true,
-          forgottenUpTo, holds, expected);
+          forgottenUpTo, holds, expected, sending, sagaDebitsForgottenUpTo);
     }
 
     /** Could a leg of a transfer started at {@code initiatedAt} have been applied and forgotten since? */
     boolean mayHaveForgotten(Instant initiatedAt) {
       return forgottenUpTo != null && !initiatedAt.minus(CLOCK_SKEW).isAfter(forgottenUpTo);
     }
+
+    /**
+     * Could a saga have debited a transfer with this client key and the account forgotten it? Only for keys younger
+     * than the retention (a client retries within it), and only while saga debits are being forgotten.
+     */
+    boolean mayHaveForgottenSagaDebit(Instant now, Memory memory) {
+      var watermark = sagaDebitsForgottenUpTo != null ? sagaDebitsForgottenUpTo : forgottenUpTo;
+      return watermark != null && watermark.isAfter(now.minus(memory.keyRetention()).minus(CLOCK_SKEW));
+    }
   }
 
+  /** A transfer this account coordinates whose credit is being delivered. */
+  public record Outgoing(Transfer.Request request, Instant debitedAt) implements CborSerializable {}
+
   /** What a remembered operation did, to answer its retries identically. */
-  public record Operation(String operationId, Kind kind, long amount, long balanceAfter, Instant occurredAt)
+  /**
+   * {@code request}: for the debit of a transfer this account coordinates, what the client asked (a retry must ask
+   * the same); {@code refusal}: why it was refused, when it was (nothing moved then).
+   */
+  public record Operation(String operationId, Kind kind, long amount, long balanceAfter, Instant occurredAt,
+      Transfer.Request request, Rejection refusal)
       implements CborSerializable {
+
+    public Operation(String operationId, Kind kind, long amount, long balanceAfter, Instant occurredAt) {
+      this(operationId, kind, amount, balanceAfter, occurredAt, null, null);
+    }
+
+    /** A client's key, kept for the key retention: a deposit's, a withdrawal's, a coordinated transfer's. */
+    boolean clientKey() {
+      return kind == Kind.DEPOSIT || kind == Kind.WITHDRAWAL || request != null;
+    }
+
     /** HOLD, HOLD_RELEASE, EXPECT and EXPECT_CANCEL do not change the balance: balanceAfter is the balance. */
     public enum Kind {
       DEPOSIT, WITHDRAWAL, TRANSFER_DEBIT, TRANSFER_CREDIT, TRANSFER_REFUND, HOLD, HOLD_RELEASE, EXPECT, EXPECT_CANCEL
@@ -427,9 +560,12 @@ public final class LedgerAccount
    */
   static final int MAX_BATCH = 64;
 
-  public static void init(ActorSystem<?> system, Memory memory) {
-    ClusterSharding.get(system).init(Metrics.get(system).entity(ENTITY_KEY, Command.class, ctx ->
-        create(ctx.getEntityId(), memory, Clock.systemUTC())));
+  public static void init(ActorSystem<?> system, Memory memory, Transfer.Settings transfers) {
+    var sharding = ClusterSharding.get(system);
+    Transfer.Accounts accounts = (accountId, command) ->
+        sharding.entityRefFor(ENTITY_KEY, accountId).ask(command::apply, transfers.legTimeout());
+    sharding.init(Metrics.get(system).entity(ENTITY_KEY, Command.class, ctx ->
+        create(ctx.getEntityId(), memory, Clock.systemUTC(), accounts, transfers)));
   }
 
   /** With the default key retention of 24 h. */
@@ -437,22 +573,46 @@ public final class LedgerAccount
     return create(accountId, new Memory(rememberedOperations, Duration.ofHours(24)), clock);
   }
 
+  /** An account that cannot reach other accounts: for tests that send no transfer of their own. */
   public static Behavior<Command> create(String accountId, Memory memory, Clock clock) {
+    return create(accountId, memory, clock, (id, command) -> java.util.concurrent.CompletableFuture.failedFuture(
+        new IllegalStateException("this account reaches no other account")),
+        new Transfer.Settings(Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofMillis(200),
+            Duration.ofSeconds(10)));
+  }
+
+  /** @param accounts how the credits of transfers this account coordinates reach their destination */
+  public static Behavior<Command> create(String accountId, Memory memory, Clock clock, Transfer.Accounts accounts,
+      Transfer.Settings transfers) {
     return GroupCommit.around(Command.class, requests -> new Batch(requests.stream().map(Request.class::cast).toList()),
-        MAX_BATCH, Behaviors.setup(ctx -> new LedgerAccount(accountId, memory, clock, ctx.getSelf())));
+        MAX_BATCH, Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+            new LedgerAccount(accountId, memory, clock, ctx, timers, accounts, transfers))));
   }
 
   private final String accountId;
   private final Memory memory;
   private final Clock clock;
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final Transfer.Accounts accounts;
+  private final Transfer.Settings transfers;
+  // In memory only, for the transfers this account coordinates: callers waiting for an outcome, and the backoff of
+  // each unanswered credit.
+  private final Map<String, OutcomeWaiters<Reply>> waiting = new java.util.HashMap<>();
+  private final Map<String, Duration> creditRetry = new java.util.HashMap<>();
 
-  private LedgerAccount(String accountId, Memory memory, Clock clock, ActorRef<Command> self) {
+  private LedgerAccount(String accountId, Memory memory, Clock clock, ActorContext<Command> ctx,
+      TimerScheduler<Command> timers, Transfer.Accounts accounts, Transfer.Settings transfers) {
     super(PersistenceId.of(ENTITY_KEY.name(), accountId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1), Request.class, self,
-        BatchWritten::new);
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1), Request.class,
+        ctx.getSelf(), BatchWritten::new);
     this.accountId = accountId;
     this.memory = memory;
     this.clock = clock;
+    this.ctx = ctx;
+    this.timers = timers;
+    this.accounts = accounts;
+    this.transfers = transfers;
   }
 
   @Override
@@ -470,11 +630,30 @@ public final class LedgerAccount
     return RetentionCriteria.snapshotEvery(100, 2);
   }
 
+  /** A crash or a move left credits unanswered: deliver them again (the destination applies each once). */
+  @Override
+  protected void recovered(State state) {
+    if (state instanceof OpenAccount open) open.sending().forEach((transferId, outgoing) -> deliver(transferId, outgoing, true));
+  }
+
   /** Every request comes in a {@link Batch} of those that queued while the previous write was in flight. */
   @Override
   protected Decision<Event, State> decide(State state, Request request) {
     if (!(state instanceof OpenAccount open)) {
-      return request instanceof Open cmd ? open(cmd) : unknown(request.replyTo());
+      if (request instanceof Open cmd) return open(cmd);
+      return request.replyTo() == null ? nothing() : unknown(request.replyTo());
+    }
+    if (request instanceof Send cmd) return send(open, cmd);
+    if (request instanceof CreditAnswered cmd) return creditAnswered(open, cmd);
+    if (request instanceof ResendCredit cmd) {
+      var outgoing = open.sending().get(cmd.transferId());
+      if (outgoing != null) deliver(cmd.transferId(), outgoing, true);
+      return nothing();
+    }
+    if (request instanceof AnswerPending cmd) {
+      var outgoing = open.sending().get(cmd.transferId());
+      if (outgoing != null) answerWaiting(cmd.transferId(), pendingView(cmd.transferId(), outgoing));
+      return nothing();
     }
     if (request instanceof Deposit cmd) return deposit(open, cmd);
     if (request instanceof Debit cmd) return debit(open, cmd);
@@ -732,6 +911,184 @@ public final class LedgerAccount
     return reject(replyTo, Rejection.notFound("no hold of transfer " + transferId + " on account " + accountId));
   }
 
+  // ---- Transfers this account coordinates (Send) ---------------------------------------------------------------
+
+  private Decision<Event, State> send(OpenAccount state, Send cmd) {
+    var r = cmd.request();
+    var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_DEBIT);
+    var earlier = state.recentOperations().get(id);
+    if (earlier != null) {
+      if (earlier.request() == null) return answer(cmd.replyTo(), new UseSaga(cmd.transferId()));
+      return sendReplay(state, cmd, earlier);
+    }
+    if (!cmd.sagaChecked() && state.mayHaveForgottenSagaDebit(clock.instant(), memory)) {
+      return answer(cmd.replyTo(), new UseSaga(cmd.transferId()));
+    }
+    // Refusals that leave no trace, as the pre-check's: the same key may be used again once the cause is gone.
+    if (cmd.precheckRefusal() != null) return reject(cmd.replyTo(), cmd.precheckRefusal());
+    if (!owned(state, r.requester())) return forbidden(cmd.replyTo());
+    if (state.closed()) return closed(cmd.replyTo());
+    var refusal = legRefusal(state, r.amount(), r.currency());
+    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    var now = clock.instant();
+    var overdraft = overdraftRefusal(state, r.amount());
+    if (overdraft != null) {
+      // Final for the key, as a saga's refused debit is: a retry gets the same answer even once money came in.
+      var refused = new TransferRefused(accountId, cmd.transferId(), id, r, overdraft, now);
+      return persist(refused, cmd.replyTo(), s -> new TransferAnswer(refusedView(cmd.transferId(), r, overdraft, now),
+          false));
+    }
+    var debited = new TransferDebited(accountId, cmd.transferId(), id, r.to(), r.amount(),
+        state.balance() - r.amount(), now, null, null, r);
+    return new Decision<>(debited, s -> () -> {
+      waitFor(cmd.transferId()).original(cmd.replyTo());
+      timers.startSingleTimer(new AnswerPending(cmd.transferId()), transfers.completionWait());
+      deliver(cmd.transferId(), ((OpenAccount) s).sending().get(cmd.transferId()), false);
+    });
+  }
+
+  /** The same key again: the same request is answered with where its transfer stands, another one is refused. */
+  private Decision<Event, State> sendReplay(OpenAccount state, Send cmd, Operation debit) {
+    if (!debit.request().equals(cmd.request())) {
+      return reject(cmd.replyTo(), Rejection.conflict(
+          "this Idempotency-Key was already used for a different transfer request"));
+    }
+    var transferId = cmd.transferId();
+    if (debit.refusal() != null) {
+      return answer(cmd.replyTo(), new TransferAnswer(
+          refusedView(transferId, debit.request(), debit.refusal(), debit.occurredAt()), true));
+    }
+    var outgoing = state.sending().get(transferId);
+    if (outgoing != null) {
+      // Still delivering: wait with the original caller (answered as a replay), or hear PENDING after the wait.
+      return new Decision<>(null, s -> () -> {
+        waitFor(transferId).replay(cmd.replyTo());
+        if (!timers.isTimerActive(new AnswerPending(transferId))) {
+          timers.startSingleTimer(new AnswerPending(transferId), transfers.completionWait());
+        }
+      });
+    }
+    var refund = state.recentOperations().get(legId(transferId, Operation.Kind.TRANSFER_REFUND));
+    var settle = state.recentOperations().get(settleId(transferId));
+    var view = refund != null ? compensatedView(transferId, debit.request(), debit.occurredAt(),
+            refund.refusal() == null ? null : refund.refusal().detail(), refund.occurredAt())
+        : settle != null && settle.refusal() != null
+            ? parkedView(transferId, debit.request(), debit.occurredAt(), settle.refusal().detail(), settle.occurredAt())
+            : completedView(transferId, debit.request(), debit.occurredAt(),
+                settle != null ? settle.occurredAt() : debit.occurredAt());
+    return answer(cmd.replyTo(), new TransferAnswer(view, true));
+  }
+
+  private Decision<Event, State> creditAnswered(OpenAccount state, CreditAnswered answer) {
+    var transferId = answer.transferId();
+    var outgoing = state.sending().get(transferId);
+    if (outgoing == null) return nothing(); // a late answer to a credit already settled
+    var reply = answer.reply();
+    if (answer.failure() != null || !(reply instanceof MovementReply || reply instanceof Rejected
+        || reply instanceof LegUnknown)) {
+      // No answer (timeout, node moving): the outcome is unknown, so ask again later; the credit is idempotent.
+      var delay = creditRetry.getOrDefault(transferId, transfers.minRetry());
+      ctx.getLog().info("account {}: the credit of transfer {} got no answer ({}), retrying in {}", accountId,
+          transferId, answer.failure() != null ? answer.failure().toString() : reply, delay);
+      timers.startSingleTimer(new ResendCredit(transferId), delay);
+      var next = delay.multipliedBy(2);
+      creditRetry.put(transferId, next.compareTo(transfers.maxRetry()) > 0 ? transfers.maxRetry() : next);
+      return nothing();
+    }
+    creditRetry.remove(transferId);
+    var now = clock.instant();
+    var r = outgoing.request();
+    if (reply instanceof MovementReply credited) {
+      var creditedAt = credited.operation().occurredAt();
+      return settled(transferId, new TransferSettled(accountId, transferId, creditedAt, null, now),
+          completedView(transferId, r, outgoing.debitedAt(), creditedAt));
+    }
+    if (reply instanceof LegUnknown) {
+      var reason = "account " + r.to() + " cannot tell whether the credit was applied";
+      return settled(transferId, new TransferSettled(accountId, transferId, null, reason, now),
+          parkedView(transferId, r, outgoing.debitedAt(), reason, now));
+    }
+    // Refused (closed since the pre-check, another currency): give the debit back, never refused.
+    var reason = ((Rejected) reply).rejection().detail();
+    var refunded = new TransferRefunded(accountId, transferId, legId(transferId, Operation.Kind.TRANSFER_REFUND),
+        r.amount(), state.balance() + r.amount(), now, reason);
+    return settled(transferId, refunded, compensatedView(transferId, r, outgoing.debitedAt(), reason, now));
+  }
+
+  /** The transfer's outcome persisted, then its waiting callers answered. */
+  private Decision<Event, State> settled(String transferId, Event outcome, Transfer.View view) {
+    return new Decision<>(outcome, s -> () -> {
+      timers.cancel(new AnswerPending(transferId));
+      answerWaiting(transferId, view);
+      waiting.remove(transferId);
+    });
+  }
+
+  /**
+   * @param retry whether the credit may have been sent before (a lost answer, a restart): only then can the
+   *     destination have applied and forgotten it, and answer that it cannot tell
+   */
+  private void deliver(String transferId, Outgoing outgoing, boolean retry) {
+    var r = outgoing.request();
+    var answer = accounts.ask(r.to(), replyTo -> new Credit(transferId, accountId, r.amount(), r.currency(),
+        outgoing.debitedAt(), retry, replyTo));
+    ctx.pipeToSelf(answer, (reply, failure) -> new CreditAnswered(transferId, reply, failure));
+  }
+
+  private OutcomeWaiters<Reply> waitFor(String transferId) {
+    return waiting.computeIfAbsent(transferId, id -> new OutcomeWaiters<>());
+  }
+
+  private void answerWaiting(String transferId, Transfer.View view) {
+    var waiters = waiting.get(transferId);
+    if (waiters != null) waiters.answer(replay -> new TransferAnswer(view, replay));
+  }
+
+  /** The operation id under which a parked settlement is remembered (a settled one needs no record). */
+  static String settleId(String transferId) {
+    return "transfer " + transferId + " settle";
+  }
+
+  private static Decision<Event, State> nothing() {
+    return new Decision<>(null, s -> () -> {});
+  }
+
+  private static Transfer.View pendingView(String transferId, Outgoing outgoing) {
+    return view(transferId, outgoing.request(), Transfer.Status.PENDING, null, null, outgoing.debitedAt(),
+        List.of(new Transfer.Step("requested", outgoing.debitedAt())), null);
+  }
+
+  private static Transfer.View completedView(String transferId, Transfer.Request r, Instant debitedAt,
+      Instant creditedAt) {
+    return view(transferId, r, Transfer.Status.COMPLETED, null, null, debitedAt, List.of(
+        new Transfer.Step("requested", debitedAt), new Transfer.Step("debited", debitedAt),
+        new Transfer.Step("credited", creditedAt)), creditedAt);
+  }
+
+  private static Transfer.View compensatedView(String transferId, Transfer.Request r, Instant debitedAt,
+      String reason, Instant refundedAt) {
+    return view(transferId, r, Transfer.Status.COMPENSATED, reason, null, debitedAt, List.of(
+        new Transfer.Step("requested", debitedAt), new Transfer.Step("debited", debitedAt),
+        new Transfer.Step("credit refused", refundedAt), new Transfer.Step("refunded", refundedAt)), refundedAt);
+  }
+
+  private static Transfer.View parkedView(String transferId, Transfer.Request r, Instant debitedAt, String reason,
+      Instant at) {
+    return view(transferId, r, Transfer.Status.PARKED, reason, null, debitedAt, List.of(
+        new Transfer.Step("requested", debitedAt), new Transfer.Step("debited", debitedAt),
+        new Transfer.Step("parked", at)), at);
+  }
+
+  private static Transfer.View refusedView(String transferId, Transfer.Request r, Rejection refusal, Instant at) {
+    return view(transferId, r, Transfer.Status.FAILED, refusal.detail(), refusal, at, List.of(
+        new Transfer.Step("requested", at), new Transfer.Step("refused", at)), at);
+  }
+
+  private static Transfer.View view(String transferId, Transfer.Request r, Transfer.Status status, String detail,
+      Rejection rejection, Instant createdAt, List<Transfer.Step> steps, Instant finishedAt) {
+    return new Transfer.View(transferId, r, status, detail, rejection, steps, createdAt, finishedAt, null, null);
+  }
+
   /** Refunds are never refused: the money was taken from this account and must come back. */
   private Decision<Event, State> refund(OpenAccount state, Refund cmd) {
     var id = legId(cmd.transferId(), Operation.Kind.TRANSFER_REFUND);
@@ -808,15 +1165,29 @@ public final class LedgerAccount
     var builder = newEventHandlerBuilder();
     builder.forStateType(Unopened.class)
         .onEvent(AccountOpened.class, (state, e) ->
-            new OpenAccount(e.owner(), e.currency(), e.overdraftLimit(), 0, 1, e.openedAt(), Map.of(), false, null,
-                Map.of(), Map.of()));
+            OpenAccount.opened(e));
     builder.forStateType(OpenAccount.class)
         .onEvent(TransferDebited.class, (state, e) -> {
           var after = state.withOperation(
-              new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt()),
+              new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt(), e.request(), null),
               memory);
+          if (e.coordinated()) after = after.withSending(e.transferId(), new Outgoing(e.request(), e.occurredAt()));
           return e.releasedHold() == null ? after : after.withHold(e.transferId(), null);
         })
+        .onEvent(TransferRefunded.class, (state, e) -> state.withOperation(
+            new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt(), null,
+                e.creditRefusal() == null ? null : Rejection.unprocessable(e.creditRefusal())),
+            memory).withSending(e.transferId(), null))
+        .onEvent(TransferSettled.class, (state, e) -> {
+          var after = state.withSending(e.transferId(), null);
+          // A completed transfer needs no record beyond its debit; a parked one is remembered for its retries.
+          return e.parkedReason() == null ? after : after.withOperation(new Operation(settleId(e.transferId()),
+              Operation.Kind.TRANSFER_CREDIT, 0, state.balance(), e.occurredAt(), null,
+              Rejection.conflict(e.parkedReason())), memory);
+        })
+        .onEvent(TransferRefused.class, (state, e) -> state.withOperation(new Operation(e.operationId(),
+            Operation.Kind.TRANSFER_DEBIT, e.request().amount(), state.balance(), e.occurredAt(), e.request(),
+            e.rejection()), memory))
         .onEvent(TransferCredited.class, (state, e) -> state.withOperation(
             new Operation(e.operationId(), e.kind(), e.amount(), e.balanceAfter(), e.occurredAt()),
             memory).withExpected(e.transferId(), null))

@@ -69,6 +69,43 @@ public record TransferEventMessage(
     return state("TransferParked", id, sequenceNr, e.at(), "PARKED", e.reason());
   }
 
+  /**
+   * The state changes of a transfer its source account coordinates ({@link LedgerAccount.Send}), from that account's
+   * events; null for every other account event. {@code sequenceNr} is the source account's: it increases along each
+   * transfer, with gaps.
+   */
+  public static TransferEventMessage ofAccountEvent(LedgerAccount.Event event, long sequenceNr) {
+    if (event instanceof LedgerAccount.TransferDebited e && e.coordinated()) {
+      var r = e.request();
+      return new TransferEventMessage(SCHEMA_VERSION, "TransferRequested", e.transferId(), sequenceNr, e.occurredAt(),
+          "PENDING", r.requester(), r.from(), r.to(), r.amount(), r.currency(), r.reference(), null, null, null, null,
+          null);
+    }
+    if (event instanceof LedgerAccount.TransferSettled e) {
+      return e.parkedReason() == null
+          ? state("TransferCompleted", e.transferId(), sequenceNr, e.occurredAt(), "COMPLETED", null)
+          : state("TransferParked", e.transferId(), sequenceNr, e.occurredAt(), "PARKED", e.parkedReason());
+    }
+    if (event instanceof LedgerAccount.TransferRefunded e && e.creditRefusal() != null) {
+      return state("TransferCompensated", e.transferId(), sequenceNr, e.occurredAt(), "COMPENSATED",
+          e.creditRefusal());
+    }
+    if (event instanceof LedgerAccount.TransferRefused e) {
+      var r = e.request();
+      return new TransferEventMessage(SCHEMA_VERSION, "TransferFailed", e.transferId(), sequenceNr, e.occurredAt(),
+          "FAILED", r.requester(), r.from(), r.to(), r.amount(), r.currency(), r.reference(),
+          e.rejection().detail(), null, null, null, null);
+    }
+    return null;
+  }
+
+  /** The transfer id of an account event {@link #ofAccountEvent} publishes. */
+  public static String transferIdOf(LedgerAccount.Event event) {
+    if (event instanceof LedgerAccount.TransferSettled e) return e.transferId();
+    if (event instanceof LedgerAccount.TransferRefused e) return e.transferId();
+    return ((LedgerAccount.Movement) event).transferId();
+  }
+
   private static TransferEventMessage state(
       String type, String id, long sequenceNr, Instant at, String status, String detail) {
     return new TransferEventMessage(SCHEMA_VERSION, type, id, sequenceNr, at, status, null, null, null, null, null,

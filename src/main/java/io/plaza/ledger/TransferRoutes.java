@@ -12,11 +12,11 @@ import io.plaza.platform.Problems;
 import io.plaza.platform.Rejection;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -28,6 +28,7 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Location;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.pattern.Patterns;
 
 /**
  * The transfer API. A POST is checked here (syntax, ownership of the source, destination open and in the same
@@ -77,22 +78,33 @@ public final class TransferRoutes {
           steps(row.steps()), row.createdAt(), row.finishedAt());
     }
 
+    /** Steps recorded in the same millisecond (a source account debits as it records the request) keep this order. */
+    private static final List<String> STEP_ORDER = List.of("requested", "held", "post requested", "void requested",
+        "expired", "refused", "debited", "credit refused", "credited", "refunded", "released", "parked");
+
     private static List<StepResponse> steps(Map<String, Instant> steps) {
-      return steps.entrySet().stream().sorted(Map.Entry.comparingByValue(Comparator.naturalOrder()))
+      return steps.entrySet().stream().sorted(Map.Entry.<String, Instant>comparingByValue()
+              .thenComparing(e -> STEP_ORDER.indexOf(e.getKey())))
           .map(e -> new StepResponse(e.getKey(), e.getValue())).toList();
     }
   }
 
+  private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final TransferRepository transfers;
   private final Duration askTimeout;
   private final AccountPrecheck prechecks;
+  /** Whether plain transfers go to their source account rather than a saga entity (see {@link SourceCoordination}). */
+  private final java.util.function.BooleanSupplier sourceCoordinates;
 
-  public TransferRoutes(ActorSystem<?> system, TransferRepository transfers, Duration askTimeout) {
+  public TransferRoutes(ActorSystem<?> system, TransferRepository transfers, Duration askTimeout,
+      java.util.function.BooleanSupplier sourceCoordinates) {
+    this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.transfers = transfers;
     this.askTimeout = askTimeout;
     this.prechecks = new AccountPrecheck(sharding, askTimeout);
+    this.sourceCoordinates = sourceCoordinates;
   }
 
   public List<Endpoint> endpoints() {
@@ -107,10 +119,10 @@ public final class TransferRoutes {
                 return Problems.badRequest("amount must be a positive integer of minor units");
               }
               long amount = body.amount() == null ? Transfer.PostPending.HELD_AMOUNT : body.amount();
-              return ask(id, replyTo -> new Transfer.PostPending(call.userId(), amount, replyTo));
+              return onPending(id, "post", replyTo -> new Transfer.PostPending(call.userId(), amount, replyTo));
             }))),
         Endpoint.post("/v1/transfers/{id}/void", call -> validId(call.param("id"),
-            id -> ask(id, replyTo -> new Transfer.VoidPending(call.userId(), replyTo)))),
+            id -> onPending(id, "void", replyTo -> new Transfer.VoidPending(call.userId(), replyTo)))),
         Endpoint.post("/v1/transfers/{id}/reversal", call -> reverse(call.userId(), call.param("id"))));
   }
 
@@ -123,6 +135,9 @@ public final class TransferRoutes {
       var request = new Transfer.Request(user, body.from(), body.to(), body.amount(), body.currency(),
           body.reference() == null ? "" : body.reference(), hold);
       var transferId = Transfer.idFor(user, key);
+      if (hold == 0 && sourceCoordinates.getAsBoolean()) {
+        return onSuccess(precheck(request), refusal -> send(transferId, request, refusal, false));
+      }
       return startUnlessRefused(precheck(request), madeBy(transferId, user), () -> start(transferId, request));
     }));
   }
@@ -135,6 +150,54 @@ public final class TransferRoutes {
       java.util.function.Supplier<CompletionStage<Boolean>> accepted, java.util.function.Supplier<Route> start) {
     return onSuccess(precheck, refusal -> refusal == null ? start.get()
         : onSuccess(accepted.get(), earlier -> earlier ? start.get() : Problems.complete(refusal)));
+  }
+
+  /**
+   * A post or void: asks the transfer's saga entity. Pending transfers always have one; a transfer its source account
+   * coordinated has none, but its row says it exists.
+   */
+  private Route onPending(String transferId, String verb,
+      Function<ActorRef<Transfer.Reply>, Transfer.Command> command) {
+    CompletionStage<Transfer.Reply> reply = sharding.entityRefFor(Transfer.ENTITY_KEY, transferId)
+        .ask(command::apply, askTimeout);
+    return onSuccess(reply.thenCompose(r -> !notFound(r) ? CompletableFuture.completedFuture(r)
+            : transfers.find(transferId).thenApply(row -> row.<Transfer.Reply>map(x -> new Transfer.Rejected(
+                Rejection.conflict("transfer " + transferId + " is not a pending transfer: there is nothing to " + verb)))
+                .orElse(r))),
+        r -> respond(transferId, r, StatusCodes.OK));
+  }
+
+  private static boolean notFound(Transfer.Reply reply) {
+    return reply instanceof Transfer.Rejected r && r.rejection().kind() == Rejection.Kind.NOT_FOUND;
+  }
+
+  /**
+   * The transfer a reversal gives back: its saga entity knows it from its first answer on. A transfer its source
+   * account coordinated has no entity of its own: its row stands for it — final once COMPLETED — waited for up to
+   * {@link #READ_MODEL_WAIT} while the read model catches up (it trails by a second or two).
+   */
+  private CompletionStage<Transfer.Reply> original(String transferId) {
+    return inspect(transferId).thenCompose(reply -> !notFound(reply) ? CompletableFuture.completedFuture(reply)
+        : settledRow(transferId, System.nanoTime() + READ_MODEL_WAIT.toNanos())
+            .thenApply(row -> row.<Transfer.Reply>map(x -> new Transfer.TransferReply(viewOf(x), false)).orElse(reply)));
+  }
+
+  static final Duration READ_MODEL_WAIT = Duration.ofSeconds(3);
+
+  private CompletionStage<Optional<TransferRepository.TransferRow>> settledRow(String transferId, long deadline) {
+    return transfers.find(transferId).thenCompose(row -> {
+      if (row.filter(r -> r.status() != Transfer.Status.PENDING).isPresent() || System.nanoTime() >= deadline) {
+        return CompletableFuture.completedFuture(row);
+      }
+      return Patterns.after(Duration.ofMillis(200), system.classicSystem().scheduler(), system.executionContext(),
+          () -> settledRow(transferId, deadline));
+    });
+  }
+
+  private static Transfer.View viewOf(TransferRepository.TransferRow row) {
+    var steps = TransferResponse.of(row).steps().stream().map(s -> new Transfer.Step(s.name(), s.at())).toList();
+    return new Transfer.View(row.transferId(), row.request(), row.status(), row.detail(), null, steps,
+        row.createdAt(), row.finishedAt(), row.expiresAt(), row.postedAmount());
   }
 
   /** The transfer's entity, asked whoever made it (an unknown id answers Rejected, and leaves memory). */
@@ -158,7 +221,7 @@ public final class TransferRoutes {
    * transfer: its id follows from the original's, so retries land on the same reversal.
    */
   private Route reverse(String user, String transferId) {
-    return validId(transferId, id -> onSuccess(inspect(id), reply -> {
+    return validId(transferId, id -> onSuccess(original(id), reply -> {
       if (reply instanceof Transfer.Rejected rejected) return Problems.complete(rejected.rejection());
       var original = ((Transfer.TransferReply) reply).transfer();
       if (original.status() != Transfer.Status.COMPLETED) {
@@ -210,6 +273,30 @@ public final class TransferRoutes {
     return prechecks.refusal(r.requester(), r.from(), r.to(), r.currency());
   }
 
+  /**
+   * A plain transfer without a saga entity: its source account coordinates it ({@link LedgerAccount.Send}) and is its
+   * idempotency record. A refused pre-check goes along: the account answers a retry of a transfer made earlier itself.
+   */
+  private Route send(String transferId, Transfer.Request request, Rejection precheckRefusal, boolean sagaChecked) {
+    CompletionStage<LedgerAccount.Reply> reply = sharding.entityRefFor(LedgerAccount.ENTITY_KEY, request.from())
+        .ask(replyTo -> new LedgerAccount.Send(transferId, request, precheckRefusal, sagaChecked, replyTo),
+            askTimeout);
+    return onSuccess(reply, r -> {
+      if (r instanceof LedgerAccount.UseSaga) {
+        // The key may belong to a transfer made by a saga, before accounts coordinated transfers: it answers then.
+        return onSuccess(inspect(transferId), known -> known instanceof Transfer.TransferReply
+            ? (precheckRefusal == null ? start(transferId, request)
+                : startUnlessRefused(CompletableFuture.completedFuture(precheckRefusal),
+                    madeBy(transferId, request.requester()), () -> start(transferId, request)))
+            : send(transferId, request, precheckRefusal, true));
+      }
+      if (r instanceof LedgerAccount.Rejected rejected) return Problems.complete(rejected.rejection());
+      var answer = (LedgerAccount.TransferAnswer) r;
+      return respond(transferId, new Transfer.TransferReply(answer.transfer(), answer.replayed()),
+          StatusCodes.CREATED);
+    });
+  }
+
   private Route start(String transferId, Transfer.Request request) {
     return ask(transferId, replyTo -> new Transfer.Initiate(request, replyTo), StatusCodes.CREATED);
   }
@@ -223,7 +310,10 @@ public final class TransferRoutes {
       StatusCode done) {
     CompletionStage<Transfer.Reply> reply = sharding.entityRefFor(Transfer.ENTITY_KEY, transferId)
         .ask(command::apply, askTimeout);
-    return onSuccess(reply, r -> {
+    return onSuccess(reply, r -> respond(transferId, r, done));
+  }
+
+  private static Route respond(String transferId, Transfer.Reply r, StatusCode done) {
       if (r instanceof Transfer.Rejected rejected) return Problems.complete(rejected.rejection());
       var answer = (Transfer.TransferReply) r;
       var view = answer.transfer();
@@ -238,7 +328,6 @@ public final class TransferRoutes {
         case COMPENSATED -> complete(Problems.response(StatusCodes.UNPROCESSABLE_ENTITY,
             "the destination refused the credit (" + view.detail() + "); the debit was refunded", headers));
       };
-    });
   }
 
   private static Route respond(StatusCode status, Transfer.View view, List<HttpHeader> headers) {

@@ -59,9 +59,15 @@ public abstract class GroupCommittedBehavior<C, R extends C, E, S>
   @Override
   public SignalHandler<S> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> self.tell(written.get()))
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          recovered(state);
+          self.tell(written.get());
+        })
         .build();
   }
+
+  /** Runs once recovery completed, before the first batch: for work a crash left unfinished. */
+  protected void recovered(S state) {}
 
   private ReplyEffect<E, S> persistBatch(S state, List<R> requests) {
     return GroupCommit.persist(Effect(), state, requests, this::decide, this::applyEvent,

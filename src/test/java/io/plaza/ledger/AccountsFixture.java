@@ -7,7 +7,10 @@ import com.typesafe.config.ConfigFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -29,11 +32,45 @@ final class AccountsFixture {
 
   final Map<String, ActorRef<LedgerAccount.Command>> actors = new ConcurrentHashMap<>();
   final Transfer.Accounts accounts;
+  /** Accounts that do not answer (a node down): every ask of them fails. */
+  final Set<String> down = ConcurrentHashMap.newKeySet();
+  /** Accounts whose next answer is lost on the way back: the command is applied, the ask fails. */
+  final Set<String> loseNextAnswer = ConcurrentHashMap.newKeySet();
+  private final ActorTestKit testKit;
+  private final LedgerAccount.Memory memory;
+  private final Transfer.Settings settings;
 
   AccountsFixture(ActorTestKit testKit, Duration wait) {
-    accounts = (id, command) -> AskPattern.ask(
-        actors.computeIfAbsent(id, k -> testKit.spawn(LedgerAccount.create(k, 1000, Clock.systemUTC()))),
-        command::apply, wait, testKit.system().scheduler());
+    this(testKit, wait, new LedgerAccount.Memory(1000, Duration.ofHours(24)),
+        new Transfer.Settings(Duration.ofSeconds(3), wait, Duration.ofMillis(50), Duration.ofMillis(200)));
+  }
+
+  /** The accounts reach each other through {@link #accounts}, as sharding does, for the transfers they coordinate. */
+  AccountsFixture(ActorTestKit testKit, Duration wait, LedgerAccount.Memory memory, Transfer.Settings settings) {
+    this.testKit = testKit;
+    this.memory = memory;
+    this.settings = settings;
+    accounts = (id, command) -> {
+      if (down.contains(id)) {
+        return CompletableFuture.failedFuture(new TimeoutException("account " + id + " does not answer"));
+      }
+      var answer = AskPattern.<LedgerAccount.Command, LedgerAccount.Reply>ask(actor(id), command::apply, wait,
+          testKit.system().scheduler());
+      if (!loseNextAnswer.remove(id)) return answer;
+      return answer.thenCompose(applied ->
+          CompletableFuture.failedFuture(new TimeoutException("the answer of " + id + " was lost")));
+    };
+  }
+
+  ActorRef<LedgerAccount.Command> actor(String id) {
+    return actors.computeIfAbsent(id, k -> testKit.spawn(
+        LedgerAccount.create(k, memory, Clock.systemUTC(), accounts, settings)));
+  }
+
+  /** Stops the account's actor (a crash of its node); the next ask starts a new incarnation that recovers. */
+  void stop(String id) {
+    var actor = actors.remove(id);
+    if (actor != null) testKit.stop(actor, Duration.ofSeconds(5));
   }
 
   LedgerAccount.Reply ask(String id, Function<ActorRef<LedgerAccount.Reply>, LedgerAccount.Command> command) {
