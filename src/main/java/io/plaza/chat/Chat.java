@@ -75,9 +75,9 @@ public final class Chat {
     TaggedProjections.<Conversation.Event>start(system, session, "chat-conversations",
         List.of("chat-history", "chat-inbox", "chat-messages-kafka"), Conversation.TAGS,
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"), List.of(
-            () -> new ChatHistoryProjectionHandler(history),
-            () -> new ChatInboxProjectionHandler(inbox),
-            () -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId,
+            tag -> new ChatHistoryProjectionHandler(history),
+            tag -> new ChatInboxProjectionHandler(inbox),
+            tag -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId,
                 ChatEventMessage::of)));
     PushNotifications.start(system, session, config.getString("plaza.cassandra.keyspace"), topic,
         new PushSender.Logging(), askTimeout);

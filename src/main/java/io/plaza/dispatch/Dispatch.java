@@ -65,8 +65,8 @@ public final class Dispatch {
     // One projection feeds the trips read model and then Kafka (see TaggedProjections).
     TaggedProjections.<Ride.Event>start(system, session, "dispatch-rides", List.of("dispatch-trips",
         "dispatch-rides-kafka"), Ride.TAGS, groupSize, groupWithin, List.of(
-            () -> new TripsProjectionHandler(trips),
-            () -> new KafkaProjectionHandler<>(kafka, topic, Ride.Event::rideId, RideMessage::of)));
+            tag -> new TripsProjectionHandler(trips),
+            tag -> new KafkaProjectionHandler<>(kafka, topic, Ride.Event::rideId, RideMessage::of)));
 
     var relay = system.systemActorOf(RiderRelay.create(ridesTopic), "dispatch-rider-relay", Props.empty());
     return new DispatchRoutes(system, cells, Fares.fromConfig(config), scorer, trips,

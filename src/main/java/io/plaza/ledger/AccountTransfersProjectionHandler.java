@@ -1,32 +1,91 @@
 package io.plaza.ledger;
 
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.javadsl.Handler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps `transfers` up to date for the transfers a source account coordinates ({@link LedgerAccount.Send}): their
- * rows come from the source account's events, in that account's order, with its sequence numbers as versions. A saga
- * transfer's rows come from its own events ({@link TransfersProjectionHandler}); its legs here change no row.
+ * rows come from the source account's events, in that account's order, with its sequence numbers as versions (a
+ * saga transfer's rows come from its own events, {@link TransfersProjectionHandler}; its legs here change no row). The
+ * changes of one transfer within a group are merged into one write: a debit and its settlement usually come together.
+ *
+ * <p>It is also the sweeper that replaces remember-entities for these transfers: a debit whose settlement is not in
+ * the same group is noted in `transfers_unsettled`, and every {@code interval} the handler of each tag reads the last
+ * minutes of its tag there, wakes the source account of every transfer still not settled after {@code settleWithin}
+ * (its recovery delivers the credit again — after a crash nothing else would start it) and forgets the settled ones.
  */
 public final class AccountTransfersProjectionHandler extends Handler<List<EventEnvelope<LedgerAccount.Event>>> {
 
-  private final TransferRepository repository;
+  private static final Logger log = LoggerFactory.getLogger(AccountTransfersProjectionHandler.class);
 
-  public AccountTransfersProjectionHandler(TransferRepository repository) {
+  /** How often to sweep, how long a transfer may take before its source is woken, and how to wake it. */
+  public record Sweep(Duration interval, Duration settleWithin, Consumer<String> wakeAccount, Clock clock) {}
+
+  /** Sweeps read this many minute partitions back; rows older are moved forward, so none is left behind. */
+  static final int MINUTES_READ = 3;
+
+  private final TransferRepository repository;
+  private final String tag;
+  private final ActorSystem<?> system;
+  private final Sweep sweep;
+  private final AtomicBoolean sweeping = new AtomicBoolean();
+  private volatile Cancellable scheduled;
+
+  public AccountTransfersProjectionHandler(TransferRepository repository, String tag, ActorSystem<?> system,
+      Sweep sweep) {
     this.repository = repository;
+    this.tag = tag;
+    this.system = system;
+    this.sweep = sweep;
+  }
+
+  @Override
+  public CompletionStage<Done> start() {
+    scheduled = system.classicSystem().scheduler().scheduleWithFixedDelay(sweep.interval(), sweep.interval(),
+        () -> sweepOnce(), system.executionContext());
+    return CompletableFuture.completedFuture(Done.getInstance());
+  }
+
+  @Override
+  public CompletionStage<Done> stop() {
+    var s = scheduled;
+    if (s != null) s.cancel();
+    return CompletableFuture.completedFuture(Done.getInstance());
   }
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<LedgerAccount.Event>> envelopes) {
-    return repository.apply(envelopes.stream().map(env -> changeFor(env.event(), env.sequenceNr()))
-        .filter(Objects::nonNull).toList());
+    var changes = new LinkedHashMap<String, TransferRepository.Change>();
+    var debits = new LinkedHashMap<String, LedgerAccount.TransferDebited>();
+    for (var env : envelopes) {
+      var change = changeFor(env.event(), env.sequenceNr());
+      if (change == null) continue;
+      changes.merge(change.transferId(), change, AccountTransfersProjectionHandler::merge);
+      if (env.event() instanceof LedgerAccount.TransferDebited debited) debits.put(debited.transferId(), debited);
+      else debits.remove(change.transferId()); // settled, refunded or refused in the same group
+    }
+    var unsettled = debits.values().stream().map(d -> new TransferRepository.Unsettled(tag, minuteOf(d.occurredAt()),
+        d.transferId(), d.accountId(), d.occurredAt())).toList();
+    var rows = repository.apply(List.copyOf(changes.values()));
+    return unsettled.isEmpty() ? rows : rows.thenCompose(done -> repository.markUnsettled(unsettled));
   }
 
   /** The row change of an account event, or null when it is no coordinated transfer's. */
@@ -56,10 +115,69 @@ public final class AccountTransfersProjectionHandler extends Handler<List<EventE
     return null;
   }
 
+  /** Two changes of one transfer as one write: the later one's status, the union of steps, whatever either knows. */
+  static TransferRepository.Change merge(TransferRepository.Change earlier, TransferRepository.Change later) {
+    var steps = new HashMap<String, Instant>(earlier.steps());
+    steps.putAll(later.steps());
+    return new TransferRepository.Change(later.transferId(), Math.max(earlier.version(), later.version()),
+        later.request() != null ? later.request() : earlier.request(),
+        later.createdAt() != null ? later.createdAt() : earlier.createdAt(), later.status(),
+        later.detail() != null ? later.detail() : earlier.detail(),
+        later.problemStatus() != null ? later.problemStatus() : earlier.problemStatus(), steps,
+        later.finishedAt() != null ? later.finishedAt() : earlier.finishedAt(),
+        later.expiresAt() != null ? later.expiresAt() : earlier.expiresAt(),
+        later.postedAmount() != null ? later.postedAmount() : earlier.postedAmount());
+  }
+
   private static Map<String, Instant> steps(String a, Instant atA, String b, Instant atB) {
     var steps = new LinkedHashMap<String, Instant>();
     steps.put(a, atA);
     steps.put(b, atB);
     return steps;
+  }
+
+  static Instant minuteOf(Instant at) {
+    return at.truncatedTo(ChronoUnit.MINUTES);
+  }
+
+  /** One sweep of this tag's recent minutes; a sweep still running when the next is due makes that one skip. */
+  CompletionStage<Done> sweepOnce() {
+    if (!sweeping.compareAndSet(false, true)) return CompletableFuture.completedFuture(Done.getInstance());
+    var now = sweep.clock().instant();
+    var current = minuteOf(now);
+    // Every minute is read before any row moves: a row moved to the current minute is not seen twice.
+    CompletionStage<List<TransferRepository.Unsettled>> read = CompletableFuture.completedFuture(List.of());
+    for (int back = MINUTES_READ - 1; back >= 0; back--) {
+      var minute = current.minus(back, ChronoUnit.MINUTES);
+      read = read.thenCompose(sofar -> repository.unsettled(tag, minute).thenApply(rows -> {
+        var all = new ArrayList<>(sofar);
+        all.addAll(rows);
+        return all;
+      }));
+    }
+    return read.thenCompose(rows -> sweep(rows, now, current)).whenComplete((d, failure) -> {
+      sweeping.set(false);
+      if (failure != null) log.warn("sweep of unsettled transfers of {} failed; the next one retries", tag, failure);
+    });
+  }
+
+  private CompletionStage<Done> sweep(List<TransferRepository.Unsettled> rows, Instant now, Instant current) {
+    var steps = new ArrayList<CompletableFuture<Done>>();
+    for (var u : rows) {
+      if (u.debitedAt().isAfter(now.minus(sweep.settleWithin()))) continue;
+      steps.add(repository.find(u.transferId()).thenCompose(row -> {
+        if (row.isPresent() && row.get().status() != Transfer.Status.PENDING) return repository.forgetUnsettled(u);
+        log.info("transfer {} is not settled {} after its debit: waking its source account {}", u.transferId(),
+            Duration.between(u.debitedAt(), now), u.fromAccount());
+        sweep.wakeAccount().accept(u.fromAccount());
+        if (!u.minute().isBefore(current.minus(MINUTES_READ - 2, ChronoUnit.MINUTES))) {
+          return CompletableFuture.completedFuture(Done.getInstance());
+        }
+        // About to fall out of the minutes read: moved to the current one.
+        var moved = new TransferRepository.Unsettled(tag, current, u.transferId(), u.fromAccount(), u.debitedAt());
+        return repository.markUnsettled(List.of(moved)).thenCompose(d -> repository.forgetUnsettled(u));
+      }).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(steps.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
   }
 }

@@ -19,6 +19,9 @@ public final class CassandraTransferRepository implements TransferRepository {
   private final CassandraSession session;
   private final CompletionStage<PreparedStatement> update;
   private final CompletionStage<PreparedStatement> select;
+  private final CompletionStage<PreparedStatement> insertUnsettled;
+  private final CompletionStage<PreparedStatement> selectUnsettled;
+  private final CompletionStage<PreparedStatement> deleteUnsettled;
 
   public CassandraTransferRepository(CassandraSession session, String keyspace) {
     this.session = session;
@@ -33,6 +36,30 @@ public final class CassandraTransferRepository implements TransferRepository {
         + "hold_seconds, reverses, expires_at, posted_amount, status, detail, problem_status, steps, created_at, finished_at, "
         + "version FROM " + keyspace
         + ".transfers WHERE transfer_id = ?");
+    insertUnsettled = session.prepare("INSERT INTO " + keyspace + ".transfers_unsettled (tag, minute, transfer_id, "
+        + "from_account, debited_at) VALUES (?, ?, ?, ?, ?)");
+    selectUnsettled = session.prepare("SELECT transfer_id, from_account, debited_at FROM " + keyspace
+        + ".transfers_unsettled WHERE tag = ? AND minute = ?");
+    deleteUnsettled = session.prepare("DELETE FROM " + keyspace
+        + ".transfers_unsettled WHERE tag = ? AND minute = ? AND transfer_id = ?");
+  }
+
+  @Override
+  public CompletionStage<Done> markUnsettled(List<Unsettled> transfers) {
+    return Cassandra.writeAll(transfers, u -> insertUnsettled.thenCompose(ps -> session.executeWrite(
+        ps.bind(u.tag(), u.minute(), u.transferId(), u.fromAccount(), u.debitedAt()))));
+  }
+
+  @Override
+  public CompletionStage<List<Unsettled>> unsettled(String tag, Instant minute) {
+    return selectUnsettled.thenCompose(ps -> session.selectAll(ps.bind(tag, minute))).thenApply(rows -> rows.stream()
+        .map(r -> new Unsettled(tag, minute, r.getString("transfer_id"), r.getString("from_account"),
+            r.getInstant("debited_at"))).toList());
+  }
+
+  @Override
+  public CompletionStage<Done> forgetUnsettled(Unsettled u) {
+    return deleteUnsettled.thenCompose(ps -> session.executeWrite(ps.bind(u.tag(), u.minute(), u.transferId())));
   }
 
   @Override

@@ -38,26 +38,32 @@ public final class Ledger {
     var accountsTopic = ledger.getString("accounts-topic");
     var transfers = new CassandraTransferRepository(session, keyspace);
     var transfersTopic = ledger.getString("transfers-topic");
+    var sharding = org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system);
+    var sweep = new AccountTransfersProjectionHandler.Sweep(ledger.getDuration("transfers.sweep-interval"),
+        ledger.getDuration("transfers.settle-within"),
+        accountId -> sharding.entityRefFor(LedgerAccount.ENTITY_KEY, accountId)
+            .tell(new LedgerAccount.Describe(system.ignoreRef())),
+        java.time.Clock.systemUTC());
     // The account events also carry the transfers their source accounts coordinate: their rows and messages.
     TaggedProjections.<LedgerAccount.Event>start(system, session, "ledger-accounts",
         List.of("balances", "journal", "ledger-accounts-kafka"), LedgerAccount.TAGS, group, within, List.of(
-            () -> new BalancesProjectionHandler(balances),
-            () -> new JournalProjectionHandler(journal),
-            () -> new AccountTransfersProjectionHandler(transfers),
-            () -> new KafkaProjectionHandler<>(kafka, accountsTopic, LedgerAccount.Event::accountId,
+            tag -> new BalancesProjectionHandler(balances),
+            tag -> new JournalProjectionHandler(journal),
+            tag -> new AccountTransfersProjectionHandler(transfers, tag, system, sweep),
+            tag -> new KafkaProjectionHandler<>(kafka, accountsTopic, LedgerAccount.Event::accountId,
                 AccountEventMessage::of),
-            () -> new KafkaProjectionHandler<>(kafka, transfersTopic, TransferEventMessage::transferIdOf,
+            tag -> new KafkaProjectionHandler<>(kafka, transfersTopic, TransferEventMessage::transferIdOf,
                 TransferEventMessage::ofAccountEvent)));
 
     TaggedProjections.<Transfer.Event>start(system, session, "ledger-transfers",
         List.of("transfers", "ledger-transfers-kafka"), Transfer.TAGS, group, within, List.of(
-            () -> new TransfersProjectionHandler(transfers),
-            () -> new KafkaProjectionHandler<>(kafka, transfersTopic, Transfer.Event::transferId,
+            tag -> new TransfersProjectionHandler(transfers),
+            tag -> new KafkaProjectionHandler<>(kafka, transfersTopic, Transfer.Event::transferId,
                 TransferEventMessage::of)));
     TaggedProjections.<TransferBatch.Event>start(system, session, "ledger-transfer-batches",
         List.of("transfer-batches", "ledger-batches-kafka"), TransferBatch.TAGS, group, within, List.of(
-            () -> new TransferBatchesProjectionHandler(transfers),
-            () -> new KafkaProjectionHandler<>(kafka, transfersTopic, TransferBatch.Event::batchId,
+            tag -> new TransferBatchesProjectionHandler(transfers),
+            tag -> new KafkaProjectionHandler<>(kafka, transfersTopic, TransferBatch.Event::batchId,
                 TransferBatchEventMessage::of)));
 
     var endpoints = new ArrayList<>(new LedgerRoutes(system, balances, journal, askTimeout).endpoints());

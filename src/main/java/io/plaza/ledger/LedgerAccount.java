@@ -943,7 +943,11 @@ public final class LedgerAccount
     return new Decision<>(debited, s -> () -> {
       waitFor(cmd.transferId()).original(cmd.replyTo());
       timers.startSingleTimer(new AnswerPending(cmd.transferId()), transfers.completionWait());
-      deliver(cmd.transferId(), ((OpenAccount) s).sending().get(cmd.transferId()), false);
+      if (transfers.pauseBeforeCredit().isZero()) {
+        deliver(cmd.transferId(), ((OpenAccount) s).sending().get(cmd.transferId()), false);
+      } else {
+        timers.startSingleTimer(new ResendCredit(cmd.transferId()), transfers.pauseBeforeCredit()); // tests only
+      }
     });
   }
 

@@ -33,5 +33,17 @@ public interface TransferRepository {
 
   CompletionStage<Done> apply(List<Change> changes);
 
+  /**
+   * A transfer its source account coordinates, debited but not seen settled: kept in partition {@code (tag, minute)}
+   * of `transfers_unsettled` until a sweep finds it settled.
+   */
+  record Unsettled(String tag, Instant minute, String transferId, String fromAccount, Instant debitedAt) {}
+
+  CompletionStage<Done> markUnsettled(List<Unsettled> transfers);
+
+  CompletionStage<List<Unsettled>> unsettled(String tag, Instant minute);
+
+  CompletionStage<Done> forgetUnsettled(Unsettled transfer);
+
   CompletionStage<Optional<TransferRow>> find(String transferId);
 }

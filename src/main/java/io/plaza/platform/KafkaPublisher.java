@@ -2,6 +2,7 @@ package io.plaza.platform;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.CompletionStage;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -30,7 +31,10 @@ public final class KafkaPublisher {
       });
       acks[i] = ack;
     }
-    return CompletableFuture.allOf(acks).thenApply(v -> Done.getInstance());
+    // The acks complete on the producer's network thread: what runs next (another handler, another send) must not
+    // run there, or a send that needs metadata for a topic this producer has not used yet blocks the very thread
+    // that would fetch it — until max.block.ms (found with two topics published by one projection).
+    return CompletableFuture.allOf(acks).thenApplyAsync(v -> Done.getInstance(), ForkJoinPool.commonPool());
   }
 
   void close() {

@@ -8,6 +8,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
@@ -45,9 +46,11 @@ public final class TaggedProjections {
 
   private TaggedProjections() {}
 
+  /** @param handlers each makes the handler of one read model for the projection instance of a tag */
   public static <E> void start(
       ActorSystem<?> system, CassandraSession session, String name, List<String> replaces, List<String> tags,
-      int groupSize, Duration groupWithin, List<Supplier<Handler<List<EventEnvelope<E>>>>> handlers) {
+      int groupSize, Duration groupWithin,
+      List<Function<String, Handler<List<EventEnvelope<E>>>>> handlers) {
     var metrics = Metrics.get(system);
     var offsets = new OffsetStore(session, system.settings().config().getString(
         "pekko.projection.cassandra.offset-store.keyspace"), system.settings().config().getString(
@@ -60,8 +63,8 @@ public final class TaggedProjections {
             CassandraProjection.groupedWithin(ProjectionId.of(name, tags.get(i)),
                     new TakingOver<>(EventSourcedProvider.<E>eventsByTag(system, CassandraReadJournal.Identifier(),
                         tags.get(i)), offsets, replaces, tags.get(i)),
-                    () -> new LagMeasured<>(name, new InOrder<>(handlers.stream().map(Supplier::get).toList()),
-                        metrics))
+                    () -> new LagMeasured<>(name,
+                        new InOrder<>(handlers.stream().map(h -> h.apply(tags.get(i))).toList()), metrics))
                 .withGroup(groupSize, groupWithin)),
         ShardedDaemonProcessSettings.create(system),
         Optional.of(ProjectionBehavior.stopMessage()));

@@ -45,9 +45,9 @@ public final class Timeline {
     TaggedProjections.<UserTimeline.Event>start(system, session, "timeline-users",
         List.of("timeline-user-posts", "timeline-follows", "timeline-posts-kafka"), UserTimeline.TAGS, groupSize,
         groupWithin, List.of(
-            () -> new UserPostsProjectionHandler(posts),
-            () -> new FollowsProjectionHandler(follows, celebrityThreshold),
-            () -> new KafkaProjectionHandler<>(kafka, topic, UserTimeline.Event::userId, TimelinePostMessage::of)));
+            tag -> new UserPostsProjectionHandler(posts),
+            tag -> new FollowsProjectionHandler(follows, celebrityThreshold),
+            tag -> new KafkaProjectionHandler<>(kafka, topic, UserTimeline.Event::userId, TimelinePostMessage::of)));
     var homeTimelines = new CassandraHomeTimelineRepository(session, keyspace);
     var policy = FanoutPolicy.fromConfig(config);
     var streamTopic = system.systemActorOf(Topic.create(TimelineStream.Update.class, TimelineStream.TOPIC),

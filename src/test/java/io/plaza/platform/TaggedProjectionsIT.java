@@ -139,7 +139,7 @@ class TaggedProjectionsIT {
 
     TaggedProjections.<Noted>start(node.system(), Cassandra.session(node.system()), "merged-" + run,
         List.of("old-fast", "old-slow"), List.of(resumed, fresh), 10, Duration.ofMillis(50),
-        List.of(Collecting::new));
+        List.of(tag -> new Collecting()));
     ItSupport.eventually(Duration.ofSeconds(30), () -> {
       var seen = new ArrayList<>(Collecting.seen);
       seen.sort(String::compareTo);
