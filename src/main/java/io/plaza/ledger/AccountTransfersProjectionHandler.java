@@ -84,9 +84,33 @@ public final class AccountTransfersProjectionHandler extends Handler<List<EventE
     }
     var unsettled = debits.values().stream().map(d -> new TransferRepository.Unsettled(tag, minuteOf(d.occurredAt()),
         d.transferId(), d.accountId(), d.occurredAt())).toList();
-    var rows = repository.apply(List.copyOf(changes.values()));
-    return unsettled.isEmpty() ? rows : rows.thenCompose(done -> repository.markUnsettled(unsettled));
+    // Notes this handler wrote for transfers now settled go at once; the sweep finds the others (after a restart).
+    var settled = new ArrayList<TransferRepository.Unsettled>();
+    for (var id : changes.keySet()) {
+      var note = debits.containsKey(id) ? null : marked.remove(id);
+      if (note != null) settled.add(note);
+    }
+    var done = repository.apply(List.copyOf(changes.values()));
+    if (!unsettled.isEmpty()) {
+      done = done.thenCompose(d -> repository.markUnsettled(unsettled));
+      unsettled.forEach(u -> marked.put(u.transferId(), u));
+    }
+    if (!settled.isEmpty()) {
+      done = done.thenCompose(d -> io.plaza.platform.Cassandra.writeAll(settled, repository::forgetUnsettled));
+    }
+    return done;
   }
+
+  /** The notes this handler wrote, by transfer id (the most recent {@link #MARKED_REMEMBERED}). */
+  static final int MARKED_REMEMBERED = 100_000;
+
+  private final Map<String, TransferRepository.Unsettled> marked =
+      new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, TransferRepository.Unsettled> eldest) {
+          return size() > MARKED_REMEMBERED;
+        }
+      };
 
   /** The row change of an account event, or null when it is no coordinated transfer's. */
   static TransferRepository.Change changeFor(LedgerAccount.Event event, long version) {
@@ -161,23 +185,39 @@ public final class AccountTransfersProjectionHandler extends Handler<List<EventE
     });
   }
 
+  /**
+   * At most {@link #SWEEP_PARALLELISM} rows at a time and {@link #SWEEP_MAX_ROWS} per sweep (the rest wait for the
+   * next): a sweep must never crowd the journal's writes out of the driver's connections. Found in an overload run,
+   * where a sweep reading thousands of rows at once exhausted them and made journal writes fail.
+   */
   private CompletionStage<Done> sweep(List<TransferRepository.Unsettled> rows, Instant now, Instant current) {
-    var steps = new ArrayList<CompletableFuture<Done>>();
-    for (var u : rows) {
-      if (u.debitedAt().isAfter(now.minus(sweep.settleWithin()))) continue;
-      steps.add(repository.find(u.transferId()).thenCompose(row -> {
-        if (row.isPresent() && row.get().status() != Transfer.Status.PENDING) return repository.forgetUnsettled(u);
-        log.info("transfer {} is not settled {} after its debit: waking its source account {}", u.transferId(),
-            Duration.between(u.debitedAt(), now), u.fromAccount());
-        sweep.wakeAccount().accept(u.fromAccount());
-        if (!u.minute().isBefore(current.minus(MINUTES_READ - 2, ChronoUnit.MINUTES))) {
-          return CompletableFuture.completedFuture(Done.getInstance());
-        }
-        // About to fall out of the minutes read: moved to the current one.
-        var moved = new TransferRepository.Unsettled(tag, current, u.transferId(), u.fromAccount(), u.debitedAt());
-        return repository.markUnsettled(List.of(moved)).thenCompose(d -> repository.forgetUnsettled(u));
-      }).toCompletableFuture());
+    var due = rows.stream().filter(u -> !u.debitedAt().isAfter(now.minus(sweep.settleWithin())))
+        .limit(SWEEP_MAX_ROWS).toList();
+    CompletionStage<Done> done = CompletableFuture.completedFuture(Done.getInstance());
+    for (int from = 0; from < due.size(); from += SWEEP_PARALLELISM) {
+      var chunk = due.subList(from, Math.min(due.size(), from + SWEEP_PARALLELISM));
+      done = done.thenCompose(d -> CompletableFuture.allOf(chunk.stream()
+              .map(u -> sweepOne(u, now, current).toCompletableFuture()).toArray(CompletableFuture[]::new))
+          .thenApply(v -> Done.getInstance()));
     }
-    return CompletableFuture.allOf(steps.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
+    return done;
+  }
+
+  static final int SWEEP_PARALLELISM = 8;
+  static final int SWEEP_MAX_ROWS = 1_000;
+
+  private CompletionStage<Done> sweepOne(TransferRepository.Unsettled u, Instant now, Instant current) {
+    return repository.find(u.transferId()).thenCompose(row -> {
+      if (row.isPresent() && row.get().status() != Transfer.Status.PENDING) return repository.forgetUnsettled(u);
+      log.info("transfer {} is not settled {} after its debit: waking its source account {}", u.transferId(),
+          Duration.between(u.debitedAt(), now), u.fromAccount());
+      sweep.wakeAccount().accept(u.fromAccount());
+      if (!u.minute().isBefore(current.minus(MINUTES_READ - 2, ChronoUnit.MINUTES))) {
+        return CompletableFuture.completedFuture(Done.getInstance());
+      }
+      // About to fall out of the minutes read: moved to the current one.
+      var moved = new TransferRepository.Unsettled(tag, current, u.transferId(), u.fromAccount(), u.debitedAt());
+      return repository.markUnsettled(List.of(moved)).thenCompose(d -> repository.forgetUnsettled(u));
+    });
   }
 }

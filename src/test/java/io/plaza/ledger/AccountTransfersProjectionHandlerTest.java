@@ -140,11 +140,23 @@ class AccountTransfersProjectionHandlerTest {
     assertEquals(List.of("a"), woken, "the source account is woken: its recovery delivers the credit");
     assertEquals(1, repository.unsettled.size());
 
-    handler.process(List.of(envelope(settled("t1", T0.plusSeconds(7)), 6))).toCompletableFuture().join();
+    // Settled, as seen by another instance (a restart): its note is left for the sweep.
+    handler(T0).process(List.of(envelope(settled("t1", T0.plusSeconds(7)), 6))).toCompletableFuture().join();
     assertEquals(Transfer.Status.COMPLETED, repository.rows.get("t1").status());
+    assertEquals(1, repository.unsettled.size());
     handler(T0.plusSeconds(8)).sweepOnce().toCompletableFuture().join();
     assertEquals(List.of("a"), woken, "a settled transfer wakes nobody");
     assertTrue(repository.unsettled.isEmpty(), "and its note is forgotten");
+  }
+
+  @Test
+  void aSettlementInALaterGroupForgetsTheNoteAtOnceWithoutWaitingForASweep() {
+    var handler = handler(T0);
+    handler.process(List.of(envelope(debited("t1", T0), 5))).toCompletableFuture().join();
+    assertEquals(1, repository.unsettled.size());
+    handler.process(List.of(envelope(settled("t1", T0.plusMillis(400)), 6))).toCompletableFuture().join();
+    assertTrue(repository.unsettled.isEmpty());
+    assertEquals(Transfer.Status.COMPLETED, repository.rows.get("t1").status());
   }
 
   @Test
