@@ -38,16 +38,30 @@ final class AccountPrecheck {
         return Rejection.unprocessable("currency " + currency + " does not match account " + from + "'s "
             + account.currency());
       }
-      if (toReply instanceof LedgerAccount.Rejected rejected) {
-        return Rejection.unprocessable("destination " + rejected.rejection().detail());
-      }
-      var info = (LedgerAccount.AccountInfo) toReply;
-      if (info.closed()) return Rejection.unprocessable("destination account " + to + " is closed");
-      if (!info.currency().equals(currency)) {
-        return Rejection.unprocessable("currency " + currency + " does not match destination account " + to
-            + "'s " + info.currency());
-      }
-      return null;
+      return destinationRefusal(toReply, to, currency);
     });
+  }
+
+  /**
+   * Why the destination refuses a credit right now, or null: for a transfer its source account coordinates, which
+   * checks the source itself ({@link LedgerAccount.Send}).
+   */
+  CompletionStage<Rejection> destinationRefusal(String to, String currency) {
+    return sharding.entityRefFor(LedgerAccount.ENTITY_KEY, to)
+        .<LedgerAccount.Reply>ask(LedgerAccount.Describe::new, askTimeout)
+        .thenApply(reply -> destinationRefusal(reply, to, currency));
+  }
+
+  private static Rejection destinationRefusal(LedgerAccount.Reply toReply, String to, String currency) {
+    if (toReply instanceof LedgerAccount.Rejected rejected) {
+      return Rejection.unprocessable("destination " + rejected.rejection().detail());
+    }
+    var info = (LedgerAccount.AccountInfo) toReply;
+    if (info.closed()) return Rejection.unprocessable("destination account " + to + " is closed");
+    if (!info.currency().equals(currency)) {
+      return Rejection.unprocessable("currency " + currency + " does not match destination account " + to
+          + "'s " + info.currency());
+    }
+    return null;
   }
 }

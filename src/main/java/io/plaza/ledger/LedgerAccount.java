@@ -169,8 +169,8 @@ public final class LedgerAccount
    * transfer id — and its answer settles the transfer or refunds the debit. Answered with {@link TransferAnswer} once
    * the outcome is persisted, or PENDING after {@code completion-wait}.
    *
-   * <p>{@code precheckRefusal}: the HTTP layer's pre-check of both accounts refused the transfer; answered as is
-   * unless this is a retry of a transfer already made (then the transfer's own answer counts). {@code sagaChecked}: the caller made sure no saga ({@link Transfer}) holds this
+   * <p>{@code precheckRefusal}: the HTTP layer's pre-check of the destination refused the transfer; answered unless
+   * this is a retry of a transfer already made (then the transfer's own answer counts) or the source refuses first. {@code sagaChecked}: the caller made sure no saga ({@link Transfer}) holds this
    * id, which the account must ask for when it may have forgotten a saga's debit ({@link UseSaga}).
    */
   public record Send(
@@ -924,12 +924,16 @@ public final class LedgerAccount
     if (!cmd.sagaChecked() && state.mayHaveForgottenSagaDebit(clock.instant(), memory)) {
       return answer(cmd.replyTo(), new UseSaga(cmd.transferId()));
     }
-    // Refusals that leave no trace, as the pre-check's: the same key may be used again once the cause is gone.
-    if (cmd.precheckRefusal() != null) return reject(cmd.replyTo(), cmd.precheckRefusal());
+    // Refusals that leave no trace, as the pre-check's: the same key may be used again once the cause is gone. The
+    // source's own come first, worded as AccountPrecheck words them.
     if (!owned(state, r.requester())) return forbidden(cmd.replyTo());
     if (state.closed()) return closed(cmd.replyTo());
-    var refusal = legRefusal(state, r.amount(), r.currency());
-    if (refusal != null) return reject(cmd.replyTo(), refusal);
+    if (r.amount() <= 0) return reject(cmd.replyTo(), Rejection.badRequest("amount must be positive"));
+    if (!state.currency().equals(r.currency())) {
+      return reject(cmd.replyTo(), Rejection.unprocessable("currency " + r.currency() + " does not match account "
+          + accountId + "'s " + state.currency()));
+    }
+    if (cmd.precheckRefusal() != null) return reject(cmd.replyTo(), cmd.precheckRefusal());
     var now = clock.instant();
     var overdraft = overdraftRefusal(state, r.amount());
     if (overdraft != null) {

@@ -136,7 +136,9 @@ public final class TransferRoutes {
           body.reference() == null ? "" : body.reference(), hold);
       var transferId = Transfer.idFor(user, key);
       if (hold == 0 && sourceCoordinates.getAsBoolean()) {
-        return onSuccess(precheck(request), refusal -> send(transferId, request, refusal, false));
+        // The source account checks itself: only the destination is asked first.
+        return onSuccess(prechecks.destinationRefusal(request.to(), request.currency()),
+            refusal -> send(transferId, request, refusal, false));
       }
       return startUnlessRefused(precheck(request), madeBy(transferId, user), () -> start(transferId, request));
     }));
@@ -290,7 +292,11 @@ public final class TransferRoutes {
                     madeBy(transferId, request.requester()), () -> start(transferId, request)))
             : send(transferId, request, precheckRefusal, true));
       }
-      if (r instanceof LedgerAccount.Rejected rejected) return Problems.complete(rejected.rejection());
+      if (r instanceof LedgerAccount.Rejected rejected) {
+        var why = rejected.rejection();
+        // An unknown source named in the body is a semantic error of the body, as the pre-check says it.
+        return Problems.complete(why.kind() == Rejection.Kind.NOT_FOUND ? Rejection.unprocessable(why.detail()) : why);
+      }
       var answer = (LedgerAccount.TransferAnswer) r;
       return respond(transferId, new Transfer.TransferReply(answer.transfer(), answer.replayed()),
           StatusCodes.CREATED);

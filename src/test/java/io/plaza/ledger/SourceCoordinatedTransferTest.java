@@ -139,6 +139,23 @@ class SourceCoordinatedTransferTest {
   }
 
   @Test
+  void theSourceChecksItselfFirstAndLeavesNoTraceOfARefusal() {
+    fixture.open(a, "alice", 100);
+    fixture.open(b, "bob", 0);
+    var destinationClosed = Rejection.unprocessable("destination account is closed");
+    var notYours = assertInstanceOf(LedgerAccount.Rejected.class, fixture.ask(a, r -> new LedgerAccount.Send("t1",
+        new Transfer.Request("mallory", a, b, 30, "EUR", ""), destinationClosed, false, r)));
+    assertEquals(Rejection.Kind.FORBIDDEN, notYours.rejection().kind());
+    var otherCurrency = assertInstanceOf(LedgerAccount.Rejected.class, fixture.ask(a, r -> new LedgerAccount.Send(
+        "t2", new Transfer.Request("alice", a, b, 30, "USD", ""), null, false, r)));
+    assertEquals(Rejection.Kind.UNPROCESSABLE, otherCurrency.rejection().kind());
+    assertEquals("currency USD does not match account " + a + "'s EUR", otherCurrency.rejection().detail());
+    // Neither left a trace: the keys are free for a corrected request.
+    assertEquals(Transfer.Status.COMPLETED, answer(send("t2", request(30))).transfer().status());
+    assertEquals(70, balance(a, "alice"));
+  }
+
+  @Test
   void aCreditTheDestinationRefusesIsRefundedAndTheTransferCompensated() {
     fixture.open(a, "alice", 100);
     fixture.open(b, "bob", 0);
