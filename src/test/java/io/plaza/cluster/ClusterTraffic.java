@@ -104,6 +104,17 @@ final class ClusterTraffic implements AutoCloseable {
     }
   }
 
+  /** One acknowledged transfer between the first two accounts (checked with the others afterwards); its id. */
+  String transferOnce(String key) {
+    var r = client.send("POST", "/v1/transfers", token("lo"), String.format("{\"from\":\"%s\",\"to\":\"%s\","
+        + "\"amount\":1,\"currency\":\"EUR\"}", accounts.get(0), accounts.get(1)), Map.of("Idempotency-Key", key))
+        .response();
+    check(r.status() == 201 || r.status() == 202, "transfer: " + r);
+    var id = r.json().get("transferId").asText();
+    ackedTransfers.add(id);
+    return id;
+  }
+
   /** Starts the writers: one chat sender, two transfer workers, one poster, each a request at a time. */
   void start() {
     running.set(true);

@@ -25,6 +25,9 @@ import org.junit.jupiter.api.Test;
  * event (the ledger invariants check the balances against the journal and the entities). N+1 also group-commits
  * account and conversation commands; the events and messages on the wire are unchanged. (0.2.0 → 0.3.0, the
  * {@code PostCreated} schema migration, was this test's previous step; {@code PostCreatedMigrationTest} keeps it.)
+ * N+1 (0.4.0) lets a source account coordinate a plain transfer, with a command and events N cannot read: it does so
+ * only once every member reports its version, so a transfer made while N's nodes still run is a saga, and one made
+ * after the last is replaced has no saga (both checked in the journal).
  * Afterwards: no acknowledged write lost or duplicated, the ledger invariants hold, N+1 reads the events N wrote (a
  * post made on N replayed by its Idempotency-Key on N+1 is the same post), and fewer than 1 % of requests needed a
  * client retry.
@@ -51,11 +54,23 @@ class RollingUpgradeIT {
       assertTrue(!writtenByPrevious.isEmpty(), "release N acknowledged posts");
 
       long upgradeStarted = System.nanoTime();
+      String madeWhileMixed = null;
       for (int node : List.of(2, 1, 0)) { // node 0 is the oldest: the coordinator and singletons move once
         cluster.stop(node);
         cluster.start(node, next);
         cluster.awaitUp(3, Duration.ofSeconds(120));
+        // While old nodes run, a new node must not hand a transfer to a source account: the old ones could not read
+        // its command or events. Plain transfers stay sagas until every member runs this build.
+        if (node == 2) madeWhileMixed = traffic.transferOnce("mixed-" + node);
         Thread.sleep(Math.max(5_000, LOAD.toMillis() / 3));
+      }
+      var madeAfter = traffic.transferOnce("after-upgrade");
+      try (var cql = com.datastax.oss.driver.api.core.CqlSession.builder()
+          .addContactPoint(new java.net.InetSocketAddress("127.0.0.1", io.plaza.platform.TestNodes.CASSANDRA_PORT))
+          .withLocalDatacenter("datacenter1").build()) {
+        assertTrue(sagaEvents(cql, cluster.keyspace, madeWhileMixed) > 0, "a transfer made mid-rollout ran as a saga");
+        assertEquals(0, sagaEvents(cql, cluster.keyspace, madeAfter),
+            "once every node runs this build, the source account coordinates a plain transfer");
       }
       double upgradeSeconds = (System.nanoTime() - upgradeStarted) / 1e9;
       Thread.sleep(Math.min(LOAD.toMillis(), 10_000));
@@ -77,6 +92,12 @@ class RollingUpgradeIT {
       assertEquals(0, client.failed.get(), "every request got an answer");
       assertTrue(retriedPercent < 1.0, "fewer than 1 % of requests needed a retry: " + retriedPercent);
     }
+  }
+
+  /** How many events the saga entity of {@code transferId} wrote (none: it had no saga). */
+  private static long sagaEvents(com.datastax.oss.driver.api.core.CqlSession cql, String keyspace, String transferId) {
+    return cql.execute("SELECT count(*) FROM " + keyspace + ".messages WHERE persistence_id = ? AND partition_nr = 0",
+        "Transfer|" + transferId).one().getLong(0);
   }
 
   /**
