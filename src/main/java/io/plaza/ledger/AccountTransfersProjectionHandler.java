@@ -124,7 +124,8 @@ public final class AccountTransfersProjectionHandler extends Handler<List<EventE
             e.parkedReason(), null, Map.of("parked", e.occurredAt()), e.occurredAt());
       }
       return new TransferRepository.Change(e.transferId(), version, null, null, Transfer.Status.COMPLETED, null, null,
-          Map.of("credited", e.creditedAt()), e.occurredAt());
+          // A null step time would fail the projection for good: the settlement's own time stands in.
+          Map.of("credited", e.creditedAt() != null ? e.creditedAt() : e.occurredAt()), e.occurredAt());
     }
     if (event instanceof LedgerAccount.TransferRefunded e && e.creditRefusal() != null) {
       return new TransferRepository.Change(e.transferId(), version, null, null, Transfer.Status.COMPENSATED,

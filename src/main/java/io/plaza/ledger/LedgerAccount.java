@@ -1007,7 +1007,7 @@ public final class LedgerAccount
     var now = clock.instant();
     var r = outgoing.request();
     if (reply instanceof MovementReply credited) {
-      var creditedAt = credited.operation().occurredAt();
+      var creditedAt = credited.operation().occurredAt() != null ? credited.operation().occurredAt() : now;
       return settled(transferId, new TransferSettled(accountId, transferId, creditedAt, null, now),
           completedView(transferId, r, outgoing.debitedAt(), creditedAt));
     }

@@ -320,20 +320,20 @@ public final class TransferRoutes {
   }
 
   private static Route respond(String transferId, Transfer.Reply r, StatusCode done) {
-      if (r instanceof Transfer.Rejected rejected) return Problems.complete(rejected.rejection());
-      var answer = (Transfer.TransferReply) r;
-      var view = answer.transfer();
-      List<HttpHeader> headers = List.of(Location.create("/v1/transfers/" + transferId),
-          RawHeader.create("Idempotent-Replayed", String.valueOf(answer.replayed())));
-      return switch (view.status()) {
-        case COMPLETED, HELD, VOIDED, EXPIRED ->
-            respond(answer.replayed() ? StatusCodes.OK : done, view, headers);
-        case PENDING, PARKED -> respond(StatusCodes.ACCEPTED, view, headers);
-        case FAILED -> complete(Problems.response(StatusCodes.get(view.rejection().kind().status),
-            view.rejection().detail(), headers));
-        case COMPENSATED -> complete(Problems.response(StatusCodes.UNPROCESSABLE_ENTITY,
-            "the destination refused the credit (" + view.detail() + "); the debit was refunded", headers));
-      };
+    if (r instanceof Transfer.Rejected rejected) return Problems.complete(rejected.rejection());
+    var answer = (Transfer.TransferReply) r;
+    var view = answer.transfer();
+    List<HttpHeader> headers = List.of(Location.create("/v1/transfers/" + transferId),
+        RawHeader.create("Idempotent-Replayed", String.valueOf(answer.replayed())));
+    return switch (view.status()) {
+      case COMPLETED, HELD, VOIDED, EXPIRED ->
+          respond(answer.replayed() ? StatusCodes.OK : done, view, headers);
+      case PENDING, PARKED -> respond(StatusCodes.ACCEPTED, view, headers);
+      case FAILED -> complete(Problems.response(StatusCodes.get(view.rejection().kind().status),
+          view.rejection().detail(), headers));
+      case COMPENSATED -> complete(Problems.response(StatusCodes.UNPROCESSABLE_ENTITY,
+          "the destination refused the credit (" + view.detail() + "); the debit was refunded", headers));
+    };
   }
 
   private static Route respond(StatusCode status, Transfer.View view, List<HttpHeader> headers) {
