@@ -15,25 +15,35 @@ public final class FollowsProjectionHandler extends Handler<List<EventEnvelope<U
 
   private final FollowsRepository repository;
   private final int celebrityThreshold;
+  private final java.util.function.Consumer<String> hiddenChanged;
 
-  public FollowsProjectionHandler(FollowsRepository repository, int celebrityThreshold) {
+  /** @param hiddenChanged told, after the writes, of each user whose mutes or blocks changed (their home feed) */
+  public FollowsProjectionHandler(FollowsRepository repository, int celebrityThreshold,
+      java.util.function.Consumer<String> hiddenChanged) {
     this.repository = repository;
     this.celebrityThreshold = celebrityThreshold;
+    this.hiddenChanged = hiddenChanged;
   }
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<UserTimeline.Event>> envelopes) {
     var writes = new ArrayList<FollowsRepository.Write>();
     var lastPosts = new ArrayList<FollowsRepository.Write>();
+    var hiding = new java.util.LinkedHashSet<String>();
     for (var env : envelopes) {
       for (var write : writesFor(env.event(), env.sequenceNr(), celebrityThreshold)) {
         (write instanceof FollowsRepository.LastPost ? lastPosts : writes).add(write);
+        if (write instanceof FollowsRepository.Muted m) hiding.add(m.user());
+        if (write instanceof FollowsRepository.Blocked b) hiding.add(b.user());
       }
     }
     // `last_post` is the fan-out's marker that the author's earlier events are applied (TimelineFanout waits for it):
     // it may only land once every other write of the batch has.
-    if (lastPosts.isEmpty()) return repository.apply(writes);
-    return repository.apply(writes).thenCompose(done -> repository.apply(lastPosts));
+    var applied = repository.apply(writes).thenApply(done -> {
+      hiding.forEach(hiddenChanged);
+      return done;
+    });
+    return lastPosts.isEmpty() ? applied : applied.thenCompose(done -> repository.apply(lastPosts));
   }
 
   static List<FollowsRepository.Write> writesFor(UserTimeline.Event event, long v, int celebrityThreshold) {

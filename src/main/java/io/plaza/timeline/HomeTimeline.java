@@ -31,6 +31,7 @@ public final class HomeTimeline {
   private static final Duration CELEBRITIES_CACHE = Duration.ofSeconds(10);
 
   private final HomeTimelineRepository home;
+  private final HomeFeed.Feeds feeds;
   private final UserPostsRepository posts;
   private final FollowsRepository follows;
   private final KnownActivity activity;
@@ -50,11 +51,12 @@ public final class HomeTimeline {
    * @param comeBack asks the user's entity to record their activity when they return after being inactive, and
    *     answers whom they follow: the rebuild must not miss a follow the read model has not caught up with
    */
-  public HomeTimeline(HomeTimelineRepository home, UserPostsRepository posts, FollowsRepository follows,
-      KnownActivity activity, FanoutPolicy policy, Duration activityResolution, Consumer<String> recordActivity,
-      Function<String, CompletionStage<Set<String>>> comeBack, Clock clock) {
+  public HomeTimeline(HomeTimelineRepository home, HomeFeed.Feeds feeds, UserPostsRepository posts,
+      FollowsRepository follows, KnownActivity activity, FanoutPolicy policy, Duration activityResolution,
+      Consumer<String> recordActivity, Function<String, CompletionStage<Set<String>>> comeBack, Clock clock) {
     this.comeBack = comeBack;
     this.home = home;
+    this.feeds = feeds;
     this.posts = posts;
     this.follows = follows;
     this.activity = activity;
@@ -67,9 +69,11 @@ public final class HomeTimeline {
   /**
    * Reads only read models (never the user's entity, which may be passivated): when the user was last active, whom
    * they hide, which celebrities they follow. So a mute or block reaches the home timeline within the projection lag.
+   * The first page comes from the user's {@link HomeFeed} (rows and hidden authors in memory); later pages, and a
+   * first page the feed cannot answer, from the tables.
    */
   public CompletionStage<Page> read(String user, TimelineCursor cursor, int limit) {
-    var hiddenRead = follows.hidden(user).toCompletableFuture();
+    var hiddenRead = cursor == null ? null : follows.hidden(user).toCompletableFuture();
     var asOf = clock.instant();
     // No read when this node already knows the user was active within the activity resolution: then they are active
     // and their activity needs no recording, whatever the read model says now.
@@ -78,18 +82,44 @@ public final class HomeTimeline {
     var celebritiesFollowed = celebrities()
         .thenCompose(celebs -> follows.followingAmong(user, celebs).thenApply(followed -> new Celebs(celebs, followed)))
         .toCompletableFuture();
-    return CompletableFuture.allOf(hiddenRead, lastActiveRead, celebritiesFollowed).thenCompose(v -> {
+    return lastActiveRead.thenCombine(celebritiesFollowed, (lastActives, celebs) -> {
       var now = clock.instant();
-      var lastActive = lastActiveRead.join().get(user);
-      var celebs = celebritiesFollowed.join();
+      var lastActive = lastActives.get(user);
       boolean rebuild = !policy.isActive(lastActive, now) && cursor == null;
       if (!rebuild && (lastActive == null || !lastActive.plus(activityResolution).isAfter(now))) {
         recordActivity.accept(user);
       }
       var rebuilt = rebuild ? returned(user, celebs.all()) : done();
       return rebuilt.thenCompose(d -> celebrityPosts(List.copyOf(celebs.followed()), cursor))
-          .thenCompose(merged -> collect(user, cursor, limit, hiddenRead.join(), merged, new ArrayList<>(), 0));
-    });
+          .thenCompose(merged -> cursor == null ? firstPage(user, limit, rebuild, merged)
+              : hiddenRead.thenCompose(hidden -> collect(user, cursor, limit, hidden, merged, new ArrayList<>(), 0)));
+    }).thenCompose(page -> page);
+  }
+
+  /**
+   * The feed's first visible pushed items merged with the celebrity posts. The feed returns {@code limit} items when
+   * the pushed timeline goes on, so a celebrity post older than its last one cannot make the page. If the feed does
+   * not answer (a node leaving, a load failing), the page is read from the tables as before.
+   */
+  private CompletionStage<Page> firstPage(String user, int limit, boolean rebuilt,
+      List<HomeTimelineRepository.Item> celebrityItems) {
+    return feeds.read(user, limit, rebuilt).handle((page, e) -> e == null ? page : HomeFeed.FirstPage.UNANSWERED)
+        .thenCompose(page -> {
+          if (!page.answered()) {
+            return follows.hidden(user).thenCompose(hidden ->
+                collect(user, null, limit, hidden, celebrityItems, new ArrayList<>(), 0));
+          }
+          var byId = new LinkedHashMap<String, HomeTimelineRepository.Item>();
+          for (var item : page.items()) byId.putIfAbsent(item.postId(), item);
+          for (var item : celebrityItems) {
+            if (!page.hidden().contains(item.author())) byId.putIfAbsent(item.postId(), item);
+          }
+          var visible = byId.values().stream().sorted(TimelineCursor.NEWEST_FIRST).toList();
+          var items = visible.subList(0, Math.min(limit, visible.size()));
+          boolean more = visible.size() > limit || page.more();
+          var next = more && !items.isEmpty() ? TimelineCursor.after(items.get(items.size() - 1)) : null;
+          return CompletableFuture.completedFuture(new Page(List.copyOf(items), next));
+        });
   }
 
   private record Celebs(Set<String> all, Set<String> followed) {}

@@ -38,6 +38,8 @@ public final class Timeline {
     var groupWithin = config.getDuration("projection-group-within");
     var posts = new CassandraUserPostsRepository(session, keyspace);
     var follows = new CassandraFollowsRepository(session, keyspace);
+    var homeTimelines = new CassandraHomeTimelineRepository(session, keyspace);
+    var feeds = HomeFeed.init(system, homeTimelines, follows, HomeFeed.Settings.fromConfig(config, askTimeout));
     int celebrityThreshold = config.getInt("celebrity-threshold");
     var topic = config.getString("posts-topic");
     // One projection feeds both read models and then Kafka, whose consumer (the fan-out) thus finds a post's
@@ -46,19 +48,18 @@ public final class Timeline {
         List.of("timeline-user-posts", "timeline-follows", "timeline-posts-kafka"), UserTimeline.TAGS, groupSize,
         groupWithin, List.of(
             tag -> new UserPostsProjectionHandler(posts),
-            tag -> new FollowsProjectionHandler(follows, celebrityThreshold),
+            tag -> new FollowsProjectionHandler(follows, celebrityThreshold, feeds::hiddenChanged),
             tag -> new KafkaProjectionHandler<>(kafka, topic, UserTimeline.Event::userId, TimelinePostMessage::of)));
-    var homeTimelines = new CassandraHomeTimelineRepository(session, keyspace);
     var policy = FanoutPolicy.fromConfig(config);
     var streamTopic = system.systemActorOf(Topic.create(TimelineStream.Update.class, TimelineStream.TOPIC),
         "timeline-stream-topic", Props.empty());
     var relay = system.systemActorOf(TimelineStream.relay(streamTopic), "timeline-stream-relay", Props.empty());
     // One per node, shared by the fan-out and the home reads (each fills it for the other).
     var activity = new KnownActivity(follows, config.getLong("known-activity-users"));
-    new TimelineFanout(system, follows, activity, posts, homeTimelines, policy, config.getInt("fanout-page-size"),
+    new TimelineFanout(system, follows, activity, posts, homeTimelines, feeds, policy, config.getInt("fanout-page-size"),
         config.getInt("home-size"), Clock.systemUTC(), update -> streamTopic.tell(Topic.publish(update)))
         .start(topic, config.getString("fanout-consumer-group"));
-    var home = new HomeTimeline(homeTimelines, posts, follows, activity, policy, settings.activityResolution(),
+    var home = new HomeTimeline(homeTimelines, feeds, posts, follows, activity, policy, settings.activityResolution(),
         user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user)
             .tell(new UserTimeline.RecordActivity(system.ignoreRef())),
         user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user)

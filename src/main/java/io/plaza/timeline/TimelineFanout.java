@@ -31,6 +31,7 @@ public final class TimelineFanout {
   private final KnownActivity activity;
   private final UserPostsRepository posts;
   private final HomeTimelineRepository home;
+  private final HomeFeed.Feeds feeds;
   private final FanoutPolicy policy;
   private final int pageSize;
   private final int homeSize;
@@ -40,9 +41,10 @@ public final class TimelineFanout {
   /** {@code live}: where each post and deletion goes once handled, for the open streams (TimelineStream). */
   public TimelineFanout(ActorSystem<?> system, FollowsRepository follows, KnownActivity activity,
       UserPostsRepository posts,
-      HomeTimelineRepository home, FanoutPolicy policy, int pageSize, int homeSize, Clock clock,
-      java.util.function.Consumer<TimelineStream.Update> live) {
+      HomeTimelineRepository home, HomeFeed.Feeds feeds, FanoutPolicy policy, int pageSize, int homeSize,
+      Clock clock, java.util.function.Consumer<TimelineStream.Update> live) {
     this.live = live;
+    this.feeds = feeds;
     this.system = system;
     this.follows = follows;
     this.activity = activity;
@@ -79,7 +81,7 @@ public final class TimelineFanout {
 
   private CompletionStage<Done> fanOut(TimelinePostMessage post) {
     var item = new HomeTimelineRepository.Item(post.postId(), post.author(), post.text(), post.occurredAt());
-    var own = home.insert(List.of(post.author()), item);
+    var own = pushed(List.of(post.author()), item);
     boolean celebrity = post.authorFollowers() != null && !policy.fansOut(post.authorFollowers());
     if (celebrity) return own;
     long deadline = System.nanoTime() + CATCH_UP_WAIT.toNanos();
@@ -89,7 +91,7 @@ public final class TimelineFanout {
           // Followers known to be active need no read: activity only moves forward.
           activity.lastActive(followers, at -> policy.isActive(at, now)).thenCompose(active -> {
             var recipients = policy.recipients(followers, active, now);
-            return home.insert(recipients, item).thenCompose(done -> trimSome(recipients));
+            return pushed(recipients, item).thenCompose(done -> trimSome(recipients));
           }));
     });
   }
@@ -115,6 +117,21 @@ public final class TimelineFanout {
     });
   }
 
+  /** Writes the rows, then tells the users' feeds (after: a feed loading meanwhile either reads the row or gets told). */
+  private CompletionStage<Done> pushed(List<String> users, HomeTimelineRepository.Item item) {
+    return home.insert(users, item).thenApply(done -> {
+      feeds.pushed(users, item);
+      return done;
+    });
+  }
+
+  private CompletionStage<Done> removed(List<String> users, String postId, Instant createdAt, Instant deletedAt) {
+    return home.remove(users, postId, createdAt, deletedAt).thenApply(done -> {
+      feeds.removed(users, postId);
+      return done;
+    });
+  }
+
   /** Now and then (1 insert in 50) a timeline is trimmed back to its size: cheap on average, bounded forever. */
   private CompletionStage<Done> trimSome(List<String> users) {
     var trims = new ArrayList<CompletableFuture<Done>>();
@@ -128,9 +145,9 @@ public final class TimelineFanout {
   private CompletionStage<Done> retract(TimelinePostMessage deletion) {
     return createdAt(deletion, System.nanoTime() + CATCH_UP_WAIT.toNanos()).thenCompose(createdAt -> {
       if (createdAt == null) return done();
-      var removeOwn = home.remove(List.of(deletion.author()), deletion.postId(), createdAt, deletion.occurredAt());
+      var removeOwn = removed(List.of(deletion.author()), deletion.postId(), createdAt, deletion.occurredAt());
       return removeOwn.thenCompose(d -> eachFollowerPage(deletion.author(), null, followers ->
-          home.remove(followers, deletion.postId(), createdAt, deletion.occurredAt())));
+          removed(followers, deletion.postId(), createdAt, deletion.occurredAt())));
     });
   }
 

@@ -21,10 +21,23 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
-/** The fan-out policy, the cursor, and the home read's merge, filters, paging and rebuild, on in-memory read models. */
+/**
+ * The fan-out policy, the cursor, and the home read's merge, filters, paging and rebuild, on in-memory read models and
+ * real {@link HomeFeed} actors (the first page comes from them; the World tells them what the fan-out and the follows
+ * projection would).
+ */
 class HomeTimelineTest {
+
+  private static final ActorTestKit TEST_KIT = ActorTestKit.create();
+
+  @AfterAll
+  static void shutdown() {
+    TEST_KIT.shutdownTestKit();
+  }
 
   private static final Instant NOW = Instant.parse("2026-11-25T12:00:00Z");
   private static final FanoutPolicy POLICY = new FanoutPolicy(3, Duration.ofDays(14));
@@ -64,11 +77,64 @@ class HomeTimelineTest {
     // A celebrity one does not follow is not merged in.
     world.following.removeAll(Set.of("celeb", "muted"));
     world.hidden.clear();
+    world.feeds.hiddenChanged("me");
     assertEquals(List.of("ann:2", "ann:1", "muted:1"), ids(world.read(null, 10)));
     // Blocked authors are hidden like muted ones (both come from the hidden read model).
     world.hidden.add("ann");
+    world.feeds.hiddenChanged("me");
     assertEquals(List.of("muted:1"), ids(world.read(null, 10)));
     assertEquals(List.of(), world.activityRecorded, "an active reader's entity is not woken");
+  }
+
+  @Test
+  void aRepeatedFirstPageReadsNoTableAndShowsWhatTheFanoutAndTheFollowsProjectionTellIt() {
+    var world = new World();
+    world.home.put("me", new ArrayList<>(List.of(item("ann:1", 1), item("bob:1", 2))));
+    world.following.addAll(Set.of("ann", "bob"));
+    assertEquals(List.of("bob:1", "ann:1"), ids(world.read(null, 10)));
+    assertEquals(1, world.reads("home_timeline"));
+    assertEquals(1, world.reads("timeline_hidden"));
+    world.push(item("ann:2", 3));
+    world.home.get("me").removeIf(i -> i.postId().equals("bob:1"));
+    world.feeds.removed(List.of("me"), "bob:1");
+    assertEquals(List.of("ann:2", "ann:1"), ids(world.read(null, 10)));
+    world.hidden.add("ann");
+    world.feeds.hiddenChanged("me");
+    assertEquals(List.of(), ids(world.read(null, 10)));
+    assertEquals(1, world.reads("home_timeline"), "the rows were read once, by the feed's load");
+    assertEquals(2, world.reads("timeline_hidden"), "hidden authors again only after they changed");
+  }
+
+  @Test
+  void whenTheFeedDoesNotAnswerTheFirstPageIsReadFromTheTables() {
+    var world = new World();
+    world.home.put("me", new ArrayList<>(List.of(item("ann:1", 10), item("muted:1", 9), item("ann:2", 20))));
+    world.posts.put("celeb", new ArrayList<>(List.of(item("celeb:1", 15))));
+    world.celebrities.add("celeb");
+    world.following.addAll(Set.of("ann", "celeb", "muted"));
+    world.hidden.add("muted");
+    world.feeds = new LocalFeeds(TEST_KIT, world, world.follows, LocalFeeds.SETTINGS) {
+      @Override
+      public CompletionStage<HomeFeed.FirstPage> read(String user, int limit, boolean reload) {
+        return CompletableFuture.failedFuture(new java.util.concurrent.TimeoutException("feed's node left"));
+      }
+    };
+    assertEquals(List.of("ann:2", "celeb:1", "ann:1"), ids(world.read(null, 10)));
+    assertEquals(1, world.reads("home_timeline"));
+  }
+
+  @Test
+  void aFirstPageLongerThanTheFeedHoldsIsReadFromTheTables() {
+    var world = new World();
+    var rows = new ArrayList<HomeTimelineRepository.Item>();
+    for (int i = 1; i <= 30; i++) rows.add(item("ann:" + i, i));
+    world.home.put("me", rows);
+    world.following.add("ann");
+    var page = world.read(null, 25);
+    assertEquals(25, page.items().size());
+    assertEquals("ann:30", page.items().get(0).postId());
+    assertEquals("ann:6", page.items().get(24).postId());
+    assertEquals(List.of("ann:5", "ann:4", "ann:3", "ann:2", "ann:1"), ids(world.read(page.next(), 25)));
   }
 
   @Test
@@ -89,7 +155,7 @@ class HomeTimelineTest {
       seen.addAll(ids(page));
       cursor = page.next();
       // New posts at the top between pages must not shift what comes next.
-      world.home.get("me").add(item("ann:" + newer, newer++));
+      world.push(item("ann:" + newer, newer++));
       world.posts.get("celeb").add(item("celeb:" + newer, newer++));
     } while (cursor != null);
     assertEquals(37, seen.size(), seen.toString());
@@ -202,7 +268,30 @@ class HomeTimelineTest {
     Instant returnedAt;
     boolean unanswered;
     final Follows follows = new Follows();
-    final HomeTimeline timeline = new HomeTimeline(this, this, follows, new KnownActivity(follows, 100), POLICY,
+    /** How often each table was read by the home reads. */
+    final Map<String, Integer> tableReads = new HashMap<>();
+    HomeFeed.Feeds feeds = new LocalFeeds(TEST_KIT, this, follows, LocalFeeds.SETTINGS);
+    final HomeTimeline timeline = new HomeTimeline(this, new HomeFeed.Feeds() {
+      @Override
+      public CompletionStage<HomeFeed.FirstPage> read(String user, int limit, boolean reload) {
+        return feeds.read(user, limit, reload);
+      }
+
+      @Override
+      public void pushed(Collection<String> users, HomeTimelineRepository.Item item) {
+        feeds.pushed(users, item);
+      }
+
+      @Override
+      public void removed(Collection<String> users, String postId) {
+        feeds.removed(users, postId);
+      }
+
+      @Override
+      public void hiddenChanged(String user) {
+        feeds.hiddenChanged(user);
+      }
+    }, this, follows, new KnownActivity(follows, 100), POLICY,
         Duration.ofHours(1),
         activityRecorded::add, user -> {
           activityRecorded.add(user);
@@ -213,6 +302,24 @@ class HomeTimelineTest {
 
     HomeTimeline.Page read(TimelineCursor cursor, int limit) {
       return timeline.read("me", cursor, limit).toCompletableFuture().join();
+    }
+
+    /** What the fan-out does: writes the row, then tells the feed. */
+    void push(HomeTimelineRepository.Item item) {
+      insert(List.of("me"), item);
+      feeds.pushed(List.of("me"), item);
+    }
+
+    int reads(String table) {
+      synchronized (tableReads) {
+        return tableReads.getOrDefault(table, 0);
+      }
+    }
+
+    private void countRead(String table) {
+      synchronized (tableReads) {
+        tableReads.merge(table, 1, Integer::sum);
+      }
     }
 
     @Override
@@ -232,6 +339,7 @@ class HomeTimelineTest {
 
     @Override
     public CompletionStage<List<HomeTimelineRepository.Item>> page(String user, TimelineCursor before, int limit) {
+      countRead("home_timeline");
       return CompletableFuture.completedFuture(home.getOrDefault(user, List.of()).stream()
           .filter(i -> before == null || before.isBefore(i)).sorted(TimelineCursor.NEWEST_FIRST).limit(limit)
           .toList());
@@ -277,6 +385,7 @@ class HomeTimelineTest {
 
       @Override
       public CompletionStage<Set<String>> hidden(String user) {
+        countRead("timeline_hidden");
         return CompletableFuture.completedFuture(Set.copyOf(hidden));
       }
 
