@@ -99,6 +99,32 @@ public final class Metrics implements Extension {
         .tags(tags).register(registry));
   }
 
+  // --- read paths ---------------------------------------------------------------------------------------------
+
+  /**
+   * {@code target}, counting each call as one Cassandra statement issued on behalf of {@code path}
+   * ({@code plaza_read_path_statements_total{path}}): what a request costs, told apart from the background work that
+   * shares its tables (for the repositories whose every method is one statement).
+   */
+  public <T> T countingStatements(Class<T> type, T target, String path) {
+    var statements = counter("plaza.read.path.statements", "Cassandra statements issued on behalf of a read path",
+        "path", path);
+    return type.cast(java.lang.reflect.Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type},
+        (proxy, method, args) -> {
+          if (method.getDeclaringClass() != Object.class) statements.increment();
+          try {
+            return method.invoke(target, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        }));
+  }
+
+  /** {@code plaza_timeline_home_reads_total{from}}: home-timeline pages served from memory or from the tables. */
+  public void homeRead(String from) {
+    counter("plaza.timeline.home.reads", "home-timeline pages served", "from", from).increment();
+  }
+
   // --- entities -----------------------------------------------------------------------------------------------
 
   /**

@@ -40,6 +40,7 @@ public final class HomeTimeline {
   private final Consumer<String> recordActivity;
   private final Function<String, CompletionStage<Set<String>>> comeBack;
   private final Clock clock;
+  private final Consumer<String> served;
   private final AtomicReference<Cached> celebrities = new AtomicReference<>();
 
   private record Cached(long loadedAt, CompletionStage<Set<String>> users) {}
@@ -48,12 +49,15 @@ public final class HomeTimeline {
    * @param recordActivity tells the user's entity that they read their timeline (fire and forget: the entity
    *     persists at most one activity per {@code activityResolution}); called only when the read model shows the last
    *     activity older than that
+   * @param served told where each page came from: "memory" (the feed) or "tables"
    * @param comeBack asks the user's entity to record their activity when they return after being inactive, and
    *     answers whom they follow: the rebuild must not miss a follow the read model has not caught up with
    */
   public HomeTimeline(HomeTimelineRepository home, HomeFeed.Feeds feeds, UserPostsRepository posts,
       FollowsRepository follows, KnownActivity activity, FanoutPolicy policy, Duration activityResolution,
-      Consumer<String> recordActivity, Function<String, CompletionStage<Set<String>>> comeBack, Clock clock) {
+      Consumer<String> recordActivity, Function<String, CompletionStage<Set<String>>> comeBack, Clock clock,
+      Consumer<String> served) {
+    this.served = served;
     this.comeBack = comeBack;
     this.home = home;
     this.feeds = feeds;
@@ -78,7 +82,7 @@ public final class HomeTimeline {
     // No read when this node already knows the user was active within the activity resolution: then they are active
     // and their activity needs no recording, whatever the read model says now.
     var lastActiveRead = activity.lastActive(List.of(user),
-        at -> policy.isActive(at, asOf) && at.plus(activityResolution).isAfter(asOf)).toCompletableFuture();
+        at -> policy.isActive(at, asOf) && at.plus(activityResolution).isAfter(asOf), follows).toCompletableFuture();
     var celebritiesFollowed = celebrities()
         .thenCompose(celebs -> follows.followingAmong(user, celebs).thenApply(followed -> new Celebs(celebs, followed)))
         .toCompletableFuture();
@@ -91,8 +95,11 @@ public final class HomeTimeline {
       }
       var rebuilt = rebuild ? returned(user, celebs.all()) : done();
       return rebuilt.thenCompose(d -> celebrityPosts(List.copyOf(celebs.followed()), cursor))
-          .thenCompose(merged -> cursor == null ? firstPage(user, limit, rebuild, merged)
-              : hiddenRead.thenCompose(hidden -> collect(user, cursor, limit, hidden, merged, new ArrayList<>(), 0)));
+          .thenCompose(merged -> {
+            if (cursor == null) return firstPage(user, limit, rebuild, merged);
+            served.accept("tables");
+            return hiddenRead.thenCompose(hidden -> collect(user, cursor, limit, hidden, merged, new ArrayList<>(), 0));
+          });
     }).thenCompose(page -> page);
   }
 
@@ -106,9 +113,11 @@ public final class HomeTimeline {
     return feeds.read(user, limit, rebuilt).handle((page, e) -> e == null ? page : HomeFeed.FirstPage.UNANSWERED)
         .thenCompose(page -> {
           if (!page.answered()) {
+            served.accept("tables");
             return follows.hidden(user).thenCompose(hidden ->
                 collect(user, null, limit, hidden, celebrityItems, new ArrayList<>(), 0));
           }
+          served.accept("memory");
           var byId = new LinkedHashMap<String, HomeTimelineRepository.Item>();
           for (var item : page.items()) byId.putIfAbsent(item.postId(), item);
           for (var item : celebrityItems) {

@@ -33,6 +33,12 @@ public final class KnownActivity {
    * {@code enough} answers from memory, the others are read (users never active are absent from the answer).
    */
   public CompletionStage<Map<String, Instant>> lastActive(Collection<String> users, Predicate<Instant> enough) {
+    return lastActive(users, enough, follows);
+  }
+
+  /** The same, reading through {@code reader} (the same table, counted for the caller's read path). */
+  public CompletionStage<Map<String, Instant>> lastActive(Collection<String> users, Predicate<Instant> enough,
+      FollowsRepository reader) {
     var answer = new HashMap<String, Instant>();
     var unknown = new ArrayList<String>();
     for (var user : users) {
@@ -41,7 +47,7 @@ public final class KnownActivity {
       else unknown.add(user);
     }
     if (unknown.isEmpty()) return CompletableFuture.completedFuture(answer);
-    return follows.lastActive(unknown).thenApply(read -> {
+    return reader.lastActive(unknown).thenApply(read -> {
       read.forEach((user, at) -> lowerBounds.asMap().merge(user, at, (a, b) -> a.isAfter(b) ? a : b));
       answer.putAll(read);
       return answer;

@@ -39,7 +39,13 @@ public final class Timeline {
     var posts = new CassandraUserPostsRepository(session, keyspace);
     var follows = new CassandraFollowsRepository(session, keyspace);
     var homeTimelines = new CassandraHomeTimelineRepository(session, keyspace);
-    var feeds = HomeFeed.init(system, homeTimelines, follows, HomeFeed.Settings.fromConfig(config, askTimeout));
+    // The home read's own statements are counted (plaza_read_path_statements_total{path="home-timeline"}), apart from
+    // the fan-out's and the projections' on the same tables.
+    var metrics = Metrics.get(system);
+    var homeRows = metrics.countingStatements(HomeTimelineRepository.class, homeTimelines, "home-timeline");
+    var homeFollows = metrics.countingStatements(FollowsRepository.class, follows, "home-timeline");
+    var homePosts = metrics.countingStatements(UserPostsRepository.class, posts, "home-timeline");
+    var feeds = HomeFeed.init(system, homeRows, homeFollows, HomeFeed.Settings.fromConfig(config, askTimeout));
     int celebrityThreshold = config.getInt("celebrity-threshold");
     var topic = config.getString("posts-topic");
     // One projection feeds both read models and then Kafka, whose consumer (the fan-out) thus finds a post's
@@ -59,13 +65,14 @@ public final class Timeline {
     new TimelineFanout(system, follows, activity, posts, homeTimelines, feeds, policy, config.getInt("fanout-page-size"),
         config.getInt("home-size"), Clock.systemUTC(), update -> streamTopic.tell(Topic.publish(update)))
         .start(topic, config.getString("fanout-consumer-group"));
-    var home = new HomeTimeline(homeTimelines, feeds, posts, follows, activity, policy, settings.activityResolution(),
+    var home = new HomeTimeline(homeRows, feeds, homePosts, homeFollows, activity, policy,
+        settings.activityResolution(),
         user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user)
             .tell(new UserTimeline.RecordActivity(system.ignoreRef())),
         user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user)
             .<UserTimeline.Reply>ask(UserTimeline.RecordActivity::new, settings.askTimeout())
             .thenApply(reply -> reply instanceof UserTimeline.Activity recorded ? recorded.following() : null),
-        Clock.systemUTC());
+        Clock.systemUTC(), metrics::homeRead);
     return new TimelineRoutes(system, posts, follows, home, relay, askTimeout).endpoints();
   }
 }

@@ -97,7 +97,7 @@ public final class LoadSuite {
       figures.add(String.format(Locale.ROOT, "%s (%s): persisted %.0f events/s over the run (%.2f × the raw "
               + "ceiling); projection lag p50 %s / p99 %s; HTTP 5xx answers %.0f%s", sim.name(), sim.offered(), events,
           events / raw.rate(), lag[0], lag[1], delta(before, after, "plaza_http_responses_total{", "status=\"5"),
-          ownFigures(sim)) + "\n    " + cpuLine);
+          ownFigures(sim) + homeReads(sim, before, after)) + "\n    " + cpuLine);
     }
     figures.add(ledgerCheck(nodes.size()));
     if (suite.stream().anyMatch(s -> s.name().equals("dispatch"))) figures.add(doubleAssignments(suite));
@@ -204,6 +204,21 @@ public final class LoadSuite {
     var lines = log.stream().filter(l -> l.startsWith("request → offer:") || l.startsWith("pings:"))
         .map(l -> "\n    " + l).toList();
     return String.join("", lines);
+  }
+
+  /**
+   * Where the home reads were served from and what they cost themselves: the statements the node issued on their
+   * behalf (feed loads included), apart from the fan-out's and the projections' work on the same tables.
+   */
+  static String homeReads(Simulation sim, Map<String, Double> before, Map<String, Double> after) {
+    if (!sim.name().equals("timeline")) return "";
+    double memory = delta(before, after, "plaza_timeline_home_reads_total{", "from=\"memory\"");
+    double pages = delta(before, after, "plaza_timeline_home_reads_total{");
+    double statements = delta(before, after, "plaza_read_path_statements_total{", "path=\"home-timeline\"");
+    if (pages == 0) return "";
+    return String.format(Locale.ROOT, "%n    home reads: %.0f pages, %.1f %% from memory (HomeFeed); Cassandra "
+        + "statements issued by the home reads themselves: %.3f per page", pages, 100 * memory / pages,
+        statements / pages);
   }
 
   // --- Prometheus scrapes --------------------------------------------------------------------------------------

@@ -62,6 +62,27 @@ class MetricsTest {
         .timer().count());
   }
 
+  interface Table {
+    java.util.concurrent.CompletionStage<String> read(String key);
+  }
+
+  @Test
+  void aReadPathCountsTheStatementsItIssuesAndPassesResultsAndFailuresThrough() {
+    var metrics = Metrics.get(testKit.system());
+    Table table = key -> {
+      if (key.isEmpty()) throw new IllegalArgumentException("no key");
+      return java.util.concurrent.CompletableFuture.completedFuture("row " + key);
+    };
+    var counted = metrics.countingStatements(Table.class, table, "probe-path");
+    assertEquals("row a", counted.read("a").toCompletableFuture().join());
+    assertEquals("row b", counted.read("b").toCompletableFuture().join());
+    var thrown = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> counted.read(""));
+    assertEquals("no key", thrown.getMessage());
+    counted.toString(); // not a statement
+    assertEquals(3.0, metrics.registry().get("plaza.read.path.statements").tag("path", "probe-path").counter()
+        .count());
+  }
+
   private static Map.Entry<MetricName, Metric> metric(String name, Map<String, String> tags, double value) {
     return Map.entry(new MetricName(name, "consumer-fetch-manager-metrics", "", tags), new Metric() {
       @Override

@@ -102,6 +102,7 @@ class HomeTimelineTest {
     world.feeds.hiddenChanged("me");
     assertEquals(List.of(), ids(world.read(null, 10)));
     assertEquals(1, world.reads("home_timeline"), "the rows were read once, by the feed's load");
+    assertEquals(List.of("memory", "memory", "memory"), world.served);
     assertEquals(2, world.reads("timeline_hidden"), "hidden authors again only after they changed");
   }
 
@@ -121,6 +122,7 @@ class HomeTimelineTest {
     };
     assertEquals(List.of("ann:2", "celeb:1", "ann:1"), ids(world.read(null, 10)));
     assertEquals(1, world.reads("home_timeline"));
+    assertEquals(List.of("tables"), world.served);
   }
 
   @Test
@@ -268,6 +270,8 @@ class HomeTimelineTest {
     Instant returnedAt;
     boolean unanswered;
     final Follows follows = new Follows();
+    /** Where each page came from. */
+    final List<String> served = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** How often each table was read by the home reads. */
     final Map<String, Integer> tableReads = new HashMap<>();
     HomeFeed.Feeds feeds = new LocalFeeds(TEST_KIT, this, follows, LocalFeeds.SETTINGS);
@@ -298,7 +302,7 @@ class HomeTimelineTest {
           var known = entityFollowing != null ? entityFollowing : following;
           return unanswered ? CompletableFuture.failedFuture(new RuntimeException("timeout"))
               : CompletableFuture.completedFuture(Set.copyOf(known));
-        }, Clock.fixed(NOW, ZoneOffset.UTC));
+        }, Clock.fixed(NOW, ZoneOffset.UTC), from -> served.add(from));
 
     HomeTimeline.Page read(TimelineCursor cursor, int limit) {
       return timeline.read("me", cursor, limit).toCompletableFuture().join();
