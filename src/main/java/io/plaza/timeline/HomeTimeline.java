@@ -84,7 +84,8 @@ public final class HomeTimeline {
     var lastActiveRead = activity.lastActive(List.of(user),
         at -> policy.isActive(at, asOf) && at.plus(activityResolution).isAfter(asOf), follows).toCompletableFuture();
     var celebritiesFollowed = celebrities()
-        .thenCompose(celebs -> follows.followingAmong(user, celebs).thenApply(followed -> new Celebs(celebs, followed)))
+        .thenCompose(celebs -> (celebs.isEmpty() ? CompletableFuture.<Set<String>>completedFuture(Set.of())
+            : follows.followingAmong(user, celebs)).thenApply(followed -> new Celebs(celebs, followed)))
         .toCompletableFuture();
     return lastActiveRead.thenCombine(celebritiesFollowed, (lastActives, celebs) -> {
       var now = clock.instant();
@@ -171,6 +172,7 @@ public final class HomeTimeline {
 
   /** The latest {@code each} live posts of each of {@code authors}, from `user_posts`. */
   private CompletionStage<List<HomeTimelineRepository.Item>> recentPosts(List<String> authors, int each) {
+    if (authors.isEmpty()) return CompletableFuture.completedFuture(List.of());
     return follows.lastPosts(authors).thenCompose(last -> {
       var pages = last.entrySet().stream()
           .map(e -> posts.page(e.getKey(), e.getValue() + 1, each).toCompletableFuture()).toList();

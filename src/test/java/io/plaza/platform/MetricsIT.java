@@ -161,6 +161,32 @@ class MetricsIT {
   }
 
   @Test
+  void homeReadsSayWhereTheirPageCameFromAndCountTheirOwnStatements() {
+    var token = api.token("metrics-reader");
+    var memory = "plaza_timeline_home_reads_total{from=\"memory\"}";
+    var tables = "plaza_timeline_home_reads_total{from=\"tables\"}";
+    var statements = "plaza_read_path_statements_total{path=\"home-timeline\"}";
+    var before = scrape();
+    long firstRead = System.nanoTime();
+    for (int i = 0; i < 3; i++) assertEquals(200, api.get("/v1/timeline/home?limit=5", token).status());
+    var afterFirstPages = scrape();
+    // The first read loads the feed (and registers the new user); the next two come from memory and read no table.
+    assertEquals(value(before, memory) + 3, value(afterFirstPages, memory), "first pages from the feed");
+    double firstReads = value(afterFirstPages, statements) - value(before, statements);
+    assertTrue(firstReads >= 2, "the feed's load read the rows and the hidden authors: " + firstReads);
+    assertEquals(200, api.get("/v1/timeline/home?limit=5", token).status());
+    // The node re-reads its list of celebrities every 10 s (for all its home reads): only then may one statement show.
+    boolean celebritiesReread = System.nanoTime() - firstRead > Duration.ofSeconds(9).toNanos();
+    assertTrue(value(scrape(), statements) - value(afterFirstPages, statements) <= (celebritiesReread ? 1 : 0),
+        "a first page from memory reads no table");
+    var cursor = new io.plaza.timeline.TimelineCursor(java.time.Instant.now(), "someone:1").encode();
+    assertEquals(200, api.get("/v1/timeline/home?limit=5&cursor=" + cursor, token).status());
+    var end = scrape();
+    assertEquals(value(before, tables) + 1, value(end, tables), "a later page from the tables");
+    assertTrue(value(end, statements) > value(afterFirstPages, statements));
+  }
+
+  @Test
   void theFanOutAndPushConsumerGroupsEachHaveALagGauge() {
     // The figure itself (the sum of the consumer's per-partition records-lag) is unit-tested in MetricsTest; here:
     // both consumers of a real node expose it under their own group.
