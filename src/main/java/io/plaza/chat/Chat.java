@@ -84,7 +84,7 @@ public final class Chat {
     var socket = new ChatSocket(system, history, askTimeout, sessionSettings.heartbeatInterval(),
         chat.getInt("max-sends-in-flight"));
     var endpoints = new java.util.ArrayList<>(new ChatRoutes(system, history, inbox, askTimeout).endpoints());
-    endpoints.add(Endpoint.get("/v1/chat/ws", call -> socket.route(call.userId())));
+    endpoints.add(Endpoint.stream("/v1/chat/ws", call -> socket.route(call.userId())));
     return endpoints;
   }
 }

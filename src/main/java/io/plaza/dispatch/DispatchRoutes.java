@@ -107,8 +107,8 @@ public final class DispatchRoutes {
             }))),
         Endpoint.get("/v1/drivers/{id}/trips", call -> self(call, "trips", id -> tripsPage(id, trips::driverTrips))),
         Endpoint.get("/v1/riders/{id}/trips", call -> self(call, "trips", id -> tripsPage(id, trips::riderTrips))),
-        Endpoint.get("/v1/dispatch/driver/ws", call -> driverSocket.route(call.userId())),
-        Endpoint.get("/v1/dispatch/rider/ws", call -> riderSocket.route(call.userId())));
+        Endpoint.stream("/v1/dispatch/driver/ws", call -> driverSocket.route(call.userId())),
+        Endpoint.stream("/v1/dispatch/rider/ws", call -> riderSocket.route(call.userId())));
   }
 
   /**

@@ -1,9 +1,8 @@
 package io.plaza.ledger;
 
+import io.plaza.platform.SameRelease;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.cluster.Member;
-import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * Whether a plain transfer is coordinated by its source account ({@link LedgerAccount.Send}) rather than run by a
@@ -14,20 +13,15 @@ import org.apache.pekko.cluster.typed.Cluster;
 final class SourceCoordination implements BooleanSupplier {
 
   private final boolean enabled;
-  private final Cluster cluster;
+  private final SameRelease sameRelease;
 
   SourceCoordination(ActorSystem<?> system, boolean enabled) {
     this.enabled = enabled;
-    this.cluster = Cluster.get(system);
+    this.sameRelease = new SameRelease(system);
   }
 
   @Override
   public boolean getAsBoolean() {
-    if (!enabled) return false;
-    var version = cluster.selfMember().appVersion();
-    for (Member member : cluster.state().getMembers()) {
-      if (!member.appVersion().equals(version)) return false;
-    }
-    return true;
+    return enabled && sameRelease.getAsBoolean();
   }
 }

@@ -28,14 +28,17 @@ public final class Endpoint {
   private final HttpMethod method;
   private final String template;
   private final boolean authenticated;
+  private final boolean stream;
   private final Function<Call, Route> handler;
   private final Pattern pattern;
   private final List<String> paramNames = new ArrayList<>();
 
-  private Endpoint(HttpMethod method, String template, boolean authenticated, Function<Call, Route> handler) {
+  private Endpoint(HttpMethod method, String template, boolean authenticated, boolean stream,
+      Function<Call, Route> handler) {
     this.method = method;
     this.template = template;
     this.authenticated = authenticated;
+    this.stream = stream;
     this.handler = handler;
     Matcher m = PARAM.matcher(template);
     var regex = new StringBuilder("^");
@@ -50,11 +53,19 @@ public final class Endpoint {
   }
 
   public static Endpoint authenticated(HttpMethod method, String template, Function<Call, Route> handler) {
-    return new Endpoint(method, template, true, handler);
+    return new Endpoint(method, template, true, false, handler);
   }
 
   public static Endpoint open(HttpMethod method, String template, Function<Call, Route> handler) {
-    return new Endpoint(method, template, false, handler);
+    return new Endpoint(method, template, false, false, handler);
+  }
+
+  /**
+   * A GET that opens a stream (WebSocket, server-sent events): besides the bearer token it accepts a stream ticket
+   * as {@code ?ticket=}, which is what a browser's WebSocket or EventSource can send.
+   */
+  public static Endpoint stream(String template, Function<Call, Route> handler) {
+    return new Endpoint(HttpMethods.GET, template, true, true, handler);
   }
 
   public static Endpoint get(String template, Function<Call, Route> handler) {
@@ -75,6 +86,11 @@ public final class Endpoint {
 
   public boolean requiresAuthentication() {
     return authenticated;
+  }
+
+  /** Accepts a stream ticket in place of the bearer token. */
+  public boolean acceptsStreamTicket() {
+    return stream;
   }
 
   Function<Call, Route> handler() {

@@ -8,7 +8,9 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 import static org.apache.pekko.http.javadsl.server.Directives.method;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.reject;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
 import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeoutResponse;
@@ -36,14 +38,24 @@ public final class HttpApi {
   private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
   private static final String BEARER = "Bearer ";
 
+  /** Redeems a stream ticket: the user it was issued to, or why not ({@link StreamTickets#redeem}). */
+  public interface TicketRedeemer {
+    java.util.concurrent.CompletionStage<JwtAuth.Verdict> redeem(String ticket);
+  }
+
   private final List<Endpoint> endpoints;
   private final JwtAuth auth;
+  private final TicketRedeemer tickets;
+  private final BrowserAccess browsers;
   private final RateLimiter rateLimiter;
   private final Metrics metrics;
 
-  public HttpApi(List<Endpoint> endpoints, JwtAuth auth, RateLimiter rateLimiter, Metrics metrics) {
+  public HttpApi(List<Endpoint> endpoints, JwtAuth auth, TicketRedeemer tickets, BrowserAccess browsers,
+      RateLimiter rateLimiter, Metrics metrics) {
     this.endpoints = List.copyOf(endpoints);
     this.auth = auth;
+    this.tickets = tickets;
+    this.browsers = browsers;
     this.rateLimiter = rateLimiter;
     this.metrics = metrics;
   }
@@ -65,7 +77,7 @@ public final class HttpApi {
         logged(requestId,
             withRequestTimeoutResponse(request -> REQUEST_TIMED_OUT, () ->
                 handleExceptions(ErrorMapper.exceptionHandler(), () ->
-                    handleRejections(ErrorMapper.rejectionHandler(), () -> api)))));
+                    handleRejections(ErrorMapper.rejectionHandler(), () -> browsers.route(() -> api))))));
   }
 
   private Route routeFor(Endpoint endpoint) {
@@ -73,21 +85,33 @@ public final class HttpApi {
       var params = endpoint.match(path);
       if (params == null) return reject();
       return method(endpoint.method(), () -> endpoint.requiresAuthentication()
-          ? authenticated(user -> limited(user, () -> endpoint.handler().apply(new Endpoint.Call(params, user))))
+          ? authenticated(endpoint.acceptsStreamTicket(),
+              user -> limited(user, () -> endpoint.handler().apply(new Endpoint.Call(params, user))))
           : endpoint.handler().apply(new Endpoint.Call(params, null)));
     });
   }
 
-  /** 401 with a reason when the bearer token is missing, malformed, expired or forged. */
-  private Route authenticated(Function<String, Route> inner) {
+  /**
+   * 401 with a reason when the bearer token is missing, malformed, expired or forged. A stream endpoint takes a
+   * stream ticket ({@code ?ticket=}) instead, refused when unknown, expired or used before.
+   */
+  private Route authenticated(boolean acceptsTicket, Function<String, Route> inner) {
     return optionalHeaderValueByName("Authorization", header -> {
-      if (header.isEmpty() || !header.get().regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-        return unauthorized("missing bearer token (Authorization: Bearer <jwt>)");
+      if (header.isPresent() && header.get().regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+        return verdict(auth.verify(header.get().substring(BEARER.length()).strip()), inner);
       }
-      var verdict = auth.verify(header.get().substring(BEARER.length()).strip());
-      if (verdict instanceof JwtAuth.Authenticated ok) return inner.apply(ok.userId());
-      return unauthorized(((JwtAuth.Refused) verdict).reason());
+      if (!acceptsTicket) return unauthorized("missing bearer token (Authorization: Bearer <jwt>)");
+      return parameterOptional("ticket", ticket -> ticket.isEmpty()
+          ? unauthorized("missing bearer token (Authorization: Bearer <jwt>) or stream ticket (?ticket=, from POST "
+              + "/v1/stream-tickets)")
+          : onSuccess(tickets.redeem(ticket.get()).exceptionally(e ->
+              new JwtAuth.Refused("stream ticket could not be checked; ask for a new one")), v -> verdict(v, inner)));
     });
+  }
+
+  private static Route verdict(JwtAuth.Verdict verdict, Function<String, Route> inner) {
+    if (verdict instanceof JwtAuth.Authenticated ok) return inner.apply(ok.userId());
+    return unauthorized(((JwtAuth.Refused) verdict).reason());
   }
 
   private static Route unauthorized(String detail) {

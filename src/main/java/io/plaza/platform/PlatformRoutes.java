@@ -22,12 +22,26 @@ public final class PlatformRoutes {
 
   private PlatformRoutes() {}
 
+  private static final java.util.regex.Pattern CONSOLE_FILE = java.util.regex.Pattern.compile("[a-z0-9-]{1,40}\\.(html|js|css)");
+
+  private static org.apache.pekko.http.javadsl.server.Route console(String file) {
+    return org.apache.pekko.http.javadsl.server.Directives.respondWithHeaders(List.of(
+        org.apache.pekko.http.javadsl.model.headers.RawHeader.create("Content-Security-Policy",
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'"),
+        org.apache.pekko.http.javadsl.model.headers.RawHeader.create("Cache-Control", "no-cache")),
+        () -> org.apache.pekko.http.javadsl.server.Directives.getFromResource("console/" + file));
+  }
+
   public static List<Endpoint> endpoints(Config config, JwtAuth auth) {
     var endpoints = new ArrayList<Endpoint>();
     endpoints.add(Endpoint.open(HttpMethods.GET, "/v1/openapi.yaml",
         call -> getFromResource("openapi.yaml", ContentTypes.create(
             org.apache.pekko.http.javadsl.model.MediaTypes.applicationWithFixedCharset("yaml",
                 org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8)))));
+    // The console: a static single-page app, fetched only from this node (the policy forbids anything else).
+    endpoints.add(Endpoint.open(HttpMethods.GET, "/console", call -> console("index.html")));
+    endpoints.add(Endpoint.open(HttpMethods.GET, "/console/{file}", call -> CONSOLE_FILE.matcher(call.param("file"))
+        .matches() ? console(call.param("file")) : Problems.complete(StatusCodes.NOT_FOUND, "no such console file")));
     if (config.getBoolean("plaza.dev-mode")) {
       var defaultTtl = config.getDuration("plaza.auth.dev-token-ttl");
       endpoints.add(Endpoint.open(HttpMethods.POST, "/v1/dev/tokens",

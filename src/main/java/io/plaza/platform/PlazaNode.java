@@ -72,6 +72,8 @@ public final class PlazaNode implements AutoCloseable {
     var askTimeout = http.getDuration("ask-timeout");
     var auth = JwtAuth.fromConfig(config);
     var endpoints = new ArrayList<>(PlatformRoutes.endpoints(config, auth));
+    var tickets = StreamTickets.init(system, http.getDuration("stream-ticket-ttl"), askTimeout);
+    endpoints.add(tickets.endpoint());
     endpoints.addAll(Ledger.start(system, session, kafka, askTimeout));
     endpoints.addAll(Chat.start(system, session, kafka, askTimeout));
     endpoints.addAll(Timeline.start(system, session, kafka, askTimeout));
@@ -82,7 +84,8 @@ public final class PlazaNode implements AutoCloseable {
     system.scheduler().scheduleAtFixedRate(Duration.ofMinutes(1), Duration.ofMinutes(1), rateLimiter::evictIdle,
         system.executionContext());
 
-    var api = new HttpApi(endpoints, auth, rateLimiter, Metrics.get(system));
+    var api = new HttpApi(endpoints, auth, tickets::redeem, BrowserAccess.fromConfig(config), rateLimiter,
+        Metrics.get(system));
     var binding = await(Http.get(system).newServerAt(http.getString("interface"), http.getInt("port"))
         .bind(api.route()))
         .addToCoordinatedShutdown(http.getDuration("shutdown-deadline"), system);

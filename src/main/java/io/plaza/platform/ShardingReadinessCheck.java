@@ -41,6 +41,16 @@ public final class ShardingReadinessCheck implements Supplier<CompletionStage<Bo
     this.system = system;
   }
 
+  /**
+   * Entity types this check does not wait for: ones a release adds that no request depends on (caches, tickets),
+   * used only once every member runs the release ({@link SameRelease}). Their coordinator runs on the oldest node, so
+   * during a rolling upgrade their regions cannot register until the last old node has left; waiting for them would
+   * keep every new node unready, and an orchestrator waiting for readiness would never get there.
+   */
+  public static void doNotAwait(org.apache.pekko.actor.typed.ActorSystem<?> system, String entityType) {
+    STARTED.get(system.classicSystem()).notAwaited.add(entityType);
+  }
+
   /** Called by {@link PlazaNode} when the last domain is wired and the HTTP API is bound. */
   static void markStarted(org.apache.pekko.actor.typed.ActorSystem<?> system) {
     STARTED.get(system.classicSystem()).value.set(true);
@@ -52,7 +62,8 @@ public final class ShardingReadinessCheck implements Supplier<CompletionStage<Bo
     if (registered.get()) return CompletableFuture.completedFuture(true);
     var sharding = ClusterSharding.get(system);
     Set<String> names = scala.jdk.javaapi.CollectionConverters.asJava(sharding.shardTypeNames()).stream()
-        .filter(name -> !name.startsWith(DAEMON_PROCESS_PREFIX)).collect(Collectors.toSet());
+        .filter(name -> !name.startsWith(DAEMON_PROCESS_PREFIX))
+        .filter(name -> !STARTED.get(system).notAwaited.contains(name)).collect(Collectors.toSet());
     var answers = new ArrayList<CompletableFuture<Boolean>>();
     // The same region query Pekko's ClusterShardingHealthCheck asks; ours finds the regions itself instead of a
     // configured list of names that would drift from the code.
@@ -72,6 +83,7 @@ public final class ShardingReadinessCheck implements Supplier<CompletionStage<Bo
   /** Per actor system (tests run several nodes in one JVM): has {@link PlazaNode} finished starting it. */
   private static final class Started implements Extension {
     final AtomicBoolean value = new AtomicBoolean();
+    final Set<String> notAwaited = java.util.concurrent.ConcurrentHashMap.newKeySet();
   }
 
   private static final AbstractExtensionId<Started> STARTED = new AbstractExtensionId<>() {

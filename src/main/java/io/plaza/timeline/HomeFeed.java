@@ -92,8 +92,15 @@ public final class HomeFeed {
   /** Deleted post ids remembered, so an update reordered behind its deletion does not bring the post back. */
   static final int REMEMBERED_REMOVALS = 256;
 
+  /**
+   * The sharded feeds, used only while every member runs this release ({@code inUse}; new in 0.4.0, their
+   * coordinator lives on the oldest node): until then a read answers "ask the tables" at once and updates are not
+   * sent. A feed loaded as the cluster turns homogeneous may miss a post fanned out by a node that did not see it
+   * yet; its max-age bounds that.
+   */
   public static Feeds init(ActorSystem<?> system, HomeTimelineRepository home, FollowsRepository follows,
-      Settings settings) {
+      Settings settings, java.util.function.BooleanSupplier inUse) {
+    io.plaza.platform.ShardingReadinessCheck.doNotAwait(system, ENTITY_KEY.name());
     var sharding = ClusterSharding.get(system);
     sharding.init(Metrics.get(system).entity(ENTITY_KEY, Command.class,
             entity -> create(home, follows, entity.getEntityId(), settings, System::nanoTime,
@@ -102,23 +109,27 @@ public final class HomeFeed {
     return new Feeds() {
       @Override
       public CompletionStage<FirstPage> read(String user, int limit, boolean reload) {
+        if (!inUse.getAsBoolean()) return CompletableFuture.completedFuture(FirstPage.UNANSWERED);
         return sharding.entityRefFor(ENTITY_KEY, user).ask(r -> new Read(limit, reload, r), settings.askTimeout());
       }
 
       @Override
       public void pushed(Collection<String> users, HomeTimelineRepository.Item item) {
+        if (!inUse.getAsBoolean()) return;
         var message = new Pushed(item);
         users.forEach(user -> sharding.entityRefFor(ENTITY_KEY, user).tell(message));
       }
 
       @Override
       public void removed(Collection<String> users, String postId) {
+        if (!inUse.getAsBoolean()) return;
         var message = new Removed(postId);
         users.forEach(user -> sharding.entityRefFor(ENTITY_KEY, user).tell(message));
       }
 
       @Override
       public void hiddenChanged(String user) {
+        if (!inUse.getAsBoolean()) return;
         sharding.entityRefFor(ENTITY_KEY, user).tell(new HiddenChanged());
       }
     };

@@ -99,7 +99,7 @@ public final class TimelineRoutes {
                   p.following().size()), Json.marshaller());
             }))),
         Endpoint.get("/v1/timeline/home", call -> homeTimeline(call.userId())),
-        Endpoint.get("/v1/timeline/stream", call -> stream(call.userId())),
+        Endpoint.stream("/v1/timeline/stream", call -> stream(call.userId())),
         Endpoint.get("/v1/users/{id}/posts", call -> withUser(call, "id", id -> userPosts(call.userId(), id))),
         Endpoint.get("/v1/users/{id}/followers", call -> withUser(call, "id", id -> users(id, follows::followers))),
         Endpoint.get("/v1/users/{id}/following", call -> withUser(call, "id", id -> users(id, follows::following))),

@@ -30,6 +30,8 @@ class HttpApiTest {
   private static final int BURST = 3;
 
   private final AtomicInteger handled = new AtomicInteger();
+  /** Stream tickets the in-memory redeemer knows, by ticket: each redeems once. */
+  private final java.util.Map<String, String> tickets = new java.util.concurrent.ConcurrentHashMap<>();
   private final JwtAuth auth = new JwtAuth("0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8),
       "plaza-test", Duration.ofSeconds(5));
   private final HttpClient client = HttpClient.newHttpClient();
@@ -44,7 +46,17 @@ class HttpApiTest {
       handled.incrementAndGet();
       return Directives.complete(StatusCodes.OK, "pong " + call.userId());
     });
-    var api = new HttpApi(List.of(ping), auth, new RateLimiter(1, BURST), Metrics.get(system));
+    var stream = Endpoint.stream("/v1/stream", call -> Directives.complete(StatusCodes.OK, "streaming " + call.userId()));
+    var post = Endpoint.post("/v1/things", call -> Directives.complete(StatusCodes.CREATED, "made"));
+    HttpApi.TicketRedeemer redeemer = ticket -> {
+      var user = tickets.remove(ticket);
+      return java.util.concurrent.CompletableFuture.completedFuture(user != null ? new JwtAuth.Authenticated(user)
+          : new JwtAuth.Refused("unknown or expired stream ticket"));
+    };
+    var browsers = new BrowserAccess(List.of("http://app.example:3000"),
+        org.apache.pekko.http.cors.javadsl.settings.CorsSettings.create(system.settings().config()));
+    var api = new HttpApi(List.of(ping, stream, post), auth, redeemer, browsers, new RateLimiter(1, BURST),
+        Metrics.get(system));
     binding = Http.get(system).newServerAt("127.0.0.1", 0).bind(api.route()).toCompletableFuture().get();
   }
 
@@ -158,5 +170,82 @@ class HttpApiTest {
     assertProblemResponse(400, raw("GET /v1/ping HTTP/1.1\r\nHost: a\r\nContent-Length: nope\r\n\r\n"));
     assertProblemResponse(400, raw("G\u0001T /v1/ping HTTP/1.1\r\nHost: a\r\n\r\n"));
     assertEquals(before, handled.get());
+  }
+
+  private HttpResponse<String> get(String pathAndQuery, String... headers) throws Exception {
+    var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + binding.localAddress().getPort()
+        + pathAndQuery));
+    if (headers.length > 0) request.headers(headers);
+    return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aStreamEndpointTakesAStreamTicketOnceAndOtherEndpointsNever() throws Exception {
+    tickets.put("t-1", "frank");
+    var first = get("/v1/stream?ticket=t-1");
+    assertEquals(200, first.statusCode(), first.body());
+    assertEquals("streaming frank", first.body(), "the ticket's user");
+    var again = get("/v1/stream?ticket=t-1");
+    assertEquals(401, again.statusCode());
+    assertTrue(again.body().contains("unknown or expired stream ticket"), again.body());
+    assertEquals(401, get("/v1/stream").statusCode(), "neither token nor ticket");
+    assertTrue(get("/v1/stream").body().contains("stream ticket"), "the problem names both ways");
+    tickets.put("t-2", "frank");
+    assertEquals(401, get("/v1/ping?ticket=t-2").statusCode(), "a plain endpoint wants the token");
+    assertEquals("frank", tickets.get("t-2"), "and does not spend the ticket");
+    assertEquals(200, get("/v1/stream", "Authorization", "Bearer " + auth.mint("gina", Duration.ofMinutes(1)))
+        .statusCode(), "the bearer token still works on a stream endpoint");
+  }
+
+  @Test
+  void anAllowedOriginGetsCorsAndAPreflightOthersAreRefusedWithAProblem() throws Exception {
+    var token = "Bearer " + auth.mint("hugo", Duration.ofMinutes(1));
+    var preflight = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+            + binding.localAddress().getPort() + "/v1/things"))
+        .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+        .header("Origin", "http://app.example:3000").header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "authorization, content-type, idempotency-key").build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, preflight.statusCode(), preflight.body());
+    assertEquals("http://app.example:3000", preflight.headers().firstValue("Access-Control-Allow-Origin")
+        .orElseThrow());
+    assertTrue(preflight.headers().firstValue("Access-Control-Allow-Methods").orElseThrow().contains("POST"));
+    assertTrue(preflight.headers().firstValue("Access-Control-Allow-Headers").orElseThrow().toLowerCase()
+        .contains("idempotency-key"));
+
+    var allowed = get("/v1/ping", "Origin", "http://app.example:3000", "Authorization", token);
+    assertEquals(200, allowed.statusCode());
+    assertEquals("http://app.example:3000", allowed.headers().firstValue("Access-Control-Allow-Origin")
+        .orElseThrow());
+    assertTrue(allowed.headers().firstValue("Access-Control-Expose-Headers").orElseThrow().contains("Location"));
+
+    int before = handled.get();
+    var foreign = get("/v1/ping", "Origin", "http://evil.example", "Authorization", token);
+    assertEquals(403, foreign.statusCode(), foreign.body());
+    assertEquals("application/problem+json", foreign.headers().firstValue("Content-Type").orElseThrow());
+    assertTrue(foreign.body().contains("cross-origin request refused"), foreign.body());
+    assertEquals(before, handled.get(), "a refused origin never reaches the handler");
+
+    // A page of the node's own origin needs no CORS (browsers send Origin on a same-origin POST too).
+    var own = "http://127.0.0.1:" + binding.localAddress().getPort();
+    var sameOrigin = client.send(HttpRequest.newBuilder(URI.create(own + "/v1/things"))
+        .POST(HttpRequest.BodyPublishers.noBody()).header("Origin", own).header("Authorization", token).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(201, sameOrigin.statusCode(), sameOrigin.body());
+  }
+
+  @Test
+  void aWebSocketUpgradeFromAnOriginNotAllowedIsRefused() throws Exception {
+    tickets.put("t-ws", "ivan");
+    var upgrade = "GET /v1/stream?ticket=t-ws HTTP/1.1\r\nHost: 127.0.0.1:" + binding.localAddress().getPort()
+        + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        + "Sec-WebSocket-Version: 13\r\nOrigin: %s\r\n\r\n";
+    var hijack = raw(String.format(upgrade, "http://evil.example"));
+    assertProblemResponse(403, hijack);
+    assertTrue(hijack.contains("WebSocket connections from origin http://evil.example are not allowed"), hijack);
+    assertEquals("ivan", tickets.get("t-ws"), "refused before the ticket was spent");
+    // From the allowed origin the request reaches the endpoint (which here answers plainly, not as a WebSocket).
+    var allowed = raw(String.format(upgrade, "http://app.example:3000"));
+    assertTrue(allowed.startsWith("HTTP/1.1 200"), allowed);
   }
 }

@@ -1,0 +1,232 @@
+// The Plaza console: plain ES module, served by every node, talking only to the node that served it.
+// Sockets and the event stream authenticate with single-use stream tickets (POST /v1/stream-tickets).
+
+const $ = (id) => document.getElementById(id);
+const state = { token: null, user: null, socket: null, open: null, conversations: [], lastSeq: {} };
+
+function toast(text) {
+  const t = $("toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (t.hidden = true), 5000);
+}
+
+/** A JSON API call; a problem's detail becomes the error message shown to the user. */
+async function api(method, path, body, headers = {}) {
+  const response = await fetch(path, {
+    method,
+    headers: { ...(state.token ? { Authorization: "Bearer " + state.token } : {}),
+      ...(body !== undefined ? { "Content-Type": "application/json" } : {}), ...headers },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new Error(json && json.detail ? json.detail : response.status + " " + response.statusText);
+  return json;
+}
+
+async function ticket() {
+  return (await api("POST", "/v1/stream-tickets")).ticket;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+// ---- sign-in -----------------------------------------------------------------------------------------------
+
+async function signIn(token, user) {
+  state.token = token;
+  state.user = user;
+  sessionStorage.setItem("plaza.token", token);
+  sessionStorage.setItem("plaza.user", user);
+  $("signin").hidden = true;
+  $("tabs").hidden = false;
+  $("who").textContent = "signed in as " + user;
+  show("chat");
+  await Promise.all([loadConversations(), connectChat(), loadHome(), connectFeed()]);
+}
+
+$("signin-dev").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const user = $("signin-user").value.trim();
+  try {
+    const minted = await api("POST", "/v1/dev/tokens", { userId: user });
+    await signIn(minted.token, user);
+  } catch (err) {
+    toast(err.message);
+  }
+});
+
+$("signin-token").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const token = $("signin-jwt").value.trim();
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    await signIn(token, claims.sub);
+  } catch (err) {
+    toast("not a usable token: " + err.message);
+  }
+});
+
+function show(view) {
+  for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.view === view);
+  for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== view;
+}
+
+$("tabs").addEventListener("click", (e) => {
+  if (e.target.dataset.view) show(e.target.dataset.view);
+});
+
+// ---- chat --------------------------------------------------------------------------------------------------
+
+async function loadConversations() {
+  state.conversations = (await api("GET", "/v1/conversations")).conversations;
+  renderConversations();
+}
+
+function renderConversations() {
+  const list = $("conversations");
+  list.replaceChildren();
+  for (const c of state.conversations) {
+    const name = c.title || c.conversationId;
+    const li = el("li", { "data-id": c.conversationId },
+      el("div", {}, el("div", {}, name), el("div", { class: "last" }, c.lastBody ? c.lastSender + ": " + c.lastBody : "")));
+    if (c.unread > 0 && c.conversationId !== state.open) li.append(el("span", { class: "unread" }, String(c.unread)));
+    if (c.conversationId === state.open) li.classList.add("open");
+    li.addEventListener("click", () => openConversation(c.conversationId, name));
+    list.append(li);
+  }
+}
+
+async function openConversation(id, name) {
+  state.open = id;
+  $("conversation-title").textContent = name;
+  $("compose").hidden = false;
+  const page = await api("GET", "/v1/conversations/" + encodeURIComponent(id) + "/messages?limit=50");
+  $("messages").replaceChildren();
+  for (const m of [...page.messages].reverse()) addMessage(id, m);
+  markRead(id);
+  renderConversations();
+}
+
+function addMessage(convId, m) {
+  state.lastSeq[convId] = Math.max(state.lastSeq[convId] || 0, m.seq);
+  if (convId !== state.open) return;
+  if (document.querySelector(`#messages li[data-seq="${m.seq}"]`)) return;
+  const li = el("li", { "data-seq": String(m.seq) }, el("div", { class: "meta" }, m.sender + " · #" + m.seq),
+    el("div", { class: "body" }, m.deleted ? "(deleted)" : m.body));
+  if (m.sender === state.user) li.classList.add("mine");
+  $("messages").append(li);
+  li.scrollIntoView({ block: "end" });
+}
+
+function markRead(convId) {
+  const seq = state.lastSeq[convId];
+  if (seq && state.socket && state.socket.readyState === WebSocket.OPEN) {
+    state.socket.send(JSON.stringify({ type: "read", convId, seq }));
+  }
+  const c = state.conversations.find((x) => x.conversationId === convId);
+  if (c) c.unread = 0;
+}
+
+async function connectChat() {
+  const socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/v1/chat/ws?ticket=" + (await ticket()));
+  state.socket = socket;
+  socket.onmessage = (event) => {
+    const frame = JSON.parse(event.data);
+    if (frame.type === "message") {
+      addMessage(frame.convId, { seq: frame.seq, sender: frame.sender, body: frame.body });
+      if (frame.convId === state.open) markRead(frame.convId);
+      else socket.send(JSON.stringify({ type: "delivered", convId: frame.convId, seq: frame.seq }));
+      loadConversations().catch(() => {});
+    } else if (frame.type === "error") {
+      toast(frame.detail);
+    }
+  };
+  socket.onclose = () => {
+    if (state.socket === socket) setTimeout(() => connectChat().catch((e) => toast(e.message)), 2000);
+  };
+}
+
+$("compose").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const body = $("compose-body").value;
+  if (!state.open || !body) return;
+  state.socket.send(JSON.stringify({ type: "send", convId: state.open, clientMsgId: crypto.randomUUID(), body }));
+  $("compose-body").value = "";
+});
+
+$("new-conversation").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const members = $("new-members").value.split(",").map((m) => m.trim()).filter(Boolean);
+  const kind = $("new-kind").value;
+  const request = kind === "direct" ? { kind, with: members[0] } : { kind, members, title: $("new-title").value || undefined };
+  try {
+    const created = await api("POST", "/v1/conversations", request);
+    await loadConversations();
+    await openConversation(created.conversationId, created.title || created.conversationId);
+  } catch (err) {
+    toast(err.message);
+  }
+});
+
+// ---- feed --------------------------------------------------------------------------------------------------
+
+async function loadHome() {
+  const page = await api("GET", "/v1/timeline/home?limit=20");
+  $("home").replaceChildren(...page.items.map(postItem));
+  $("new-posts").hidden = true;
+}
+
+function postItem(p) {
+  return el("li", { "data-id": p.postId }, el("div", { class: "meta" }, p.author + " · " + new Date(p.createdAt).toLocaleString()),
+    el("div", {}, p.text));
+}
+
+async function connectFeed() {
+  const stream = new EventSource("/v1/timeline/stream?ticket=" + (await ticket()));
+  stream.addEventListener("post", (event) => {
+    const p = JSON.parse(event.data);
+    if (!document.querySelector(`#home li[data-id="${CSS.escape(p.postId)}"]`)) $("home").prepend(postItem(p));
+  });
+  stream.addEventListener("delete", (event) => {
+    const p = JSON.parse(event.data);
+    const li = document.querySelector(`#home li[data-id="${CSS.escape(p.postId)}"]`);
+    if (li) li.remove();
+  });
+  // An EventSource reconnects by itself with the same (now used) ticket: open a new one with a new ticket instead.
+  stream.onerror = () => {
+    stream.close();
+    setTimeout(() => connectFeed().catch((e) => toast(e.message)), 2000);
+  };
+}
+
+$("post-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    await api("POST", "/v1/posts", { text: $("post-text").value }, { "Idempotency-Key": crypto.randomUUID() });
+    $("post-text").value = "";
+  } catch (err) {
+    toast(err.message);
+  }
+});
+
+$("follow-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const target = $("follow-user").value.trim();
+  try {
+    await api("PUT", "/v1/users/" + encodeURIComponent(state.user) + "/following/" + encodeURIComponent(target));
+    $("follow-user").value = "";
+  } catch (err) {
+    toast(err.message);
+  }
+});
+
+// A reload keeps the session of this tab (each tab is a device of its own).
+const saved = sessionStorage.getItem("plaza.token");
+if (saved) signIn(saved, sessionStorage.getItem("plaza.user")).catch((e) => toast(e.message));
