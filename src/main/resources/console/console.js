@@ -2,7 +2,8 @@
 // Sockets and the event stream authenticate with single-use stream tickets (POST /v1/stream-tickets).
 
 const $ = (id) => document.getElementById(id);
-const state = { token: null, user: null, socket: null, open: null, conversations: [], lastSeq: {} };
+const state = { token: null, user: null, socket: null, feed: null, open: null, conversations: [], lastSeq: {},
+  received: {} };
 
 function toast(text) {
   const t = $("toast");
@@ -85,7 +86,9 @@ $("tabs").addEventListener("click", (e) => {
 // ---- chat --------------------------------------------------------------------------------------------------
 
 async function loadConversations() {
-  state.conversations = (await api("GET", "/v1/conversations")).conversations;
+  const listed = (await api("GET", "/v1/conversations")).conversations;
+  const known = state.conversations.filter((c) => !listed.some((l) => l.conversationId === c.conversationId));
+  state.conversations = [...known, ...listed];
   renderConversations();
 }
 
@@ -109,13 +112,20 @@ async function openConversation(id, name) {
   $("compose").hidden = false;
   const page = await api("GET", "/v1/conversations/" + encodeURIComponent(id) + "/messages?limit=50");
   $("messages").replaceChildren();
-  for (const m of [...page.messages].reverse()) addMessage(id, m);
+  // History comes from a read model about a second behind: add what this socket received meanwhile, in seq order.
+  const bySeq = new Map();
+  for (const m of page.messages) bySeq.set(m.seq, m);
+  for (const m of state.received[id] || []) if (!bySeq.has(m.seq)) bySeq.set(m.seq, m);
+  for (const m of [...bySeq.values()].sort((a, b) => a.seq - b.seq)) addMessage(id, m);
   markRead(id);
   renderConversations();
 }
 
 function addMessage(convId, m) {
   state.lastSeq[convId] = Math.max(state.lastSeq[convId] || 0, m.seq);
+  const received = (state.received[convId] ||= []);
+  if (!received.some((r) => r.seq === m.seq)) received.push(m);
+  if (received.length > 200) received.shift();
   if (convId !== state.open) return;
   if (document.querySelector(`#messages li[data-seq="${m.seq}"]`)) return;
   const li = el("li", { "data-seq": String(m.seq) }, el("div", { class: "meta" }, m.sender + " · #" + m.seq),
@@ -143,7 +153,16 @@ async function connectChat() {
       addMessage(frame.convId, { seq: frame.seq, sender: frame.sender, body: frame.body });
       if (frame.convId === state.open) markRead(frame.convId);
       else socket.send(JSON.stringify({ type: "delivered", convId: frame.convId, seq: frame.seq }));
-      loadConversations().catch(() => {});
+      // The conversation list is a read model about a second behind the socket: show the message in it at once,
+      // then take the server's list a little later (titles, unread counts).
+      let c = state.conversations.find((x) => x.conversationId === frame.convId);
+      if (!c) state.conversations.unshift((c = { conversationId: frame.convId, unread: 0 }));
+      c.lastSender = frame.sender;
+      c.lastBody = frame.body;
+      if (frame.convId !== state.open && frame.sender !== state.user) c.unread = (c.unread || 0) + 1;
+      renderConversations();
+      clearTimeout(state.inboxRefresh);
+      state.inboxRefresh = setTimeout(() => loadConversations().catch(() => {}), 2000);
     } else if (frame.type === "error") {
       toast(frame.detail);
     }
@@ -189,7 +208,9 @@ function postItem(p) {
 }
 
 async function connectFeed() {
+  if (state.feed) state.feed.close();
   const stream = new EventSource("/v1/timeline/stream?ticket=" + (await ticket()));
+  state.feed = stream;
   stream.addEventListener("post", (event) => {
     const p = JSON.parse(event.data);
     if (!document.querySelector(`#home li[data-id="${CSS.escape(p.postId)}"]`)) $("home").prepend(postItem(p));
@@ -202,7 +223,7 @@ async function connectFeed() {
   // An EventSource reconnects by itself with the same (now used) ticket: open a new one with a new ticket instead.
   stream.onerror = () => {
     stream.close();
-    setTimeout(() => connectFeed().catch((e) => toast(e.message)), 2000);
+    if (state.feed === stream) setTimeout(() => connectFeed().catch((e) => toast(e.message)), 2000);
   };
 }
 
@@ -221,6 +242,8 @@ $("follow-form").addEventListener("submit", async (e) => {
   const target = $("follow-user").value.trim();
   try {
     await api("PUT", "/v1/users/" + encodeURIComponent(state.user) + "/following/" + encodeURIComponent(target));
+    // The stream takes whom you follow when it opens: open it again so the new author's posts arrive live.
+    await connectFeed();
     $("follow-user").value = "";
   } catch (err) {
     toast(err.message);

@@ -66,13 +66,20 @@ public final class BrowserAccess {
           "cross-origin request refused: " + r.cause().description() + " (PLAZA_CORS_ORIGINS lists the allowed origins)"))
       .build();
 
-  /** The origin the request was addressed to (its Host header), as a page served from it would send it. */
+  /**
+   * The origin the request was addressed to (its Host header), as a page served from it would send it. The server
+   * gives a WebSocket upgrade a ws:// or wss:// URI: its page's origin is http:// or https://.
+   */
   private static String ownOrigin(HttpRequest request) {
     var uri = request.getUri();
+    var scheme = switch (uri.scheme()) {
+      case "ws" -> "http";
+      case "wss" -> "https";
+      default -> uri.scheme();
+    };
     int port = uri.port();
-    boolean defaultPort = port == 0 || ("http".equals(uri.scheme()) && port == 80)
-        || ("https".equals(uri.scheme()) && port == 443);
-    return normalized(uri.scheme() + "://" + uri.host().address() + (defaultPort ? "" : ":" + port));
+    boolean defaultPort = port == 0 || ("http".equals(scheme) && port == 80) || ("https".equals(scheme) && port == 443);
+    return normalized(scheme + "://" + uri.host().address() + (defaultPort ? "" : ":" + port));
   }
 
   private static boolean isWebSocketUpgrade(HttpRequest request) {

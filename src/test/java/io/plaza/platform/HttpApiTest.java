@@ -247,5 +247,9 @@ class HttpApiTest {
     // From the allowed origin the request reaches the endpoint (which here answers plainly, not as a WebSocket).
     var allowed = raw(String.format(upgrade, "http://app.example:3000"));
     assertTrue(allowed.startsWith("HTTP/1.1 200"), allowed);
+    // And from a page of the node itself (the console), which browsers send as the Origin of its WebSockets.
+    tickets.put("t-ws", "ivan");
+    var own = raw(String.format(upgrade, "http://127.0.0.1:" + binding.localAddress().getPort()));
+    assertTrue(own.startsWith("HTTP/1.1 200"), own);
   }
 }

@@ -1,0 +1,163 @@
+package io.plaza.platform;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+
+/**
+ * The console in a real browser (headless Chromium, Debian's, installed by bin/setup-browser): two users in two
+ * browser sessions chat over the WebSocket, and a post reaches a follower's feed live over the event stream. Each
+ * step waits for what the user would see; screenshots go to target/screenshots.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ConsoleBrowserIT {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final Path SCREENSHOTS = Path.of("target", "screenshots");
+
+  private NodeUnderTest it;
+  private WebDriver ann;
+  private WebDriver ben;
+
+  @BeforeAll
+  void start() throws Exception {
+    it = NodeUnderTest.start("console-browser-it");
+    Files.createDirectories(SCREENSHOTS);
+    ann = browser();
+    ben = browser();
+    OPEN.put("ann", ann);
+    OPEN.put("ben", ben);
+  }
+
+  @AfterAll
+  void stop() {
+    if (ann != null) ann.quit();
+    if (ben != null) ben.quit();
+    if (it != null) it.close();
+  }
+
+  /** A headless Chromium of its own (a separate profile: another device), driven by the system's chromedriver. */
+  private static WebDriver browser() {
+    var options = new ChromeOptions();
+    options.setBinary(new File("/usr/bin/chromium"));
+    options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800");
+    var logging = new org.openqa.selenium.logging.LoggingPreferences();
+    logging.enable(org.openqa.selenium.logging.LogType.BROWSER, java.util.logging.Level.ALL);
+    options.setCapability("goog:loggingPrefs", logging);
+    var service = new ChromeDriverService.Builder().usingDriverExecutable(new File("/usr/bin/chromedriver")).build();
+    return new ChromeDriver(service, options);
+  }
+
+  private String console() {
+    return "http://127.0.0.1:" + it.node.httpPort() + "/console";
+  }
+
+  private static void waitFor(String what, Supplier<Boolean> condition) {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (System.nanoTime() < deadline) {
+      try {
+        if (condition.get()) return;
+      } catch (RuntimeException e) {
+        // the element is not there yet
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    throw new AssertionError("not within " + WAIT + ": " + what + diagnostics());
+  }
+
+  /** What the pages showed (their error toasts and console messages), for a failure message. */
+  private static String diagnostics() {
+    var text = new StringBuilder();
+    for (var entry : OPEN.entrySet()) {
+      var browser = entry.getValue();
+      try {
+        text.append("\n  ").append(entry.getKey()).append(": toast '")
+            .append(browser.findElement(By.id("toast")).getAttribute("textContent")).append("'");
+        for (var log : browser.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER)) {
+          text.append("\n    console: ").append(log.getMessage());
+        }
+        screenshot(browser, "failed-" + entry.getKey());
+      } catch (Exception e) {
+        text.append(" (").append(e.getMessage()).append(")");
+      }
+    }
+    return text.toString();
+  }
+
+  private static final java.util.Map<String, WebDriver> OPEN = new java.util.LinkedHashMap<>();
+
+  private void signIn(WebDriver browser, String user) {
+    browser.get(console());
+    browser.findElement(By.id("signin-user")).sendKeys(user);
+    browser.findElement(By.cssSelector("#signin-dev button")).click();
+    waitFor(user + " signed in", () -> browser.findElement(By.id("who")).getText().equals("signed in as " + user));
+  }
+
+  private static String text(WebDriver browser, String css) {
+    return browser.findElement(By.cssSelector(css)).getText();
+  }
+
+  private static void screenshot(WebDriver browser, String name) throws Exception {
+    var png = ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES);
+    Files.write(SCREENSHOTS.resolve(name + ".png"), png);
+  }
+
+  @Test
+  void twoUsersChatAndAPostReachesAFollowersFeedLive() throws Exception {
+    signIn(ann, "cb-ann");
+    signIn(ben, "cb-ben");
+
+    // Ann starts a direct conversation with Ben and writes; her page shows it once the server pushed it back.
+    ann.findElement(By.id("new-members")).sendKeys("cb-ben");
+    ann.findElement(By.cssSelector("#new-conversation button")).click();
+    waitFor("the conversation opened", () -> ann.findElement(By.id("compose")).isDisplayed());
+    ann.findElement(By.id("compose-body")).sendKeys("hello ben");
+    ann.findElement(By.cssSelector("#compose button")).click();
+    waitFor("ann sees her message", () -> text(ann, "#messages").contains("hello ben"));
+
+    // Ben's list gets the conversation when the message arrives on his socket; he opens it and reads it.
+    waitFor("ben's list shows the conversation", () -> !ben.findElements(By.cssSelector("#conversations li"))
+        .isEmpty());
+    ben.findElement(By.cssSelector("#conversations li")).click();
+    waitFor("ben sees ann's message", () -> text(ben, "#messages").contains("hello ben"));
+    assertTrue(text(ben, "#messages li").startsWith("cb-ann"), "sent by ann: " + text(ben, "#messages li"));
+    screenshot(ann, "chat-ann");
+    screenshot(ben, "chat-ben");
+
+    // Ben follows Ann; Ann posts; the post appears in Ben's feed without a reload.
+    ben.findElement(By.cssSelector("#tabs button[data-view=feed]")).click();
+    ben.findElement(By.id("follow-user")).sendKeys("cb-ann");
+    ben.findElement(By.cssSelector("#follow-form button")).click();
+    waitFor("the follow went through", () -> ben.findElement(By.id("follow-user")).getAttribute("value").isEmpty());
+    ann.findElement(By.cssSelector("#tabs button[data-view=feed]")).click();
+    // The follow's handler re-opened Ben's stream before it cleared the field: Ann's post now arrives live.
+    ann.findElement(By.id("post-text")).sendKeys("first post from ann");
+    ann.findElement(By.cssSelector("#post-form button")).click();
+    waitFor("ann's post reaches ben's feed live", () ->
+        !ben.findElements(By.xpath("//ol[@id='home']/li[contains(., 'first post from ann')]")).isEmpty());
+    screenshot(ben, "feed-ben");
+    assertEquals(1, ben.findElements(By.xpath("//ol[@id='home']/li[contains(., 'first post from ann')]")).size(),
+        "shown once");
+  }
+}
