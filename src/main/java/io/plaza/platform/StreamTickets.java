@@ -119,9 +119,9 @@ public final class StreamTickets {
   static Behavior<Command> ticket(Clock clock, java.util.function.Consumer<ActorRef<Command>> passivate) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> Behaviors.receive(Command.class)
         .onMessage(Issue.class, issue -> {
-          issue.replyTo().tell(new Done());
           var left = Duration.between(clock.instant(), issue.expiresAt());
           timers.startSingleTimer(new Expired(), left.isNegative() ? Duration.ZERO : left);
+          issue.replyTo().tell(new Done());
           return issued(clock, issue.userId(), issue.expiresAt(), false, () -> passivate.accept(ctx.getSelf()));
         })
         .onMessage(Redeem.class, redeem -> {

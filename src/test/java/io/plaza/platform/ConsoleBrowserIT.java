@@ -147,6 +147,8 @@ class ConsoleBrowserIT {
 
     // Ben follows Ann; Ann posts; the post appears in Ben's feed without a reload.
     ben.findElement(By.cssSelector("#tabs button[data-view=feed]")).click();
+    assertTrue(ben.findElement(By.id("feed")).isDisplayed() && !ben.findElement(By.id("chat")).isDisplayed(),
+        "one view at a time");
     ben.findElement(By.id("follow-user")).sendKeys("cb-ann");
     ben.findElement(By.cssSelector("#follow-form button")).click();
     waitFor("the follow went through", () -> ben.findElement(By.id("follow-user")).getAttribute("value").isEmpty());
