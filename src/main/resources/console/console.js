@@ -15,6 +15,11 @@ function toast(text) {
 
 /** A JSON API call; a problem's detail becomes the error message shown to the user. */
 async function api(method, path, body, headers = {}) {
+  return (await call(method, path, body, headers)).json;
+}
+
+/** The same, with the response's status and headers (for Idempotent-Replayed). */
+async function call(method, path, body, headers = {}) {
   const response = await fetch(path, {
     method,
     headers: { ...(state.token ? { Authorization: "Bearer " + state.token } : {}),
@@ -24,7 +29,7 @@ async function api(method, path, body, headers = {}) {
   const text = await response.text();
   const json = text ? JSON.parse(text) : null;
   if (!response.ok) throw new Error(json && json.detail ? json.detail : response.status + " " + response.statusText);
-  return json;
+  return { json, status: response.status, headers: response.headers };
 }
 
 async function ticket() {
@@ -49,7 +54,7 @@ async function signIn(token, user) {
   $("tabs").hidden = false;
   $("who").textContent = "signed in as " + user;
   show("chat");
-  await Promise.all([loadConversations(), connectChat(), loadHome(), connectFeed()]);
+  await Promise.all([loadConversations(), connectChat(), loadHome(), connectFeed(), loadAccounts()]);
 }
 
 $("signin-dev").addEventListener("submit", async (e) => {
@@ -249,6 +254,97 @@ $("follow-form").addEventListener("submit", async (e) => {
     toast(err.message);
   }
 });
+
+// ---- wallet ------------------------------------------------------------------------------------------------
+
+// Plaza has no "my accounts" list: the page remembers the accounts opened from this browser, per user.
+const accountsKey = () => "plaza.accounts." + state.user;
+const knownAccounts = () => JSON.parse(localStorage.getItem(accountsKey()) || "[]");
+
+async function loadAccounts() {
+  const rows = [];
+  for (const id of knownAccounts()) {
+    try {
+      rows.push(await api("GET", "/v1/accounts/" + encodeURIComponent(id)));
+    } catch (err) {
+      toast(err.message);
+    }
+  }
+  const body = $("accounts").querySelector("tbody");
+  body.replaceChildren(...rows.map((a) => {
+    const tr = el("tr", { "data-id": a.accountId }, el("td", {}, el("code", {}, a.accountId)),
+      el("td", { class: "num balance" }, a.balance + " " + a.currency), el("td", { class: "num" }, String(a.held)),
+      el("td", { class: "num available" }, String(a.available)));
+    const journal = el("button", { type: "button" }, "Journal");
+    journal.addEventListener("click", () => loadJournal(a.accountId));
+    tr.append(el("td", {}, journal));
+    return tr;
+  }));
+  for (const select of [$("deposit-account"), $("transfer-from")]) {
+    select.replaceChildren(...rows.map((a) => el("option", { value: a.accountId }, a.accountId.slice(0, 8) + "… " + a.currency)));
+  }
+}
+
+async function loadJournal(id) {
+  const page = await api("GET", "/v1/accounts/" + encodeURIComponent(id) + "/entries?limit=50");
+  $("journal-account").textContent = id.slice(0, 8) + "…";
+  $("journal").querySelector("tbody").replaceChildren(...page.entries.map((e) => el("tr", {},
+    el("td", {}, String(e.position)), el("td", {}, e.type), el("td", {}, e.side), el("td", { class: "num" }, String(e.amount)),
+    el("td", { class: "num" }, String(e.balanceAfter)), el("td", {}, e.counterparty || ""))));
+}
+
+$("refresh-accounts").addEventListener("click", () => loadAccounts().catch((e) => toast(e.message)));
+
+$("open-account").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    const opened = await api("POST", "/v1/accounts", { currency: $("open-currency").value, overdraftLimit: 0 },
+      { "Idempotency-Key": crypto.randomUUID() });
+    localStorage.setItem(accountsKey(), JSON.stringify([...knownAccounts(), opened.accountId]));
+    await loadAccounts();
+  } catch (err) {
+    toast(err.message);
+  }
+});
+
+$("deposit-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    await api("POST", "/v1/accounts/" + encodeURIComponent($("deposit-account").value) + "/deposits",
+      { amount: Number($("deposit-amount").value) }, { "Idempotency-Key": crypto.randomUUID() });
+    $("deposit-amount").value = "";
+    await loadAccounts();
+  } catch (err) {
+    toast(err.message);
+  }
+});
+
+// The last transfer sent: its body and Idempotency-Key, so "retry" sends exactly the same request again.
+let lastTransfer = null;
+
+async function sendTransfer(request) {
+  const response = await call("POST", "/v1/transfers", request.body, { "Idempotency-Key": request.key });
+  const replayed = response.headers.get("Idempotent-Replayed") === "true";
+  $("transfer-result").textContent = "transfer " + response.json.transferId.slice(0, 8) + "… " + response.json.status
+    + (replayed ? " (a replay: the same key moved no money again)" : "");
+  $("transfer-retry").hidden = false;
+  await loadAccounts();
+}
+
+$("transfer-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const from = $("transfer-from").value;
+  const currency = (await api("GET", "/v1/accounts/" + encodeURIComponent(from))).currency;
+  lastTransfer = { key: crypto.randomUUID(), body: { from, to: $("transfer-to").value.trim(),
+    amount: Number($("transfer-amount").value), currency } };
+  try {
+    await sendTransfer(lastTransfer);
+  } catch (err) {
+    toast(err.message);
+  }
+});
+
+$("transfer-retry").addEventListener("click", () => sendTransfer(lastTransfer).catch((e) => toast(e.message)));
 
 // A reload keeps the session of this tab (each tab is a device of its own).
 const saved = sessionStorage.getItem("plaza.token");

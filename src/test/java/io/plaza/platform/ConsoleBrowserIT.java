@@ -124,7 +124,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
-  void twoUsersChatAndAPostReachesAFollowersFeedLive() throws Exception {
+  void twoUsersChatFollowAndPayEachOther() throws Exception {
     signIn(ann, "cb-ann");
     signIn(ben, "cb-ben");
 
@@ -161,5 +161,35 @@ class ConsoleBrowserIT {
     screenshot(ben, "feed-ben");
     assertEquals(1, ben.findElements(By.xpath("//ol[@id='home']/li[contains(., 'first post from ann')]")).size(),
         "shown once");
+
+    // Wallets: each opens an account, Ann deposits and pays Ben; a retry with the same key moves no money again.
+    for (var browser : java.util.List.of(ann, ben)) {
+      browser.findElement(By.cssSelector("#tabs button[data-view=wallet]")).click();
+      browser.findElement(By.cssSelector("#open-account button:not([type=button])")).click();
+      waitFor("an account is listed", () -> !browser.findElements(By.cssSelector("#accounts tbody tr")).isEmpty());
+    }
+    ann.findElement(By.id("deposit-amount")).sendKeys("500");
+    ann.findElement(By.cssSelector("#deposit-form button")).click();
+    waitFor("ann's deposit shows", () -> text(ann, "#accounts tbody tr .balance").equals("500 EUR"));
+    var benAccount = ben.findElement(By.cssSelector("#accounts tbody tr")).getAttribute("data-id");
+    ann.findElement(By.id("transfer-to")).sendKeys(benAccount);
+    ann.findElement(By.id("transfer-amount")).sendKeys("200");
+    ann.findElement(By.cssSelector("#transfer-form button")).click();
+    waitFor("the transfer completed", () -> text(ann, "#transfer-result").contains("COMPLETED"));
+    waitFor("ann's balance is 300", () -> text(ann, "#accounts tbody tr .balance").equals("300 EUR"));
+    ann.findElement(By.id("transfer-retry")).click();
+    waitFor("the retry is a replay", () -> text(ann, "#transfer-result").contains("a replay"));
+    assertEquals("300 EUR", text(ann, "#accounts tbody tr .balance"), "the retry moved no money");
+    ben.findElement(By.id("refresh-accounts")).click();
+    waitFor("ben's balance is 200", () -> {
+      ben.findElement(By.id("refresh-accounts")).click();
+      return text(ben, "#accounts tbody tr .balance").equals("200 EUR");
+    });
+    // The journal is a read model about a second behind: ask again until it has the transfer.
+    waitFor("ann's journal lists the transfer", () -> {
+      ann.findElement(By.cssSelector("#accounts tbody tr button")).click();
+      return text(ann, "#journal tbody").contains("DEBIT");
+    });
+    screenshot(ann, "wallet-ann");
   }
 }
