@@ -36,6 +36,18 @@ async function ticket() {
   return (await api("POST", "/v1/stream-tickets")).ticket;
 }
 
+/** A form's submit runs {@code action} instead of navigating; an error it throws is shown to the user. */
+function onSubmit(id, action) {
+  $(id).addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await action();
+    } catch (err) {
+      toast(err.message);
+    }
+  });
+}
+
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -57,26 +69,21 @@ async function signIn(token, user) {
   await Promise.all([loadConversations(), connectChat(), loadHome(), connectFeed(), loadAccounts()]);
 }
 
-$("signin-dev").addEventListener("submit", async (e) => {
-  e.preventDefault();
+onSubmit("signin-dev", async () => {
   const user = $("signin-user").value.trim();
-  try {
-    const minted = await api("POST", "/v1/dev/tokens", { userId: user });
-    await signIn(minted.token, user);
-  } catch (err) {
-    toast(err.message);
-  }
+  const minted = await api("POST", "/v1/dev/tokens", { userId: user });
+  await signIn(minted.token, user);
 });
 
-$("signin-token").addEventListener("submit", async (e) => {
-  e.preventDefault();
+onSubmit("signin-token", async () => {
   const token = $("signin-jwt").value.trim();
+  let claims;
   try {
-    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    await signIn(token, claims.sub);
+    claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
   } catch (err) {
-    toast("not a usable token: " + err.message);
+    throw new Error("not a usable token: " + err.message);
   }
+  await signIn(token, claims.sub);
 });
 
 function show(view) {
@@ -185,18 +192,13 @@ $("compose").addEventListener("submit", (e) => {
   $("compose-body").value = "";
 });
 
-$("new-conversation").addEventListener("submit", async (e) => {
-  e.preventDefault();
+onSubmit("new-conversation", async () => {
   const members = $("new-members").value.split(",").map((m) => m.trim()).filter(Boolean);
   const kind = $("new-kind").value;
   const request = kind === "direct" ? { kind, with: members[0] } : { kind, members, title: $("new-title").value || undefined };
-  try {
-    const created = await api("POST", "/v1/conversations", request);
-    await loadConversations();
-    await openConversation(created.conversationId, created.title || created.conversationId);
-  } catch (err) {
-    toast(err.message);
-  }
+  const created = await api("POST", "/v1/conversations", request);
+  await loadConversations();
+  await openConversation(created.conversationId, created.title || created.conversationId);
 });
 
 // ---- feed --------------------------------------------------------------------------------------------------
@@ -232,27 +234,17 @@ async function connectFeed() {
   };
 }
 
-$("post-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  try {
-    await api("POST", "/v1/posts", { text: $("post-text").value }, { "Idempotency-Key": crypto.randomUUID() });
-    $("post-text").value = "";
-  } catch (err) {
-    toast(err.message);
-  }
+onSubmit("post-form", async () => {
+  await api("POST", "/v1/posts", { text: $("post-text").value }, { "Idempotency-Key": crypto.randomUUID() });
+  $("post-text").value = "";
 });
 
-$("follow-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
+onSubmit("follow-form", async () => {
   const target = $("follow-user").value.trim();
-  try {
-    await api("PUT", "/v1/users/" + encodeURIComponent(state.user) + "/following/" + encodeURIComponent(target));
-    // The stream takes whom you follow when it opens: open it again so the new author's posts arrive live.
-    await connectFeed();
-    $("follow-user").value = "";
-  } catch (err) {
-    toast(err.message);
-  }
+  await api("PUT", "/v1/users/" + encodeURIComponent(state.user) + "/following/" + encodeURIComponent(target));
+  // The stream takes whom you follow when it opens: open it again so the new author's posts arrive live.
+  await connectFeed();
+  $("follow-user").value = "";
 });
 
 // ---- wallet ------------------------------------------------------------------------------------------------
@@ -295,28 +287,18 @@ async function loadJournal(id) {
 
 $("refresh-accounts").addEventListener("click", () => loadAccounts().catch((e) => toast(e.message)));
 
-$("open-account").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  try {
-    const opened = await api("POST", "/v1/accounts", { currency: $("open-currency").value, overdraftLimit: 0 },
-      { "Idempotency-Key": crypto.randomUUID() });
-    localStorage.setItem(accountsKey(), JSON.stringify([...knownAccounts(), opened.accountId]));
-    await loadAccounts();
-  } catch (err) {
-    toast(err.message);
-  }
+onSubmit("open-account", async () => {
+  const opened = await api("POST", "/v1/accounts", { currency: $("open-currency").value, overdraftLimit: 0 },
+    { "Idempotency-Key": crypto.randomUUID() });
+  localStorage.setItem(accountsKey(), JSON.stringify([...knownAccounts(), opened.accountId]));
+  await loadAccounts();
 });
 
-$("deposit-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  try {
-    await api("POST", "/v1/accounts/" + encodeURIComponent($("deposit-account").value) + "/deposits",
-      { amount: Number($("deposit-amount").value) }, { "Idempotency-Key": crypto.randomUUID() });
-    $("deposit-amount").value = "";
-    await loadAccounts();
-  } catch (err) {
-    toast(err.message);
-  }
+onSubmit("deposit-form", async () => {
+  await api("POST", "/v1/accounts/" + encodeURIComponent($("deposit-account").value) + "/deposits",
+    { amount: Number($("deposit-amount").value) }, { "Idempotency-Key": crypto.randomUUID() });
+  $("deposit-amount").value = "";
+  await loadAccounts();
 });
 
 // The last transfer sent: its body and Idempotency-Key, so "retry" sends exactly the same request again.
@@ -331,17 +313,12 @@ async function sendTransfer(request) {
   await loadAccounts();
 }
 
-$("transfer-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
+onSubmit("transfer-form", async () => {
   const from = $("transfer-from").value;
   const currency = (await api("GET", "/v1/accounts/" + encodeURIComponent(from))).currency;
   lastTransfer = { key: crypto.randomUUID(), body: { from, to: $("transfer-to").value.trim(),
     amount: Number($("transfer-amount").value), currency } };
-  try {
-    await sendTransfer(lastTransfer);
-  } catch (err) {
-    toast(err.message);
-  }
+  await sendTransfer(lastTransfer);
 });
 
 $("transfer-retry").addEventListener("click", () => sendTransfer(lastTransfer).catch((e) => toast(e.message)));

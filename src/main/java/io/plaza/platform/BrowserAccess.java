@@ -21,8 +21,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 /**
  * Which web pages may use the API: a page of the node's own origin always; pages of the configured origins across
  * origins, by CORS (pekko-http-cors: preflights answered, headers added); any other origin is refused, and its
- * WebSocket upgrades too (Cross-Site WebSocket Hijacking), with a problem. Requests without an Origin (not from a
- * browser page) pass untouched.
+ * WebSocket upgrades too (Cross-Site WebSocket Hijacking), with a problem; so is {@code Origin: null}. Requests
+ * without an Origin (not from a browser page) pass untouched.
  */
 public final class BrowserAccess {
 
@@ -50,8 +50,10 @@ public final class BrowserAccess {
   public Route route(Supplier<Route> inner) {
     return extractRequest(request -> {
       var origin = request.getHeader(Origin.class);
-      if (origin.isEmpty() || !origin.get().getOrigins().iterator().hasNext()) return inner.get();
-      var from = normalized(origin.get().getOrigins().iterator().next().toString());
+      if (origin.isEmpty()) return inner.get();
+      // `Origin: null` (a sandboxed frame, a file:// page) is an origin too, and never an allowed one.
+      var origins = origin.get().getOrigins().iterator();
+      var from = origins.hasNext() ? normalized(origins.next().toString()) : "null";
       if (from.equals(ownOrigin(request))) return inner.get();
       if (isWebSocketUpgrade(request) && !allowedOrigins.contains(from)) {
         return Problems.complete(StatusCodes.FORBIDDEN, "WebSocket connections from origin " + from

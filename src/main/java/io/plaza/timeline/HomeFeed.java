@@ -69,12 +69,14 @@ public final class HomeFeed {
 
   /**
    * {@code items}: how many newest rows each feed holds; {@code maxAge}: how long a load is trusted;
-   * {@code unreadLinger}: how long an entity started by an update alone stays before it passivates.
+   * {@code unreadLinger}: how long an entity started by an update alone stays before it passivates;
+   * {@code askTimeout}: how long a read waits for its feed before it reads the tables instead.
    */
   public record Settings(int items, Duration maxAge, Duration unreadLinger, Duration askTimeout) {
-    public static Settings fromConfig(com.typesafe.config.Config timeline, Duration askTimeout) {
+    public static Settings fromConfig(com.typesafe.config.Config timeline) {
       var c = timeline.getConfig("home-cache");
-      return new Settings(c.getInt("items"), c.getDuration("max-age"), Duration.ofSeconds(5), askTimeout);
+      return new Settings(c.getInt("items"), c.getDuration("max-age"), Duration.ofSeconds(5),
+          c.getDuration("ask-timeout"));
     }
   }
 

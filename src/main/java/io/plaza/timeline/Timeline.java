@@ -45,7 +45,7 @@ public final class Timeline {
     var homeRows = metrics.countingStatements(HomeTimelineRepository.class, homeTimelines, "home-timeline");
     var homeFollows = metrics.countingStatements(FollowsRepository.class, follows, "home-timeline");
     var homePosts = metrics.countingStatements(UserPostsRepository.class, posts, "home-timeline");
-    var feeds = HomeFeed.init(system, homeRows, homeFollows, HomeFeed.Settings.fromConfig(config, askTimeout),
+    var feeds = HomeFeed.init(system, homeRows, homeFollows, HomeFeed.Settings.fromConfig(config),
         new io.plaza.platform.SameRelease(system));
     int celebrityThreshold = config.getInt("celebrity-threshold");
     var topic = config.getString("posts-topic");

@@ -244,6 +244,11 @@ class HttpApiTest {
     assertProblemResponse(403, hijack);
     assertTrue(hijack.contains("WebSocket connections from origin http://evil.example are not allowed"), hijack);
     assertEquals("ivan", tickets.get("t-ws"), "refused before the ticket was spent");
+    var opaque = raw(String.format(upgrade, "null"));
+    assertProblemResponse(403, opaque);
+    assertTrue(opaque.contains("from origin null"), "a sandboxed page's opaque origin is no allowed one: " + opaque);
+    assertEquals(403, get("/v1/ping", "Origin", "null", "Authorization", "Bearer " + auth.mint("ivan",
+        Duration.ofMinutes(1))).statusCode());
     // From the allowed origin the request reaches the endpoint (which here answers plainly, not as a WebSocket).
     var allowed = raw(String.format(upgrade, "http://app.example:3000"));
     assertTrue(allowed.startsWith("HTTP/1.1 200"), allowed);
