@@ -52,12 +52,30 @@ public final class Driver
   /**
    * {@code staleAfter}: a driver not heard from for this long is never offered; {@code locationSaveInterval}: the
    * latest location is persisted at most this often; {@code leaseGrace}: after an offer's deadline, how long before
-   * the driver asks the ride itself; {@code askTimeout}: for asks to the ride.
+   * the driver asks the ride itself; {@code askTimeout}: for asks to the ride; {@code announceMoveMeters} and
+   * {@code announceEvery}: a ping within the same cell is told to the cell index only once the driver moved this far
+   * from the position the index has, or the index's copy is this old (the index drops drivers it has not heard of for
+   * {@code staleAfter}, so {@code announceEvery} must stay well below it).
    */
-  public record Settings(Duration staleAfter, Duration locationSaveInterval, Duration leaseGrace, Duration askTimeout) {
+  public record Settings(Duration staleAfter, Duration locationSaveInterval, Duration leaseGrace, Duration askTimeout,
+      double announceMoveMeters, Duration announceEvery) {
+
+    public Settings {
+      if (announceEvery.multipliedBy(2).compareTo(staleAfter) > 0) {
+        throw new IllegalArgumentException("announce-every (" + announceEvery + ") must be at most half of "
+            + "driver-stale-after (" + staleAfter + "): the cell index would drop drivers that are pinging");
+      }
+    }
+
+    /** Every ping is told to the cell index (tests that follow each ping into the index). */
+    public Settings(Duration staleAfter, Duration locationSaveInterval, Duration leaseGrace, Duration askTimeout) {
+      this(staleAfter, locationSaveInterval, leaseGrace, askTimeout, 0, Duration.ZERO);
+    }
+
     public static Settings fromConfig(com.typesafe.config.Config dispatch, Duration askTimeout) {
       return new Settings(dispatch.getDuration("driver-stale-after"), dispatch.getDuration("location-save-interval"),
-          dispatch.getDuration("offer-lease-grace"), askTimeout);
+          dispatch.getDuration("offer-lease-grace"), askTimeout, dispatch.getDouble("announce-move-meters"),
+          dispatch.getDuration("announce-every"));
     }
   }
 
@@ -183,6 +201,9 @@ public final class Driver
   private Instant lastHeard;
   private ActorRef<String> connection;
   private String indexedCell;
+  /** What the cell index last heard from this driver: where, and when. */
+  private GeoPoint announcedLocation;
+  private Instant announcedAt;
   private Instant locationSavedAt;
 
   private Driver(String driverId, Settings settings, H3Cells cells, Clock clock,
@@ -283,7 +304,7 @@ public final class Driver
     }
     lastPing = cmd.ping();
     lastHeard = now;
-    if (state.status() == Status.AVAILABLE) announce(state);
+    if (state.status() == Status.AVAILABLE && announceDue(now)) announce(state);
     if (locationSavedAt == null || !locationSavedAt.plus(settings.locationSaveInterval()).isAfter(now)) {
       locationSavedAt = now;
       return Effect().persist(new LocationSaved(driverId, cmd.ping().location(), now)).thenNoReply();
@@ -443,6 +464,18 @@ public final class Driver
     timers.startSingleTimer(CheckLease.class, new CheckLease(), delay.isNegative() ? Duration.ZERO : delay);
   }
 
+  /**
+   * A ping is worth a message to the cell index when it changes what matching would see: another cell, a position
+   * farther than {@code announceMoveMeters} from the indexed one, or an indexed copy older than {@code announceEvery}.
+   * Most pings of an available driver (waiting, or crawling in traffic) change none of these.
+   */
+  private boolean announceDue(Instant now) {
+    if (indexedCell == null || announcedAt == null) return true;
+    if (!announcedAt.plus(settings.announceEvery()).isAfter(now)) return true;
+    if (announcedLocation.metersTo(lastPing.location()) >= settings.announceMoveMeters()) return true;
+    return !indexedCell.equals(cells.cellOf(lastPing.location()));
+  }
+
   /** While available and heard from, the driver is in the index of the cell it is in (and only there). */
   private void announce(State state) {
     if (state.status() != Status.AVAILABLE || lastPing == null) {
@@ -452,6 +485,8 @@ public final class Driver
     var cell = cells.cellOf(lastPing.location());
     if (indexedCell != null && !indexedCell.equals(cell)) cellIndex.apply(indexedCell).tell(new DispatchCell.Gone(driverId));
     indexedCell = cell;
+    announcedLocation = lastPing.location();
+    announcedAt = lastHeard;
     cellIndex.apply(cell).tell(new DispatchCell.Available(driverId, state.vehicleType(), lastPing.location(),
         state.acceptanceRate(), state.availableSince(), lastHeard));
   }
@@ -460,6 +495,7 @@ public final class Driver
     if (indexedCell == null) return;
     cellIndex.apply(indexedCell).tell(new DispatchCell.Gone(driverId));
     indexedCell = null;
+    announcedAt = null;
   }
 
   private void push(DispatchFrame frame) {

@@ -2,6 +2,7 @@ package io.plaza.dispatch;
 
 import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMessages;
 
+import io.micrometer.core.instrument.Counter;
 import io.plaza.platform.Json;
 import io.plaza.platform.Metrics;
 import io.plaza.platform.Rejection;
@@ -35,11 +36,13 @@ public final class DriverSocket {
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Duration askTimeout;
+  private final Counter pings;
 
   public DriverSocket(ActorSystem<?> system, Duration askTimeout) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
+    this.pings = Metrics.get(system).dispatchPings();
   }
 
   public Route route(String driverId) {
@@ -116,6 +119,7 @@ public final class DriverSocket {
     var ping = new Ping(new GeoPoint(frame.lat(), frame.lng()), frame.heading(), frame.speed(), frame.at());
     // Not answered when accepted: at 1 Hz per driver an ack would double the traffic. Refusals come back as errors.
     sharding.entityRefFor(Driver.ENTITY_KEY, driverId).tell(new Driver.Report(ping, connection));
+    pings.increment();
     return done(null);
   }
 

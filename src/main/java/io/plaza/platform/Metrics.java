@@ -125,6 +125,11 @@ public final class Metrics implements Extension {
     counter("plaza.timeline.home.reads", "home-timeline pages served", "from", from).increment();
   }
 
+  /** {@code plaza_dispatch_pings_total}: driver location pings handed to their driver entity. */
+  public Counter dispatchPings() {
+    return counter("plaza.dispatch.pings", "driver location pings received over WebSockets");
+  }
+
   // --- entities -----------------------------------------------------------------------------------------------
 
   /**

@@ -97,7 +97,8 @@ public final class LoadSuite {
       figures.add(String.format(Locale.ROOT, "%s (%s): persisted %.0f events/s over the run (%.2f × the raw "
               + "ceiling); projection lag p50 %s / p99 %s; HTTP 5xx answers %.0f%s", sim.name(), sim.offered(), events,
           events / raw.rate(), lag[0], lag[1], delta(before, after, "plaza_http_responses_total{", "status=\"5"),
-          ownFigures(sim) + homeReads(sim, before, after)) + "\n    " + cpuLine);
+          ownFigures(sim) + homeReads(sim, before, after) + pings(sim, before, after, cpu.seconds()))
+          + "\n    " + cpuLine);
     }
     figures.add(ledgerCheck(nodes.size()));
     if (suite.stream().anyMatch(s -> s.name().equals("dispatch"))) figures.add(doubleAssignments(suite));
@@ -132,6 +133,9 @@ public final class LoadSuite {
     all.put("dispatch", new Simulation("dispatch", "DispatchSimulation", String.format(Locale.ROOT,
         "%d drivers pinging at 1 Hz, %.0f rides/s", drivers, rides), List.of("-Dusers=" + drivers,
         "-Drate=" + rides), List.of("request ride", "accept → assigned")));
+    // The same drivers without riders: what a ping costs the node by itself.
+    all.put("dispatch-pings", new Simulation("dispatch-pings", "DispatchSimulation", String.format(Locale.ROOT,
+        "%d drivers pinging at 1 Hz, no rides", drivers), List.of("-Dusers=" + drivers, "-Drate=0"), List.of()));
     int readers = Integer.getInteger("bench.timeline.users", 500);
     double actions = Double.parseDouble(System.getProperty("bench.timeline.rate", "1"));
     all.put("timeline", new Simulation("timeline", "TimelineSimulation", String.format(Locale.ROOT,
@@ -204,6 +208,25 @@ public final class LoadSuite {
     var lines = log.stream().filter(l -> l.startsWith("request → offer:") || l.startsWith("pings:"))
         .map(l -> "\n    " + l).toList();
     return String.join("", lines);
+  }
+
+  /**
+   * What the node did with the drivers' pings: how many reached their driver entity, how many messages the cell
+   * index got (the drivers tell it only what matching needs), and with no rides requested, the node's CPU per ping.
+   */
+  static String pings(Simulation sim, Map<String, Double> before, Map<String, Double> after,
+      Map<String, Double> cpuSeconds) {
+    if (!sim.name().startsWith("dispatch")) return "";
+    double pings = delta(before, after, "plaza_dispatch_pings_total");
+    double cell = delta(before, after, "plaza_entity_commands_total{", "entity=\"DispatchCell\"");
+    if (pings == 0) return "";
+    var line = String.format(Locale.ROOT, "%n    pings received by the node: %.0f; messages to the cell index: %.0f "
+        + "(%.2f per ping)", pings, cell, cell / pings);
+    if (sim.name().equals("dispatch-pings")) {
+      line += String.format(Locale.ROOT, "; node CPU per ping (no rides): %.3f ms", 1000 * cpuSeconds.get("Plaza")
+          / pings);
+    }
+    return line;
   }
 
   /**

@@ -293,4 +293,47 @@ class DispatchEntitiesTest {
     assertEquals(409, frame(connection, "error").get("code").asInt());
     assertEquals(Driver.Status.OFFLINE, world.status("d").status());
   }
+
+  @Test
+  void pingsReachTheCellIndexOnlyWhenMatchingWouldSeeADifference() {
+    var clock = new SettableClock(NOW);
+    var cells = new H3Cells(8);
+    var index = testKit.<DispatchCell.Command>createTestProbe();
+    var settings = new Driver.Settings(Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofMillis(500),
+        Duration.ofSeconds(3), 25, Duration.ofSeconds(10));
+    var driverId = "announce-" + System.nanoTime();
+    var driver = testKit.spawn(Driver.create(driverId, settings, cells, clock,
+        ride -> testKit.<Ride.Command>createTestProbe().ref(), cell -> index.ref()));
+    var connection = testKit.<String>createTestProbe();
+    var reply = testKit.<Driver.Reply>createTestProbe();
+    driver.tell(new Driver.GoOnline("car", connection.ref(), reply.ref()));
+    reply.expectMessageClass(Driver.Done.class);
+    java.util.function.BiConsumer<GeoPoint, Integer> ping = (at, second) -> {
+      clock.set(NOW.plusSeconds(second));
+      driver.tell(new Driver.Report(new Ping(at, 0, 5, clock.instant()), connection.ref()));
+    };
+    // The first ping puts the driver in the index.
+    ping.accept(PICKUP, 0);
+    assertEquals(PICKUP, index.expectMessageClass(DispatchCell.Available.class).location());
+    // Waiting, or crawling less than 25 m, for less than 10 s: nothing to tell.
+    for (int second = 1; second <= 9; second++) ping.accept(north(2 * second), second);
+    index.expectNoMessage(Duration.ofMillis(200));
+    // The index's copy is 10 s old: refreshed with the latest position, so the driver never goes stale there.
+    ping.accept(north(20), 10);
+    var refreshed = index.expectMessageClass(DispatchCell.Available.class);
+    assertEquals(north(20), refreshed.location());
+    assertEquals(NOW.plusSeconds(10), refreshed.heardAt());
+    // 30 m from the indexed position: told at once.
+    ping.accept(north(50), 11);
+    assertEquals(north(50), index.expectMessageClass(DispatchCell.Available.class).location());
+    // Into another cell with a 5 m step: the old cell forgets the driver, the new one has it.
+    double border = 55;
+    while (cells.cellOf(north(border)).equals(cells.cellOf(north(border - 5)))) border += 5;
+    ping.accept(north(border - 5), 30); // far and late: one announcement
+    assertEquals(north(border - 5), index.expectMessageClass(DispatchCell.Available.class).location());
+    ping.accept(north(border), 31);
+    assertEquals(new DispatchCell.Gone(driverId), index.expectMessageClass(DispatchCell.Gone.class));
+    assertEquals(north(border), index.expectMessageClass(DispatchCell.Available.class).location());
+    index.expectNoMessage(Duration.ofMillis(200));
+  }
 }

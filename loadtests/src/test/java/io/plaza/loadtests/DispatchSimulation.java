@@ -178,10 +178,13 @@ public class DispatchSimulation extends Simulation {
   {
     System.out.printf("dispatch: %d drivers pinging at 1 Hz, ride requests at %.1f/s, %s%n", drivers, rideRate,
         Plaza.DURATION);
-    setUp(driver.injectOpen(rampUsers(drivers).during(Plaza.RAMP)),
-        // Riders start once every driver is online and has pinged.
-        rider.injectOpen(nothingFor(Plaza.RAMP.plusSeconds(5)), constantUsersPerSec(rideRate).during(
-            ridesFor())))
+    var driving = driver.injectOpen(rampUsers(drivers).during(Plaza.RAMP));
+    // rate 0: drivers only, to measure what pings cost by themselves.
+    setUp(rideRate > 0 ? List.of(driving,
+            // Riders start once every driver is online and has pinged.
+            rider.injectOpen(nothingFor(Plaza.RAMP.plusSeconds(5)), constantUsersPerSec(rideRate).during(
+                ridesFor())))
+        : List.of(driving))
         .protocols(Plaza.protocol().wsUnmatchedInboundMessageBufferSize(64));
   }
 
