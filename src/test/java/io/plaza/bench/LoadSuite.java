@@ -205,7 +205,8 @@ public final class LoadSuite {
   /** Figures a simulation measured itself (request → offer, pings) and printed at its end. */
   private static String ownFigures(Simulation sim) throws IOException {
     var log = Files.readAllLines(REPO.resolve("target/bench/gatling-" + sim.name() + ".log"));
-    var lines = log.stream().filter(l -> l.startsWith("request → offer:") || l.startsWith("pings:"))
+    var lines = log.stream().filter(l -> l.startsWith("request → offer:") || l.startsWith("pings:")
+        || l.startsWith("request → rider sees offered:"))
         .map(l -> "\n    " + l).toList();
     return String.join("", lines);
   }

@@ -22,10 +22,14 @@ import io.gatling.http.action.ws.WsInboundMessage;
 import io.gatling.javaapi.core.ScenarioBuilder;
 import io.gatling.javaapi.core.Session;
 import io.gatling.javaapi.core.Simulation;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
@@ -61,9 +65,19 @@ public class DispatchSimulation extends Simulation {
   private static final AtomicLong offersAccepted = new AtomicLong();
   private static final AtomicLong noOffer = new AtomicLong();
   private static final AtomicLong noDrivers = new AtomicLong();
+  /** Request → the offer frame on the driver's socket (the first offer of the ride). */
   private static final Plaza.Latencies requestToOffer = new Plaza.Latencies("request → offer");
+  /** Request → the rider's socket shows the ride offered (after the ride persisted the offer too). */
+  private static final Plaza.Latencies requestToRiderSeesOffer = new Plaza.Latencies("request → rider sees offered");
+  /** When each ride was requested, by ride id (derived like the node does from rider and Idempotency-Key). */
+  private static final Map<String, Long> requestedAt = new ConcurrentHashMap<>();
   private static volatile long pingsFrom;
   private static volatile long pingsUntil;
+
+  /** The ride id the node gives a request with this rider's Idempotency-Key (the rider id). */
+  private static String rideIdOf(String rider) {
+    return UUID.nameUUIDFromBytes((rider + "\n" + rider).getBytes(StandardCharsets.UTF_8)).toString();
+  }
 
   private static double near(double center) {
     return center + ThreadLocalRandom.current().nextDouble(-BOX, BOX);
@@ -87,7 +101,11 @@ public class DispatchSimulation extends Simulation {
       var json = text.message();
       if (json.contains("\"type\":\"offer\"")) {
         var id = RIDE_ID.matcher(json);
-        if (id.find()) offers.add(id.group(1));
+        if (id.find()) {
+          offers.add(id.group(1));
+          var requested = requestedAt.remove(id.group(1));
+          if (requested != null) requestToOffer.record((frame.timestamp() - requested) * 1000);
+        }
       } else if (json.contains("\"type\":\"error\"") && json.contains("ping refused")) {
         refusedPings.incrementAndGet();
       } else if (json.contains("\"type\":\"error\"")) {
@@ -153,8 +171,13 @@ public class DispatchSimulation extends Simulation {
       .exec(Plaza.login("rider"))
       .exec(ws("connect rider").wsName("r").connect("/v1/dispatch/rider/ws")
           .header("Authorization", Plaza.bearer("rider")))
-      .exec(s -> s.set("requestedAt", System.currentTimeMillis()).set("pickup", String.format(Locale.ROOT,
+      .exec(s -> s.set("requestedAt", System.currentTimeMillis()).set("rideKey", rideIdOf(s.getString("rider")))
+          .set("pickup", String.format(Locale.ROOT,
           "{\"lat\":%.6f,\"lng\":%.6f}", near(LAT), near(LNG))))
+      .exec(s -> {
+        requestedAt.put(s.getString("rideKey"), s.getLong("requestedAt"));
+        return s;
+      })
       .exec(http("request ride").post("/v1/rides").header("Authorization", Plaza.bearer("rider"))
           .header("Idempotency-Key", "#{rider}")
           .body(StringBody("{\"pickup\":#{pickup},\"dropoff\":{\"lat\":38.75,\"lng\":-9.15},\"vehicleType\":\"car\"}"))
@@ -165,7 +188,7 @@ public class DispatchSimulation extends Simulation {
               .pause(Duration.ofMillis(10))))
       .exec(s -> {
         if (s.contains("offeredAt")) {
-          requestToOffer.record((s.getLong("offeredAt") - s.getLong("requestedAt")) * 1000);
+          requestToRiderSeesOffer.record((s.getLong("offeredAt") - s.getLong("requestedAt")) * 1000);
         } else if (s.contains("noDrivers")) {
           noDrivers.incrementAndGet();
         } else {
@@ -200,7 +223,8 @@ public class DispatchSimulation extends Simulation {
     System.out.println(String.format(Locale.ROOT, "pings: %d sent in %.1f s = %.0f/s (%d drivers at 1 Hz); refused by "
         + "the node: %d; other error frames to drivers: %d", pings.get(), seconds, pings.get() / Math.max(seconds, 1e-9),
         drivers, refusedPings.get(), errorFrames.get()));
-    System.out.println(requestToOffer.report(String.format(Locale.ROOT,
+    System.out.println(requestToOffer.report(" (at the driver's socket)"));
+    System.out.println(requestToRiderSeesOffer.report(String.format(Locale.ROOT,
         "; rides without an offer within %d s: %d; no_drivers_available: %d; offers taken by drivers: %d",
         OFFER_TIMEOUT.toSeconds(), noOffer.get(), noDrivers.get(), offersAccepted.get())));
   }
