@@ -32,8 +32,16 @@ async function call(method, path, body, headers = {}) {
   return { json, status: response.status, headers: response.headers };
 }
 
-async function ticket() {
-  return (await api("POST", "/v1/stream-tickets")).ticket;
+/** A single-use ticket for a socket or the event stream, for the signed-in user or for {@code token}'s user. */
+async function ticket(token = state.token) {
+  const response = await fetch("/v1/stream-tickets", { method: "POST", headers: { Authorization: "Bearer " + token } });
+  const json = await response.json();
+  if (!response.ok) throw new Error(json.detail || "no stream ticket: " + response.status);
+  return json.ticket;
+}
+
+function socketUrl(path, streamTicket) {
+  return location.origin.replace(/^http/, "ws") + path + "?ticket=" + streamTicket;
 }
 
 /** A form's submit runs {@code action} instead of navigating; an error it throws is shown to the user. */
@@ -89,6 +97,12 @@ onSubmit("signin-token", async () => {
 function show(view) {
   for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.view === view);
   for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== view;
+  // The map polls only while it is on screen.
+  clearInterval(show.mapTimer);
+  if (view === "dispatch") {
+    loadNearby().catch((e) => toast(e.message));
+    show.mapTimer = setInterval(() => loadNearby().catch(() => {}), 2000);
+  }
 }
 
 $("tabs").addEventListener("click", (e) => {
@@ -157,7 +171,7 @@ function markRead(convId) {
 }
 
 async function connectChat() {
-  const socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/v1/chat/ws?ticket=" + (await ticket()));
+  const socket = new WebSocket(socketUrl("/v1/chat/ws", await ticket()));
   state.socket = socket;
   socket.onmessage = (event) => {
     const frame = JSON.parse(event.data);
@@ -322,6 +336,302 @@ onSubmit("transfer-form", async () => {
 });
 
 $("transfer-retry").addEventListener("click", () => sendTransfer(lastTransfer).catch((e) => toast(e.message)));
+
+// ---- dispatch ----------------------------------------------------------------------------------------------
+
+// The map is drawn by the page from H3 cell corners the node sends (no map tiles: nothing outside the node).
+const dispatch = { center: { lat: 38.7223, lng: -9.1393 }, cells: [], pickup: null, ride: null, rider: null,
+  me: null, simulated: [] };
+
+async function loadNearby() {
+  const c = dispatch.center;
+  dispatch.cells = (await api("GET", `/v1/dispatch/nearby?lat=${c.lat}&lng=${c.lng}&rings=3`)).cells;
+  drawMap();
+}
+
+/** Longitude/latitude to canvas pixels, fitted to the cells shown (equirectangular around the center). */
+function projection(canvas) {
+  const points = dispatch.cells.flatMap((c) => c.boundary);
+  if (points.length === 0) return null;
+  const k = Math.cos((dispatch.center.lat * Math.PI) / 180);
+  const xs = points.map((p) => p.lng * k);
+  const ys = points.map((p) => p.lat);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const scale = Math.min((canvas.width - 20) / (x1 - x0), (canvas.height - 20) / (y1 - y0));
+  const ox = (canvas.width - (x1 - x0) * scale) / 2;
+  const oy = (canvas.height - (y1 - y0) * scale) / 2;
+  return {
+    at: (p) => [ox + (p.lng * k - x0) * scale, oy + (y1 - p.lat) * scale],
+    back: (x, y) => ({ lat: y1 - (y - oy) / scale, lng: ((x - ox) / scale + x0) / k }),
+  };
+}
+
+function drawMap() {
+  const canvas = $("map");
+  const g = canvas.getContext("2d");
+  g.clearRect(0, 0, canvas.width, canvas.height);
+  const proj = projection(canvas);
+  if (!proj) return;
+  const dot = (p, color, r = 5) => {
+    const [x, y] = proj.at(p);
+    g.beginPath();
+    g.arc(x, y, r, 0, 2 * Math.PI);
+    g.fillStyle = color;
+    g.fill();
+  };
+  for (const cell of dispatch.cells) {
+    g.beginPath();
+    cell.boundary.forEach((p, i) => (i === 0 ? g.moveTo(...proj.at(p)) : g.lineTo(...proj.at(p))));
+    g.closePath();
+    // White at surge 1, deeper orange up to the cap.
+    g.fillStyle = `rgba(234, 88, 12, ${Math.min(0.6, (cell.surge - 1) / 3)})`;
+    g.fill();
+    g.strokeStyle = "#d1d5db";
+    g.stroke();
+    if (cell.surge > 1) {
+      const [x, y] = proj.at(cell.boundary[0]);
+      g.fillStyle = "#9a3412";
+      g.fillText("×" + cell.surge.toFixed(1), x + 4, y + 12);
+    }
+    for (const d of cell.drivers) dot(d.location, "#16a34a", 4);
+  }
+  // What is drawn, for tests and tools (a canvas shows pixels only).
+  canvas.dataset.cells = dispatch.cells.length;
+  canvas.dataset.drivers = dispatch.cells.reduce((n, c) => n + c.drivers.length, 0);
+  // Drivers this page runs, in the states the index does not show.
+  for (const d of [dispatch.me, ...dispatch.simulated]) {
+    if (d && d.status !== "available" && d.status !== "offline") dot(d.position, d.status === "offered" ? "#d97706" : "#2563eb");
+  }
+  if (dispatch.pickup) dot(dispatch.pickup, "#dc2626", 6);
+}
+
+$("map").addEventListener("click", (e) => {
+  const canvas = $("map");
+  const proj = projection(canvas);
+  if (!proj) return;
+  const box = canvas.getBoundingClientRect();
+  const point = proj.back((e.clientX - box.left) * (canvas.width / box.width), (e.clientY - box.top) * (canvas.height / box.height));
+  dispatch.pickup = point;
+  if (dispatch.me && dispatch.me.status === "available") dispatch.me.target = point;
+  drawMap();
+});
+
+/**
+ * One driver on its own socket: goes online, pings every second while it moves towards its target (or wanders), and
+ * with {@code auto} takes every offer and drives the trip: to the pickup, then to the dropoff.
+ */
+class DriverClient {
+  constructor(token, position, { auto, onChange }) {
+    Object.assign(this, { token, position, auto, onChange, status: "offline", offer: null, rideId: null, target: null,
+      lastAt: 0 });
+  }
+
+  async connect(vehicleType) {
+    this.socket = new WebSocket(socketUrl("/v1/dispatch/driver/ws", await ticket(this.token)));
+    this.socket.onmessage = (event) => this.receive(JSON.parse(event.data));
+    this.socket.onopen = () => {
+      this.send({ type: "online", vehicleType });
+      this.ping();
+      this.timer = setInterval(() => this.tick(), 1000);
+    };
+    this.socket.onclose = () => {
+      clearInterval(this.timer);
+      this.status = "offline";
+      this.onChange(this);
+    };
+  }
+
+  send(frame) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+  }
+
+  receive(f) {
+    if (f.type === "status") {
+      this.status = f.status;
+      if (f.status === "assigned") {
+        this.rideId = f.rideId;
+        this.offer = this.offer || {};
+        if (this.auto) this.target = this.offer.pickup;
+      }
+      if (f.status === "available") this.offer = null;
+    } else if (f.type === "offer") {
+      this.status = "offered";
+      this.offer = f;
+      if (this.auto) setTimeout(() => this.send({ type: "accept", rideId: f.rideId }), 500 + Math.random() * 1000);
+    } else if (f.type === "offer_ended") {
+      this.status = "available";
+      this.offer = null;
+    } else if (f.type === "ride") {
+      if (f.status === "started") this.status = "on_trip";
+      if (f.status === "completed" || f.status === "cancelled") {
+        this.status = "available";
+        this.rideId = null;
+        this.offer = null;
+        this.target = null;
+      }
+    } else if (f.type === "error" && !this.auto) {
+      toast(f.detail);
+    }
+    this.onChange(this);
+  }
+
+  tick() {
+    if (this.auto && this.rideId && this.target && near(this.position, this.target)) {
+      // One stage per second: the socket may handle frames concurrently, and a trip starts after the arrival.
+      if (this.status === "assigned" && !this.arrived) {
+        this.send({ type: "arrived", rideId: this.rideId });
+        this.arrived = true;
+      } else if (this.status === "assigned") {
+        this.send({ type: "started", rideId: this.rideId });
+        this.target = this.offer.dropoff;
+        this.arrived = false;
+      } else if (this.status === "on_trip") {
+        this.send({ type: "completed", rideId: this.rideId });
+        this.target = null;
+      }
+    }
+    this.move();
+    this.ping();
+  }
+
+  /** Towards the target at about 15 m/s, or a few metres in a random direction. */
+  move() {
+    const p = this.position;
+    if (this.target) {
+      const dLat = this.target.lat - p.lat;
+      const dLng = this.target.lng - p.lng;
+      const step = Math.min(1, 0.000135 / Math.max(1e-9, Math.hypot(dLat, dLng)));
+      this.position = { lat: p.lat + dLat * step, lng: p.lng + dLng * step };
+    } else if (this.auto) {
+      this.position = { lat: p.lat + (Math.random() - 0.5) * 0.0001, lng: p.lng + (Math.random() - 0.5) * 0.0001 };
+    }
+  }
+
+  ping() {
+    // The node refuses a ping that is not later than the previous one.
+    const at = Math.max(Date.now(), this.lastAt + 1);
+    this.lastAt = at;
+    this.send({ type: "ping", lat: this.position.lat, lng: this.position.lng, heading: 0, speed: this.target ? 15 : 0,
+      at: new Date(at).toISOString() });
+  }
+
+  close() {
+    clearInterval(this.timer);
+    if (this.socket) this.socket.close();
+  }
+}
+
+function near(a, b) {
+  return Math.hypot(a.lat - b.lat, a.lng - b.lng) < 0.0002;
+}
+
+// -- the signed-in user as a rider
+
+async function connectRider() {
+  if (dispatch.rider) return;
+  const socket = new WebSocket(socketUrl("/v1/dispatch/rider/ws", await ticket()));
+  dispatch.rider = socket;
+  socket.onmessage = (event) => {
+    const f = JSON.parse(event.data);
+    if (f.type === "ride" && dispatch.ride && f.rideId === dispatch.ride.rideId) showRide(f.status, f.driverId);
+    else if (f.type === "error") toast(f.detail);
+  };
+  socket.onclose = () => {
+    if (dispatch.rider === socket) dispatch.rider = null;
+  };
+  await new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
+}
+
+function showRide(status, driverId) {
+  $("ride-status").textContent = `ride ${dispatch.ride.rideId.slice(0, 8)}… ${status}`
+    + (driverId ? ` (driver ${driverId})` : "");
+  $("ride-status").dataset.status = status;
+  $("ride-cancel").hidden = ["completed", "cancelled", "no_drivers_available", "started"].includes(status);
+}
+
+onSubmit("ride-form", async () => {
+  if (!dispatch.pickup) throw new Error("click the map to choose a pickup first");
+  await connectRider();
+  const p = dispatch.pickup;
+  dispatch.ride = await api("POST", "/v1/rides", { pickup: p, dropoff: { lat: p.lat + 0.01, lng: p.lng + 0.012 },
+    vehicleType: $("ride-vehicle").value }, { "Idempotency-Key": crypto.randomUUID() });
+  showRide(dispatch.ride.status, dispatch.ride.driverId);
+});
+
+$("ride-cancel").addEventListener("click", async () => {
+  try {
+    const ride = await api("POST", `/v1/rides/${dispatch.ride.rideId}/cancel`);
+    showRide(ride.status, ride.driverId);
+  } catch (e) {
+    toast(e.message);
+  }
+});
+
+// -- the signed-in user as a driver
+
+function showMe(d) {
+  $("drive-status").textContent = d.status + (d.rideId ? " — ride " + d.rideId.slice(0, 8) + "…" : "");
+  $("drive-status").dataset.status = d.status;
+  $("drive-toggle").textContent = d.status === "offline" ? "Go online" : "Go offline";
+  $("drive-offer").hidden = d.status !== "offered";
+  if (d.offer && d.status === "offered") {
+    $("drive-offer-text").textContent = `Offer: ride ${d.offer.rideId.slice(0, 8)}…, fare ${(d.offer.fareCents / 100).toFixed(2)}`;
+  }
+  $("drive-trip").hidden = !["assigned", "on_trip"].includes(d.status);
+  drawMap();
+}
+
+onSubmit("drive-form", async () => {
+  if (dispatch.me && dispatch.me.status !== "offline") {
+    dispatch.me.send({ type: "offline" });
+    dispatch.me.close();
+    dispatch.me = null;
+    showMe({ status: "offline" });
+    return;
+  }
+  dispatch.me = new DriverClient(state.token, dispatch.pickup || { ...dispatch.center }, { auto: false, onChange: showMe });
+  await dispatch.me.connect($("drive-vehicle").value);
+});
+
+$("drive-accept").addEventListener("click", () => dispatch.me.send({ type: "accept", rideId: dispatch.me.offer.rideId }));
+$("drive-decline").addEventListener("click", () => dispatch.me.send({ type: "decline", rideId: dispatch.me.offer.rideId }));
+$("drive-trip").addEventListener("click", (e) => {
+  if (e.target.dataset.stage) dispatch.me.send({ type: e.target.dataset.stage, rideId: dispatch.me.rideId });
+});
+
+// -- simulated drivers (dev tokens, so dev mode only)
+
+onSubmit("simulate-form", async () => {
+  const count = Math.min(50, Number($("simulate-count").value));
+  const c = dispatch.center;
+  for (let i = dispatch.simulated.length; i < count; i++) {
+    const id = `sim-${state.user}-${i + 1}`.slice(0, 64);
+    const token = (await api("POST", "/v1/dev/tokens", { userId: id })).token;
+    // Within about 1.3 km of the center: on the map (three rings of cells, about 2.5 km).
+    const start = { lat: c.lat + (Math.random() - 0.5) * 0.024, lng: c.lng + (Math.random() - 0.5) * 0.03 };
+    const driver = new DriverClient(token, start, { auto: true, onChange: showSimulated });
+    driver.id = id;
+    dispatch.simulated.push(driver);
+    await driver.connect(["car", "car", "car", "xl", "moto"][i % 5]);
+  }
+  showSimulated();
+});
+
+$("simulate-stop").addEventListener("click", () => {
+  dispatch.simulated.forEach((d) => {
+    d.send({ type: "offline" });
+    d.close();
+  });
+  dispatch.simulated = [];
+  showSimulated();
+});
+
+function showSimulated() {
+  const byStatus = {};
+  for (const d of dispatch.simulated) byStatus[d.status] = (byStatus[d.status] || 0) + 1;
+  $("simulate-status").textContent = dispatch.simulated.length === 0 ? "None running."
+    : dispatch.simulated.length + " simulated drivers: " + Object.entries(byStatus).map(([k, v]) => `${v} ${k}`).join(", ");
+}
 
 // A reload keeps the session of this tab (each tab is a device of its own).
 const saved = sessionStorage.getItem("plaza.token");

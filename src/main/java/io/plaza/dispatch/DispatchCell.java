@@ -43,6 +43,14 @@ public final class DispatchCell {
 
   public record Surge(double multiplier, int requests, int drivers) implements CborSerializable {}
 
+  /** What a map shows of the cell: its fresh available drivers (anonymous) and its surge now. */
+  public record Look(ActorRef<View> replyTo) implements Command {}
+
+  public record View(List<Nearby> drivers, Surge surge) implements CborSerializable {}
+
+  /** An available driver as riders may see it: kind of vehicle and position, no identity. */
+  public record Nearby(String vehicleType, GeoPoint location) implements CborSerializable {}
+
   private record Spot(String vehicleType, GeoPoint location, double acceptanceRate, Instant availableSince,
       Instant heardAt) {}
 
@@ -70,6 +78,14 @@ public final class DispatchCell {
                 .map(e -> new DispatchScorer.Candidate(e.getKey(), e.getValue().location(),
                     e.getValue().acceptanceRate(), e.getValue().availableSince()))
                 .toList()));
+            return Behaviors.same();
+          })
+          .onMessage(Look.class, l -> {
+            var now = clock.instant();
+            forgetStale(drivers, now.minus(staleAfter));
+            l.replyTo().tell(new View(drivers.values().stream()
+                .map(spot -> new Nearby(spot.vehicleType(), spot.location())).toList(),
+                new Surge(window.multiplier(now), window.requests(), window.drivers())));
             return Behaviors.same();
           })
           .onMessage(QuoteSurge.class, q -> {

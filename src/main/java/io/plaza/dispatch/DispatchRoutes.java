@@ -64,6 +64,15 @@ public final class DispatchRoutes {
 
   public record SurgeResponse(String cell, double multiplier, int requests, int drivers) {}
 
+  /** The cells around a position as a map draws them: corners, surge, available drivers (anonymous, ~10 m). */
+  public record NearbyResponse(String center, List<NearbyCell> cells) {}
+
+  public record NearbyCell(String cell, int ring, List<GeoPoint> boundary, double surge, int requests,
+      List<DispatchCell.Nearby> drivers) {}
+
+  /** A map shows at most this many rings around its center (3 at resolution 8: 37 cells, about 2.7 km). */
+  static final int MAX_NEARBY_RINGS = 3;
+
   public record DriverResponse(String driverId, String status, String vehicleType, String rideId, Ping lastPing,
       double acceptanceRate) {}
 
@@ -98,6 +107,7 @@ public final class DispatchRoutes {
         Endpoint.post("/v1/rides/{id}/cancel", call -> withRide(call, id ->
             askRide(id, r -> new Ride.Cancel(call.userId(), r), this::ride))),
         Endpoint.get("/v1/dispatch/surge", call -> surge()),
+        Endpoint.get("/v1/dispatch/nearby", call -> nearby()),
         Endpoint.get("/v1/drivers/{id}", call -> self(call, "drivers", id -> onSuccess(
             sharding.entityRefFor(Driver.ENTITY_KEY, id).<Driver.Reply>ask(Driver.GetStatus::new, askTimeout),
             reply -> {
@@ -166,6 +176,48 @@ public final class DispatchRoutes {
       return onSuccess(quoteSurge(point, false), s -> complete(StatusCodes.OK,
           new SurgeResponse(cells.cellOf(point), s.multiplier(), s.requests(), s.drivers()), Json.marshaller()));
     }));
+  }
+
+  /**
+   * `?lat=&lng=&rings=`: the cells within {@code rings} (0-3, default 1) of the position's cell, each with its surge
+   * and its available drivers, whose positions are rounded to about 10 m and carry no id (what a rider's app shows).
+   * A cell that does not answer in time is shown without drivers.
+   */
+  private Route nearby() {
+    return parameterOptional("lat", lat -> parameterOptional("lng", lng -> parameterOptional("rings", rings -> {
+      Double la = parse(lat.orElse(null));
+      Double ln = parse(lng.orElse(null));
+      var invalid = GeoPoint.invalid(la, ln);
+      if (invalid != null) return Problems.badRequest(invalid + " (query parameters lat and lng, in degrees)");
+      int ringCount = 1;
+      if (rings.isPresent()) {
+        if (!rings.get().matches("[0-9]")) return Problems.badRequest("rings must be 0 to " + MAX_NEARBY_RINGS);
+        ringCount = Integer.parseInt(rings.get());
+        if (ringCount > MAX_NEARBY_RINGS) return Problems.badRequest("rings must be 0 to " + MAX_NEARBY_RINGS);
+      }
+      var center = cells.cellOf(new GeoPoint(la, ln));
+      var looks = new java.util.ArrayList<CompletionStage<NearbyCell>>();
+      for (int k = 0; k <= ringCount; k++) {
+        int ring = k;
+        for (var cell : cells.ring(center, k)) {
+          looks.add(sharding.entityRefFor(DispatchCell.ENTITY_KEY, cell)
+              .<DispatchCell.View>ask(DispatchCell.Look::new, askTimeout.dividedBy(2))
+              .exceptionally(e -> new DispatchCell.View(List.of(), new DispatchCell.Surge(1.0, 0, 0)))
+              .thenApply(view -> new NearbyCell(cell, ring, cells.boundary(cell), view.surge().multiplier(),
+                  view.surge().requests(), view.drivers().stream().map(d -> new DispatchCell.Nearby(d.vehicleType(),
+                      new GeoPoint(round(d.location().lat()), round(d.location().lng())))).toList())));
+        }
+      }
+      var all = java.util.concurrent.CompletableFuture.allOf(looks.stream().map(CompletionStage::toCompletableFuture)
+          .toArray(java.util.concurrent.CompletableFuture[]::new))
+          .thenApply(v -> looks.stream().map(l -> l.toCompletableFuture().join()).toList());
+      return onSuccess(all, list -> complete(StatusCodes.OK, new NearbyResponse(center, list), Json.marshaller()));
+    })));
+  }
+
+  /** About 10 m: close enough to see cars move, not enough to find a driver's door. */
+  private static double round(double degrees) {
+    return Math.round(degrees * 10_000) / 10_000.0;
   }
 
   private static Double parse(String number) {

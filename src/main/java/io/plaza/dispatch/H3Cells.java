@@ -42,6 +42,11 @@ public final class H3Cells {
     }
   }
 
+  /** The corners of {@code cell}, in order around it (for drawing it). */
+  public List<GeoPoint> boundary(String cell) {
+    return H3.cellToBoundary(cell).stream().map(c -> new GeoPoint(c.lat, c.lng)).toList();
+  }
+
   private static H3Core load() {
     try {
       return H3Core.newInstance();

@@ -62,6 +62,12 @@ final class CpuSplit implements AutoCloseable {
     });
   }
 
+  /** CPU seconds the Plaza node processes have used so far. */
+  static double plazaCpuSeconds() {
+    return ProcessHandle.allProcesses().filter(p -> kind(commandLine(p)).equals("Plaza"))
+        .mapToDouble(p -> p.info().totalCpuDuration().map(Duration::toNanos).orElse(0L) / 1e9).sum();
+  }
+
   /** The JDK leaves out the arguments of long command lines (Cassandra's classpath): read /proc where there is one. */
   private static String commandLine(ProcessHandle process) {
     try {

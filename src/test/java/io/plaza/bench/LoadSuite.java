@@ -70,6 +70,7 @@ public final class LoadSuite {
       long started = System.nanoTime();
       String report;
       var cpu = new CpuSplit();
+      var steadyPings = sim.name().equals("dispatch-pings") ? SteadyPings.start(nodes) : null;
       try (cpu) {
         report = gatling(sim, nodes, "", DURATION);
       }
@@ -97,7 +98,8 @@ public final class LoadSuite {
       figures.add(String.format(Locale.ROOT, "%s (%s): persisted %.0f events/s over the run (%.2f × the raw "
               + "ceiling); projection lag p50 %s / p99 %s; HTTP 5xx answers %.0f%s", sim.name(), sim.offered(), events,
           events / raw.rate(), lag[0], lag[1], delta(before, after, "plaza_http_responses_total{", "status=\"5"),
-          ownFigures(sim) + homeReads(sim, before, after) + pings(sim, before, after, cpu.seconds()))
+          ownFigures(sim) + homeReads(sim, before, after) + pings(sim, before, after, cpu.seconds())
+          + (steadyPings == null ? "" : steadyPings.stop()))
           + "\n    " + cpuLine);
     }
     figures.add(ledgerCheck(nodes.size()));
@@ -228,6 +230,72 @@ public final class LoadSuite {
           / pings);
     }
     return line;
+  }
+
+  /**
+   * The node's CPU per ping while every driver pings, without the ramp (logins, WebSocket handshakes, drivers going
+   * online) and with the node's background work (projections polling, timers) measured apart: first 10 s with no
+   * load, then a sample of the node's CPU time and its ping counter every 2 s during the simulation; the window is
+   * the samples where the ping rate is within 10 % of its highest.
+   */
+  static final class SteadyPings {
+    private final List<Node> nodes;
+    private final double backgroundCores;
+    private final List<double[]> samples = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final java.util.concurrent.ScheduledExecutorService sampler =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+
+    private SteadyPings(List<Node> nodes, double backgroundCores) {
+      this.nodes = nodes;
+      this.backgroundCores = backgroundCores;
+    }
+
+    static SteadyPings start(List<Node> nodes) throws InterruptedException {
+      double cpu0 = CpuSplit.plazaCpuSeconds();
+      long t0 = System.nanoTime();
+      Thread.sleep(10_000);
+      var steady = new SteadyPings(nodes, (CpuSplit.plazaCpuSeconds() - cpu0) / ((System.nanoTime() - t0) / 1e9));
+      steady.sampler.scheduleAtFixedRate(steady::sample, 0, 2, java.util.concurrent.TimeUnit.SECONDS);
+      return steady;
+    }
+
+    private void sample() {
+      try {
+        samples.add(new double[] {System.nanoTime() / 1e9, CpuSplit.plazaCpuSeconds(),
+            delta(Map.of(), scrape(nodes), "plaza_dispatch_pings_total")});
+      } catch (IOException | RuntimeException e) {
+        // a missed sample narrows the window, nothing more
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    String stop() {
+      sampler.shutdownNow();
+      var s = List.copyOf(samples);
+      double max = 0;
+      for (int i = 1; i < s.size(); i++) max = Math.max(max, rate(s.get(i - 1), s.get(i)));
+      int from = -1;
+      int to = -1;
+      for (int i = 1; i < s.size(); i++) {
+        if (rate(s.get(i - 1), s.get(i)) < 0.9 * max) continue;
+        if (from < 0) from = i - 1;
+        to = i;
+      }
+      if (from < 0 || to <= from) return "";
+      var a = s.get(from);
+      var b = s.get(to);
+      double seconds = b[0] - a[0];
+      double pings = b[2] - a[2];
+      double cpu = b[1] - a[1];
+      return String.format(Locale.ROOT, "%n    steady window %.0f s at %.0f pings/s: node CPU %.3f ms per ping, %.3f ms "
+          + "without the node's background work (%.1f %% of a core with no load)", seconds, pings / seconds,
+          1000 * cpu / pings, 1000 * (cpu - backgroundCores * seconds) / pings, 100 * backgroundCores);
+    }
+
+    private static double rate(double[] a, double[] b) {
+      return (b[2] - a[2]) / (b[0] - a[0]);
+    }
   }
 
   /**

@@ -313,6 +313,44 @@ class DispatchIT {
   }
 
   @Test
+  void theMapShowsTheCellsAroundAPositionWithTheirAvailableDriversAnonymously() {
+    // Madrid.
+    double lat = 40.4168;
+    double lng = -3.7038;
+    var viewer = api.token("madrid-viewer");
+    try (var driver = new DriverApp("madrid-driver", lat + 0.00123456, lng)) {
+      var map = eventually(WAIT, () -> {
+        var r = api.get(String.format("/v1/dispatch/nearby?lat=%f&lng=%f&rings=1", lat, lng), viewer);
+        assertEquals(200, r.status(), r.toString());
+        var drivers = new ArrayList<JsonNode>();
+        r.json().get("cells").forEach(c -> c.get("drivers").forEach(drivers::add));
+        assertEquals(1, drivers.size(), r.json().toString());
+        return r.json();
+      });
+      var cells = map.get("cells");
+      assertEquals(7, cells.size(), "the center cell and its first ring");
+      var center = cells.get(0);
+      assertEquals(map.get("center").asText(), center.get("cell").asText());
+      assertEquals(0, center.get("ring").asInt());
+      assertEquals(6, center.get("boundary").size(), "a hexagon's corners");
+      var shown = center.get("drivers").size() == 1 ? center.get("drivers").get(0) : null;
+      if (shown == null) {
+        for (var c : cells) if (c.get("drivers").size() == 1) shown = c.get("drivers").get(0);
+      }
+      assertEquals("car", shown.get("vehicleType").asText());
+      // Rounded to about 10 m, and nothing that names the driver.
+      assertEquals(Math.round((lat + 0.00123456) * 10_000) / 10_000.0, shown.get("location").get("lat").asDouble(),
+          1e-9);
+      assertTrue(!shown.toString().contains("madrid-driver") && !map.toString().contains("madrid-driver"),
+          shown.toString());
+    }
+    assertProblem(400, api.get("/v1/dispatch/nearby?lat=40&lng=-3&rings=4", viewer), "rings must be 0 to 3");
+    assertProblem(400, api.get("/v1/dispatch/nearby?lat=north&lng=-3", viewer), "lat");
+    assertProblem(400, api.get("/v1/dispatch/nearby?lng=-3", viewer), "lat");
+    assertEquals(401, api.get("/v1/dispatch/nearby?lat=40&lng=-3", null).status());
+  }
+
+  @Test
   void aRideSurvivesARestartMidOffer() {
     // Rome, on nodes of its own (same keyspace): the ride is offered, the node stops, the new node carries on.
     double lat = 41.9028;

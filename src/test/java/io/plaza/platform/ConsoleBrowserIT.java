@@ -192,4 +192,37 @@ class ConsoleBrowserIT {
     });
     screenshot(ann, "wallet-ann");
   }
+
+  @Test
+  void aRiderOnTheMapIsPickedUpByASimulatedDriver() throws Exception {
+    var cara = browser();
+    OPEN.put("cara", cara);
+    try {
+      signIn(cara, "cb-cara");
+      cara.findElement(By.cssSelector("#tabs button[data-view=dispatch]")).click();
+      waitFor("the map shows the cells around the center", () ->
+          Integer.parseInt(cara.findElement(By.id("map")).getAttribute("data-cells")) == 37);
+      // Six simulated drivers go online around the center and show on the map (from the node's cell index).
+      var count = cara.findElement(By.id("simulate-count"));
+      count.clear();
+      count.sendKeys("6");
+      cara.findElement(By.cssSelector("#simulate-form button:not([type=button])")).click();
+      waitFor("six simulated drivers are available", () ->
+          text(cara, "#simulate-status").equals("6 simulated drivers: 6 available"));
+      waitFor("the map shows them", () ->
+          Integer.parseInt(cara.findElement(By.id("map")).getAttribute("data-drivers")) == 6);
+      // Cara picks up at the center of the map and requests a ride: a simulated driver takes the offer.
+      new org.openqa.selenium.interactions.Actions(cara).moveToElement(cara.findElement(By.id("map"))).click()
+          .perform();
+      cara.findElement(By.cssSelector("#ride-form button")).click();
+      waitFor("a simulated driver accepted the ride", () -> java.util.Set.of("accepted", "arrived", "started",
+          "completed").contains(cara.findElement(By.id("ride-status")).getAttribute("data-status")));
+      assertTrue(text(cara, "#ride-status").contains("(driver sim-cb-cara-"), text(cara, "#ride-status"));
+      screenshot(cara, "dispatch-cara");
+      cara.findElement(By.id("simulate-stop")).click();
+    } finally {
+      OPEN.remove("cara");
+      cara.quit();
+    }
+  }
 }

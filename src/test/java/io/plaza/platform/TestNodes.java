@@ -43,6 +43,8 @@ public final class TestNodes {
             # Short enough to watch an offer time out and a driver go stale in a test.
             plaza.dispatch.offer-timeout = 4s
             plaza.dispatch.driver-stale-after = 5s
+            # At most half of driver-stale-after (the node refuses to start otherwise).
+            plaza.dispatch.announce-every = 2s
             plaza.kafka.bootstrap-servers = "127.0.0.1:%d"
             plaza.http.interface = "127.0.0.1"
             plaza.http.port = 0
