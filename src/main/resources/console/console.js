@@ -631,6 +631,7 @@ function showSimulated() {
   for (const d of dispatch.simulated) byStatus[d.status] = (byStatus[d.status] || 0) + 1;
   $("simulate-status").textContent = dispatch.simulated.length === 0 ? "None running."
     : dispatch.simulated.length + " simulated drivers: " + Object.entries(byStatus).map(([k, v]) => `${v} ${k}`).join(", ");
+  drawMap();
 }
 
 // A reload keeps the session of this tab (each tab is a device of its own).
