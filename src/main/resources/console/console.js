@@ -103,6 +103,10 @@ function show(view) {
     loadNearby().catch((e) => toast(e.message));
     show.mapTimer = setInterval(() => loadNearby().catch(() => {}), 2000);
   }
+  if (view === "ops") {
+    loadOps().catch((e) => toast(e.message));
+    show.mapTimer = setInterval(() => loadOps().catch(() => {}), 3000);
+  }
 }
 
 $("tabs").addEventListener("click", (e) => {
@@ -269,7 +273,9 @@ const knownAccounts = () => JSON.parse(localStorage.getItem(accountsKey()) || "[
 
 async function loadAccounts() {
   const rows = [];
-  for (const id of knownAccounts()) {
+  // The server's list (a read model, a second behind) and the accounts this browser just opened.
+  const listed = (await api("GET", "/v1/accounts")).items.map((a) => a.accountId);
+  for (const id of [...new Set([...listed, ...knownAccounts()])]) {
     try {
       rows.push(await api("GET", "/v1/accounts/" + encodeURIComponent(id)));
     } catch (err) {
@@ -632,6 +638,35 @@ function showSimulated() {
   $("simulate-status").textContent = dispatch.simulated.length === 0 ? "None running."
     : dispatch.simulated.length + " simulated drivers: " + Object.entries(byStatus).map(([k, v]) => `${v} ${k}`).join(", ");
   drawMap();
+}
+
+// ---- ops ---------------------------------------------------------------------------------------------------
+
+let lastOps = null;
+
+async function loadOps() {
+  const o = await api("GET", "/v1/ops/overview");
+  const rows = (id, items, cells) => $(id).querySelector("tbody").replaceChildren(...items.map((item) =>
+    el("tr", {}, ...cells(item).map(([text, cls]) => el("td", cls ? { class: cls } : {}, String(text))))));
+  rows("ops-members", o.members, (m) => [[m.address + (m.self ? " (this node)" : "")], [m.status],
+    [m.reachable ? "yes" : "NO"], [m.appVersion], [m.roles.join(", ")]]);
+  rows("ops-projections", o.projections, (p) => [[p.projection], [p.events, "num"],
+    [p.recentMaxSeconds.toFixed(2) + " s", "num"], [p.meanSeconds.toFixed(2) + " s", "num"]]);
+  rows("ops-consumers", o.consumers, (c) => [[c.group], [c.records === null ? "—" : c.records, "num"]]);
+  // Rates from the differences between two polls (the node reports totals).
+  let rates = "—";
+  if (lastOps) {
+    const seconds = (Date.parse(o.at) - Date.parse(lastOps.at)) / 1000;
+    const answers = (o.httpResponses - lastOps.httpResponses) / seconds;
+    const errors = (o.httpServerErrors - lastOps.httpServerErrors) / seconds;
+    rates = `${answers.toFixed(1)}/s, of which 5xx ${errors.toFixed(2)}/s`;
+  }
+  lastOps = o;
+  const sockets = Object.entries(o.webSockets).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
+  rows("ops-node", [["node", o.node], ["HTTP answers", rates], ["5xx since start", o.httpServerErrors],
+    ["open sockets", sockets], ["CPU", o.processCpu === null ? "—" : (100 * o.processCpu).toFixed(0) + " %"],
+    ["heap used", (o.heapUsedBytes / 1048576).toFixed(0) + " MB"]], ([k, v]) => [[k], [v]]);
+  $("ops").dataset.members = o.members.length;
 }
 
 // A reload keeps the session of this tab (each tab is a device of its own).

@@ -32,4 +32,7 @@ public interface BalanceRepository {
   CompletionStage<Done> apply(List<Write> writes);
 
   CompletionStage<Optional<Balance>> find(String accountId);
+
+  /** The accounts {@code owner} opened (at most {@code limit}), as far as the read model has them. */
+  CompletionStage<List<Balance>> ofOwner(String owner, int limit);
 }

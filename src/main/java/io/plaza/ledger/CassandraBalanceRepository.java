@@ -21,6 +21,7 @@ public final class CassandraBalanceRepository implements BalanceRepository {
   private final CompletionStage<PreparedStatement> updateBalance;
   private final CompletionStage<PreparedStatement> updateHeld;
   private final CompletionStage<PreparedStatement> select;
+  private final CompletionStage<PreparedStatement> selectByOwner;
 
   public CassandraBalanceRepository(CassandraSession session, String keyspace) {
     this.session = session;
@@ -34,6 +35,15 @@ public final class CassandraBalanceRepository implements BalanceRepository {
         + "SET held = ? WHERE account_id = ?");
     select = session.prepare("SELECT account_id, owner, currency, overdraft_limit, balance, held, version, opened_at, "
         + "updated_at FROM " + keyspace + ".balances WHERE account_id = ?");
+    // Served by the balances_by_owner index (projections/balances.cql).
+    selectByOwner = session.prepare("SELECT account_id, owner, currency, overdraft_limit, balance, held, version, "
+        + "opened_at, updated_at FROM " + keyspace + ".balances WHERE owner = ? LIMIT ?");
+  }
+
+  @Override
+  public CompletionStage<List<Balance>> ofOwner(String owner, int limit) {
+    return selectByOwner.thenCompose(ps -> session.selectAll(ps.bind(owner, limit)))
+        .thenApply(rows -> rows.stream().map(CassandraBalanceRepository::toBalance).toList());
   }
 
   @Override

@@ -67,6 +67,12 @@ public final class LedgerRoutes {
     }
   }
 
+  /** The caller's accounts from the `balances` read model (about a second behind: a just-opened one may be missing). */
+  public record AccountsResponse(List<BalanceResponse> items) {}
+
+  /** No user needs more accounts than this; the list is not paged. */
+  static final int MAX_ACCOUNTS_LISTED = 100;
+
   public record EntriesResponse(String accountId, String currency, List<EntryResponse> entries, String nextCursor) {}
 
   static final int DEFAULT_PAGE = 50;
@@ -90,6 +96,11 @@ public final class LedgerRoutes {
   public List<Endpoint> endpoints() {
     return List.of(
         Endpoint.post("/v1/accounts", call -> open(call.userId())),
+        Endpoint.get("/v1/accounts", call -> onSuccess(balances.ofOwner(call.userId(), MAX_ACCOUNTS_LISTED),
+            rows -> complete(StatusCodes.OK, new AccountsResponse(rows.stream()
+                .sorted(java.util.Comparator.comparing(BalanceRepository.Balance::openedAt,
+                    java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder())))
+                .map(LedgerRoutes::balanceOf).toList()), Json.marshaller()))),
         Endpoint.get("/v1/accounts/{id}", call -> withAccountId(call, id -> ask(id,
             replyTo -> new LedgerAccount.Get(call.userId(), replyTo), this::accountCompleted))),
         Endpoint.post("/v1/accounts/{id}/deposits", call -> withAccountId(call, id -> move(call.userId(), id, true))),
@@ -148,9 +159,12 @@ public final class LedgerRoutes {
 
   /** From the read model: may lag the entity by the projection delay (about a second). */
   private Route balance(String user, String id) {
-    return withProjectedAccount(user, id, b -> complete(StatusCodes.OK, new BalanceResponse(b.accountId(),
-        b.currency(), b.balance(), b.held(), b.balance() - b.held(), b.overdraftLimit(), b.version(), b.updatedAt()),
-        Json.marshaller()));
+    return withProjectedAccount(user, id, b -> complete(StatusCodes.OK, balanceOf(b), Json.marshaller()));
+  }
+
+  private static BalanceResponse balanceOf(BalanceRepository.Balance b) {
+    return new BalanceResponse(b.accountId(), b.currency(), b.balance(), b.held(), b.balance() - b.held(),
+        b.overdraftLimit(), b.version(), b.updatedAt());
   }
 
   /**

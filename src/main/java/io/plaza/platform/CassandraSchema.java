@@ -88,6 +88,8 @@ public final class CassandraSchema {
       Pattern.DOTALL);
   private static final Pattern CREATE_TABLE = Pattern.compile("CREATE TABLE IF NOT EXISTS (\\w+)\\.(\\w+)\\b.*",
       Pattern.DOTALL);
+  private static final Pattern CREATE_INDEX = Pattern.compile(
+      "CREATE (?:CUSTOM )?INDEX IF NOT EXISTS (\\w+) ON (\\w+)\\.(\\w+)\\b.*", Pattern.DOTALL);
   private static final Pattern ADD_COLUMN = Pattern.compile("ALTER TABLE (\\w+)\\.(\\w+) ADD (\\w+) .*",
       Pattern.DOTALL);
 
@@ -98,6 +100,12 @@ public final class CassandraSchema {
     var table = CREATE_TABLE.matcher(cql);
     if (table.matches()) {
       return metadata.getKeyspace(table.group(1)).flatMap(k -> k.getTable(table.group(2))).isPresent();
+    }
+    var index = CREATE_INDEX.matcher(cql);
+    if (index.matches()) {
+      return metadata.getKeyspace(index.group(2)).flatMap(k -> k.getTable(index.group(3)))
+          .map(t -> t.getIndexes().containsKey(com.datastax.oss.driver.api.core.CqlIdentifier.fromCql(index.group(1))))
+          .orElse(false);
     }
     var column = ADD_COLUMN.matcher(cql);
     if (column.matches()) {

@@ -57,6 +57,12 @@ class BalancesProjectionHandlerTest {
     public CompletionStage<Optional<Balance>> find(String accountId) {
       return CompletableFuture.completedFuture(Optional.ofNullable(rows.get(accountId)));
     }
+
+    @Override
+    public CompletionStage<List<Balance>> ofOwner(String owner, int limit) {
+      return CompletableFuture.completedFuture(rows.values().stream().filter(b -> owner.equals(b.owner()))
+          .limit(limit).toList());
+    }
   }
 
   private static EventEnvelope<LedgerAccount.Event> envelope(LedgerAccount.Event e, long seq) {

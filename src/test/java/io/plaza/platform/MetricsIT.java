@@ -198,4 +198,24 @@ class MetricsIT {
       return lags;
     });
   }
+
+  @Test
+  void administratorsSeeTheClusterAndTheNodesFiguresInOneOverview() {
+    assertEquals(403, api.get("/v1/ops/overview", api.token("ops-curious")).status(), "for administrators only");
+    api.get("/v1/accounts/no-such-account", api.token("ops-curious")); // one more answer to count
+    var response = api.get("/v1/ops/overview", api.token("admin"));
+    assertEquals(200, response.status(), response.toString());
+    var overview = response.json();
+    var members = overview.get("members");
+    assertEquals(1, members.size(), members.toString());
+    assertEquals("Up", members.get(0).get("status").asText());
+    assertTrue(members.get(0).get("reachable").asBoolean() && members.get(0).get("self").asBoolean());
+    assertEquals(overview.get("node").asText(), members.get(0).get("address").asText());
+    assertTrue(overview.get("httpResponses").asLong() >= 2, overview.toString());
+    double serverErrors = scrape().entrySet().stream().filter(e -> e.getKey().startsWith("plaza_http_responses_total{")
+        && e.getKey().contains("status=\"5")).mapToDouble(Map.Entry::getValue).sum();
+    assertEquals(serverErrors, overview.get("httpServerErrors").asDouble(), 0.0, "5xx as counted on /metrics");
+    assertTrue(overview.get("heapUsedBytes").asLong() > 0);
+    assertTrue(overview.get("projections").isArray() && overview.get("consumers").isArray());
+  }
 }
