@@ -3,7 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { token: null, user: null, socket: null, feed: null, open: null, conversations: [], lastSeq: {},
-  received: {} };
+  received: {}, receipts: {}, presence: {}, older: null, syncedFrom: {} };
 
 function toast(text) {
   const t = $("toast");
@@ -142,6 +142,9 @@ async function openConversation(id, name) {
   $("compose").hidden = false;
   const page = await api("GET", "/v1/conversations/" + encodeURIComponent(id) + "/messages?limit=50");
   $("messages").replaceChildren();
+  $("typing").textContent = "";
+  state.older = page.nextCursor;
+  $("older").hidden = !page.nextCursor;
   // History comes from a read model about a second behind: add what this socket received meanwhile, in seq order.
   const bySeq = new Map();
   for (const m of page.messages) bySeq.set(m.seq, m);
@@ -149,6 +152,34 @@ async function openConversation(id, name) {
   for (const m of [...bySeq.values()].sort((a, b) => a.seq - b.seq)) addMessage(id, m);
   markRead(id);
   renderConversations();
+  renderPresence();
+}
+
+/** Older history, a page at a time, put above what is shown (the read model pages newest first). */
+$("older").addEventListener("click", async () => {
+  const id = state.open;
+  try {
+    const page = await api("GET", `/v1/conversations/${encodeURIComponent(id)}/messages?limit=50&before=${state.older}`);
+    if (id !== state.open) return;
+    const first = $("messages").firstChild;
+    for (const m of [...page.messages].sort((a, b) => a.seq - b.seq)) {
+      if (!document.querySelector(`#messages li[data-seq="${m.seq}"]`)) $("messages").insertBefore(messageItem(id, m), first);
+    }
+    state.older = page.nextCursor;
+    $("older").hidden = !page.nextCursor;
+  } catch (e) {
+    toast(e.message);
+  }
+});
+
+/** Who wrote in the open conversation, online or when last seen (pushed by the node to contacts). */
+function renderPresence() {
+  const senders = new Set((state.received[state.open] || []).map((m) => m.sender));
+  senders.delete(state.user);
+  $("presence").textContent = [...senders].filter((u) => state.presence[u]).map((u) => {
+    const p = state.presence[u];
+    return p.online ? u + " online" : u + " last seen " + (p.at ? new Date(p.at).toLocaleTimeString() : "a while ago");
+  }).join(" · ");
 }
 
 function addMessage(convId, m) {
@@ -158,11 +189,66 @@ function addMessage(convId, m) {
   if (received.length > 200) received.shift();
   if (convId !== state.open) return;
   if (document.querySelector(`#messages li[data-seq="${m.seq}"]`)) return;
-  const li = el("li", { "data-seq": String(m.seq) }, el("div", { class: "meta" }, m.sender + " · #" + m.seq),
-    el("div", { class: "body" }, m.deleted ? "(deleted)" : m.body));
-  if (m.sender === state.user) li.classList.add("mine");
+  const li = messageItem(convId, m);
   $("messages").append(li);
   li.scrollIntoView({ block: "end" });
+}
+
+/** One message; the author's own get their receipt and edit / delete controls. */
+function messageItem(convId, m) {
+  const li = el("li", { "data-seq": String(m.seq) }, el("div", { class: "meta" }, m.sender + " · #" + m.seq),
+    el("div", { class: "body" }, m.deleted ? "(deleted)" : m.body));
+  if (m.sender === state.user) {
+    li.classList.add("mine");
+    li.querySelector(".meta").append(el("span", { class: "receipt" }, receiptOf(convId, m.seq)));
+    if (!m.deleted) {
+      const editButton = el("button", { type: "button", class: "link edit" }, "edit");
+      const deleteButton = el("button", { type: "button", class: "link delete" }, "delete");
+      editButton.addEventListener("click", () => startEdit(convId, m.seq, li));
+      deleteButton.addEventListener("click", () => state.socket.send(JSON.stringify({ type: "delete", convId, seq: m.seq })));
+      li.querySelector(".meta").append(editButton, deleteButton);
+    }
+  }
+  return li;
+}
+
+function startEdit(convId, seq, li) {
+  const body = li.querySelector(".body");
+  const input = el("input", { class: "edit-body", value: body.textContent, maxlength: "4000" });
+  const form = el("form", { class: "edit-form" }, input, el("button", {}, "Save"));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    state.socket.send(JSON.stringify({ type: "edit", convId, seq, body: input.value }));
+    form.replaceWith(body);
+  });
+  body.replaceWith(form);
+  input.focus();
+}
+
+/** " · delivered" or " · read" once another member's pointer passed this message. */
+function receiptOf(convId, seq) {
+  const r = state.receipts[convId] || {};
+  return (r.read || 0) >= seq ? " · read" : (r.delivered || 0) >= seq ? " · delivered" : "";
+}
+
+function renderReceipts(convId) {
+  if (convId !== state.open) return;
+  for (const li of document.querySelectorAll("#messages li.mine")) {
+    li.querySelector(".receipt").textContent = receiptOf(convId, Number(li.dataset.seq));
+  }
+}
+
+/** Store-and-forward: the messages of {@code convId} after the last one this device has. */
+function sync(convId) {
+  const after = state.lastSeq[convId] || 0;
+  state.syncedFrom[convId] = after;
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+    state.socket.send(JSON.stringify({ type: "sync", convId, afterSeq: after }));
+  }
+}
+
+function syncAll() {
+  for (const convId of Object.keys(state.lastSeq)) sync(convId);
 }
 
 function markRead(convId) {
@@ -193,14 +279,52 @@ async function connectChat() {
       renderConversations();
       clearTimeout(state.inboxRefresh);
       state.inboxRefresh = setTimeout(() => loadConversations().catch(() => {}), 2000);
+    } else if ((frame.type === "delivered" || frame.type === "read") && frame.user !== state.user) {
+      const r = (state.receipts[frame.convId] ||= {});
+      r[frame.type] = Math.max(r[frame.type] || 0, frame.seq);
+      if (frame.type === "read") r.delivered = Math.max(r.delivered || 0, frame.seq);
+      renderReceipts(frame.convId);
+    } else if (frame.type === "synced") {
+      // A sync answers a page at a time: ask again from the new last seq until this device has caught up.
+      const have = state.lastSeq[frame.convId] || 0;
+      if (have < frame.seq && have > (state.syncedFrom[frame.convId] ?? -1)) sync(frame.convId);
+    } else if (frame.type === "resync") {
+      syncAll();
+    } else if (frame.type === "edit" || frame.type === "delete") {
+      // A deleted message arrives as a delete frame in a sync: its seq is this device's too.
+      state.lastSeq[frame.convId] = Math.max(state.lastSeq[frame.convId] || 0, frame.seq);
+      const kept = (state.received[frame.convId] || []).find((m) => m.seq === frame.seq);
+      if (kept) Object.assign(kept, frame.type === "edit" ? { body: frame.body } : { deleted: true });
+      const li = frame.convId === state.open && document.querySelector(`#messages li[data-seq="${frame.seq}"]`);
+      if (li) li.replaceWith(messageItem(frame.convId, kept || { seq: frame.seq, sender: frame.sender,
+        body: frame.body, deleted: frame.type === "delete" }));
+    } else if (frame.type === "typing" && frame.convId === state.open && frame.user !== state.user) {
+      $("typing").textContent = frame.user + " is typing…";
+      clearTimeout(state.typingTimer);
+      state.typingTimer = setTimeout(() => ($("typing").textContent = ""), 4000);
+    } else if (frame.type === "presence") {
+      state.presence[frame.user] = { online: frame.online, at: frame.at };
+      renderPresence();
     } else if (frame.type === "error") {
       toast(frame.detail);
     }
   };
+  // Back after a disconnect (network, sleep, a node restart): fetch what this device missed meanwhile.
+  socket.onopen = () => syncAll();
   socket.onclose = () => {
     if (state.socket === socket) setTimeout(() => connectChat().catch((e) => toast(e.message)), 2000);
   };
 }
+
+// Typing: told to the other members at most every 3 s while keys are pressed.
+$("compose-body").addEventListener("input", () => {
+  const now = Date.now();
+  if (!state.open || now - (state.typingSent || 0) < 3000) return;
+  state.typingSent = now;
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+    state.socket.send(JSON.stringify({ type: "typing", convId: state.open }));
+  }
+});
 
 $("compose").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -302,7 +426,25 @@ async function loadJournal(id) {
   $("journal-account").textContent = id.slice(0, 8) + "…";
   $("journal").querySelector("tbody").replaceChildren(...page.entries.map((e) => el("tr", {},
     el("td", {}, String(e.position)), el("td", {}, e.type), el("td", {}, e.side), el("td", { class: "num" }, String(e.amount)),
-    el("td", { class: "num" }, String(e.balanceAfter)), el("td", {}, e.counterparty || ""))));
+    el("td", { class: "num" }, String(e.balanceAfter)), el("td", {}, e.counterparty || ""), reverseButton(e))));
+}
+
+/** Money received by a transfer can be sent back by its recipient: a reversal (once; its id derives from the original). */
+function reverseButton(entry) {
+  const cell = el("td", {});
+  if (entry.side !== "CREDIT" || !entry.transferId || entry.type !== "transfer") return cell;
+  const button = el("button", { type: "button", class: "reverse" }, "Reverse");
+  button.addEventListener("click", async () => {
+    try {
+      const reversal = await api("POST", "/v1/transfers/" + entry.transferId + "/reversal");
+      $("transfer-result").textContent = "reversal " + reversal.transferId.slice(0, 8) + "… " + reversal.status;
+      await loadAccounts();
+    } catch (e) {
+      toast(e.message);
+    }
+  });
+  cell.append(button);
+  return cell;
 }
 
 $("refresh-accounts").addEventListener("click", () => loadAccounts().catch((e) => toast(e.message)));
@@ -327,10 +469,35 @@ let lastTransfer = null;
 async function sendTransfer(request) {
   const response = await call("POST", "/v1/transfers", request.body, { "Idempotency-Key": request.key });
   const replayed = response.headers.get("Idempotent-Replayed") === "true";
-  $("transfer-result").textContent = "transfer " + response.json.transferId.slice(0, 8) + "… " + response.json.status
-    + (replayed ? " (a replay: the same key moved no money again)" : "");
+  // A transfer still on its way is followed for a few seconds (a hold is placed, a credit lands).
+  let t = response.json;
+  for (let i = 0; i < 20 && t.status === "PENDING"; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    t = await api("GET", "/v1/transfers/" + t.transferId);
+  }
+  showTransfer(t, replayed);
   $("transfer-retry").hidden = false;
   await loadAccounts();
+}
+
+function showTransfer(t, replayed) {
+  $("transfer-result").textContent = "transfer " + t.transferId.slice(0, 8) + "… " + t.status
+    + (t.status === "HELD" ? " (held until posted or voided)" : "")
+    + (replayed ? " (a replay: the same key moved no money again)" : "");
+  $("transfer-result").dataset.status = t.status;
+  $("transfer-pending-actions").hidden = t.status !== "HELD";
+  lastTransfer.id = t.transferId;
+}
+
+for (const action of ["post", "void"]) {
+  $("transfer-" + action).addEventListener("click", async () => {
+    try {
+      showTransfer(await api("POST", `/v1/transfers/${lastTransfer.id}/${action}`, {}), false);
+      await loadAccounts();
+    } catch (e) {
+      toast(e.message);
+    }
+  });
 }
 
 onSubmit("transfer-form", async () => {
@@ -338,6 +505,7 @@ onSubmit("transfer-form", async () => {
   const currency = (await api("GET", "/v1/accounts/" + encodeURIComponent(from))).currency;
   lastTransfer = { key: crypto.randomUUID(), body: { from, to: $("transfer-to").value.trim(),
     amount: Number($("transfer-amount").value), currency } };
+  if ($("transfer-pending").checked) Object.assign(lastTransfer.body, { pending: true, timeoutSeconds: 600 });
   await sendTransfer(lastTransfer);
 });
 
@@ -640,6 +808,21 @@ function showSimulated() {
   drawMap();
 }
 
+$("ops-check").addEventListener("click", async () => {
+  $("ops-check").disabled = true;
+  try {
+    // The read models trail the entities by about a second: the checker retries for up to 10 s while something fails.
+    const report = await api("GET", "/v1/admin/ledger/check?settle=10");
+    $("ops-checks").querySelector("tbody").replaceChildren(...report.checks.map((c) => el("tr", {},
+      el("td", {}, c.passed ? "PASS" : "FAIL"), el("td", {}, c.name), el("td", {}, c.summary))));
+    $("ops-checks").dataset.passed = String(report.passed);
+  } catch (e) {
+    toast(e.message);
+  } finally {
+    $("ops-check").disabled = false;
+  }
+});
+
 // ---- ops ---------------------------------------------------------------------------------------------------
 
 let lastOps = null;
@@ -668,6 +851,10 @@ async function loadOps() {
     ["heap used", (o.heapUsedBytes / 1048576).toFixed(0) + " MB"]], ([k, v]) => [[k], [v]]);
   $("ops").dataset.members = o.members.length;
 }
+
+// For a developer in the browser's console (and the browser test): drop the chat socket as a flaky network would;
+// the page reconnects two seconds later and syncs what it missed.
+window.plaza = { dropChatConnection: () => state.socket && state.socket.close() };
 
 // A reload keeps the session of this tab (each tab is a device of its own).
 const saved = sessionStorage.getItem("plaza.token");

@@ -142,6 +142,49 @@ class ConsoleBrowserIT {
     ben.findElement(By.cssSelector("#conversations li")).click();
     waitFor("ben sees ann's message", () -> text(ben, "#messages").contains("hello ben"));
     assertTrue(text(ben, "#messages li").startsWith("cb-ann"), "sent by ann: " + text(ben, "#messages li"));
+    // Receipts: Ben's page read the message, and Ann's page says so.
+    waitFor("ann sees her message read", () -> text(ann, "#messages li.mine .receipt").contains("read"));
+    // Typing: Ben's keys reach Ann's open conversation.
+    ben.findElement(By.id("compose-body")).sendKeys("typ");
+    waitFor("ann sees ben typing", () -> text(ann, "#typing").equals("cb-ben is typing…"));
+    ben.findElement(By.id("compose-body")).clear();
+    // Ann edits her message, then sends and deletes another: Ben's page follows both.
+    ann.findElement(By.cssSelector("#messages li.mine button.edit")).click();
+    var edited = ann.findElement(By.cssSelector("#messages .edit-body"));
+    edited.clear();
+    edited.sendKeys("hello ben, edited");
+    ann.findElement(By.cssSelector("#messages .edit-form button")).click();
+    waitFor("ben sees the edit", () -> text(ben, "#messages").contains("hello ben, edited"));
+    ann.findElement(By.id("compose-body")).sendKeys("oops, wrong chat");
+    ann.findElement(By.cssSelector("#compose button")).click();
+    waitFor("ben gets the second message", () -> text(ben, "#messages").contains("oops, wrong chat"));
+    ann.findElement(By.xpath("//ol[@id='messages']/li[contains(., 'oops')]//button[contains(@class,'delete')]"))
+        .click();
+    waitFor("ben sees it deleted", () -> !text(ben, "#messages").contains("oops, wrong chat")
+        && text(ben, "#messages").contains("(deleted)"));
+    // Ben's connection drops; what Ann writes meanwhile reaches his page when it is back (store-and-forward sync).
+    ((org.openqa.selenium.JavascriptExecutor) ben).executeScript("window.plaza.dropChatConnection()");
+    Thread.sleep(300); // closed on the node too; the page reconnects after 2 s
+    ann.findElement(By.id("compose-body")).sendKeys("while you were away");
+    ann.findElement(By.cssSelector("#compose button")).click();
+    waitFor("ann's message sent", () -> text(ann, "#messages").contains("while you were away"));
+    waitFor("ben's page synced it after reconnecting", () -> text(ben, "#messages").contains("while you were away"));
+    // A second tab of Ann's is a second device: it has the history, and what the first tab sends reaches it live.
+    var firstTab = ann.getWindowHandle();
+    ann.switchTo().newWindow(org.openqa.selenium.WindowType.TAB);
+    signIn(ann, "cb-ann");
+    waitFor("the second tab lists the conversation", () -> !ann.findElements(By.cssSelector("#conversations li"))
+        .isEmpty());
+    ann.findElement(By.cssSelector("#conversations li")).click();
+    waitFor("the second tab shows the history", () -> text(ann, "#messages").contains("while you were away"));
+    var secondTab = ann.getWindowHandle();
+    ann.switchTo().window(firstTab);
+    ann.findElement(By.id("compose-body")).sendKeys("from my first tab");
+    ann.findElement(By.cssSelector("#compose button")).click();
+    ann.switchTo().window(secondTab);
+    waitFor("the second tab gets it live", () -> text(ann, "#messages").contains("from my first tab"));
+    ann.close();
+    ann.switchTo().window(firstTab);
     screenshot(ann, "chat-ann");
     screenshot(ben, "chat-ben");
 
@@ -191,6 +234,36 @@ class ConsoleBrowserIT {
       return text(ann, "#journal tbody").contains("DEBIT");
     });
     screenshot(ann, "wallet-ann");
+
+    // A hold: Ann's available money drops, the balance does not; voiding it gives the money back.
+    var amount = ann.findElement(By.id("transfer-amount"));
+    amount.clear();
+    amount.sendKeys("50");
+    ann.findElement(By.id("transfer-pending")).click();
+    ann.findElement(By.cssSelector("#transfer-form button")).click();
+    waitFor("the hold is placed", () -> "HELD".equals(ann.findElement(By.id("transfer-result"))
+        .getAttribute("data-status")));
+    waitFor("ann has 250 available", () -> text(ann, "#accounts tbody tr .available").equals("250"));
+    assertEquals("300 EUR", text(ann, "#accounts tbody tr .balance"), "a hold moves no money");
+    ann.findElement(By.id("transfer-void")).click();
+    waitFor("the hold is voided", () -> "VOIDED".equals(ann.findElement(By.id("transfer-result"))
+        .getAttribute("data-status")));
+    waitFor("ann has 300 available again", () -> text(ann, "#accounts tbody tr .available").equals("300"));
+
+    // Ben sends the 200 back: a reversal from the credit in his journal.
+    waitFor("ben's journal offers to reverse the payment", () -> {
+      ben.findElement(By.cssSelector("#accounts tbody tr button")).click();
+      return !ben.findElements(By.cssSelector("#journal button.reverse")).isEmpty();
+    });
+    ben.findElement(By.cssSelector("#journal button.reverse")).click();
+    waitFor("ben's balance is 0", () -> {
+      ben.findElement(By.id("refresh-accounts")).click();
+      return text(ben, "#accounts tbody tr .balance").equals("0 EUR");
+    });
+    waitFor("ann's balance is 500", () -> {
+      ann.findElement(By.id("refresh-accounts")).click();
+      return text(ann, "#accounts tbody tr .balance").equals("500 EUR");
+    });
   }
 
   @Test
@@ -243,6 +316,13 @@ class ConsoleBrowserIT {
       assertTrue(text(admin, "#ops-members tbody").contains("(this node)"), text(admin, "#ops-members tbody"));
       // The second poll turns the node's totals into rates.
       waitFor("answers per second shown", () -> text(admin, "#ops-node").contains("/s, of which 5xx"));
+      // The ledger's invariant checker, run by the administrator: every check passes (other tests moved money).
+      admin.findElement(By.id("ops-check")).click();
+      waitFor("the checker answered", () -> admin.findElement(By.id("ops-checks")).getAttribute("data-passed")
+          != null);
+      assertEquals("true", admin.findElement(By.id("ops-checks")).getAttribute("data-passed"),
+          text(admin, "#ops-checks"));
+      assertTrue(text(admin, "#ops-checks").contains("PASS"), text(admin, "#ops-checks"));
       screenshot(admin, "ops-admin");
     } finally {
       OPEN.remove("admin");
