@@ -475,9 +475,10 @@ async function sendTransfer(request) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     t = await api("GET", "/v1/transfers/" + t.transferId);
   }
+  // The balances first: once the result shows, the table is already the one after this transfer.
+  await loadAccounts();
   showTransfer(t, replayed);
   $("transfer-retry").hidden = false;
-  await loadAccounts();
 }
 
 function showTransfer(t, replayed) {
@@ -492,8 +493,9 @@ function showTransfer(t, replayed) {
 for (const action of ["post", "void"]) {
   $("transfer-" + action).addEventListener("click", async () => {
     try {
-      showTransfer(await api("POST", `/v1/transfers/${lastTransfer.id}/${action}`, {}), false);
+      const t = await api("POST", `/v1/transfers/${lastTransfer.id}/${action}`, {});
       await loadAccounts();
+      showTransfer(t, false);
     } catch (e) {
       toast(e.message);
     }

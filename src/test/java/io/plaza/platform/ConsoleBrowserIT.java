@@ -114,8 +114,15 @@ class ConsoleBrowserIT {
     waitFor(user + " signed in", () -> browser.findElement(By.id("who")).getText().equals("signed in as " + user));
   }
 
+  /** The element's text; found again if the page re-rendered it between finding and reading. */
   private static String text(WebDriver browser, String css) {
-    return browser.findElement(By.cssSelector(css)).getText();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return browser.findElement(By.cssSelector(css)).getText();
+      } catch (org.openqa.selenium.StaleElementReferenceException e) {
+        if (attempt == 3) throw e;
+      }
+    }
   }
 
   private static void screenshot(WebDriver browser, String name) throws Exception {
