@@ -4,11 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -110,8 +108,7 @@ public final class DemoSeed {
 
   private JsonNode call(String method, String path, String user, Object body, Map<String, String> headers)
       throws IOException, InterruptedException {
-    var request = HttpRequest.newBuilder(URI.create(base + path.replace(" ", URLEncoder.encode(" ",
-            StandardCharsets.UTF_8)))).timeout(Duration.ofSeconds(15))
+    var request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(15))
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body)));
     if (body != null) request.header("Content-Type", "application/json");

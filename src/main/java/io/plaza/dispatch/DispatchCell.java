@@ -16,8 +16,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 /**
  * The index of one H3 cell (sharded by cell address, so the index spreads over the cluster): the available drivers
  * in it with their latest position, and the cell's surge window. Kept in memory only: the drivers re-announce
- * themselves with every ping (about once a second), so a cell that moved to another node is whole again within a
- * second or two. A driver not heard from for {@code staleAfter} is never a candidate.
+ * themselves when they move and at least every {@code announce-every} (10 s) while they ping, so a cell that moved to
+ * another node is whole again within that. A driver not heard from for {@code staleAfter} is never a candidate.
  */
 public final class DispatchCell {
 
