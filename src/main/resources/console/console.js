@@ -3,7 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { token: null, user: null, socket: null, feed: null, open: null, conversations: [], lastSeq: {},
-  received: {}, receipts: {}, presence: {}, older: null, syncedFrom: {} };
+  received: {}, receipts: {}, presence: {}, older: null, syncedFrom: {}, info: {}, left: {} };
 
 function toast(text) {
   const t = $("toast");
@@ -116,30 +116,72 @@ $("tabs").addEventListener("click", (e) => {
 // ---- chat --------------------------------------------------------------------------------------------------
 
 async function loadConversations() {
-  const listed = (await api("GET", "/v1/conversations")).conversations;
+  // The list is a read model about a second behind: a group just left may still be in it.
+  const listed = (await api("GET", "/v1/conversations")).conversations
+    .filter((c) => !(Date.now() - (state.left[c.conversationId] || 0) < 10_000));
   const known = state.conversations.filter((c) => !listed.some((l) => l.conversationId === c.conversationId));
   state.conversations = [...known, ...listed];
   renderConversations();
+  // A direct conversation has no title: it is named after the other member, asked once per conversation.
+  const unnamed = state.conversations.filter((c) => !c.title && !state.info[c.conversationId]);
+  if (unnamed.length) {
+    await Promise.all(unnamed.map((c) => loadInfo(c.conversationId).catch(() => {})));
+    renderConversations();
+  }
+}
+
+/** Kind, title, owner, admins and members, from the conversation itself (not a read model). */
+async function loadInfo(id) {
+  const info = await api("GET", "/v1/conversations/" + encodeURIComponent(id));
+  state.info[id] = info;
+  return info;
+}
+
+function conversationName(c) {
+  if (c.title) return c.title;
+  const info = state.info[c.conversationId];
+  if (info && info.title) return info.title;
+  if (info) return info.members.filter((m) => m !== state.user).join(", ") || state.user;
+  return c.kind === "group" ? "group" : "direct conversation";
+}
+
+/** The open conversation's members; a group's admins may add members, and any member may leave it. */
+function renderMembers(id) {
+  const info = state.info[id];
+  if (!info || id !== state.open) return;
+  const group = info.kind === "group";
+  $("members").hidden = !group;
+  $("member-list").textContent = "members: " + [...info.members].sort().map((m) =>
+    m + (m === info.owner ? " (owner)" : info.admins.includes(m) ? " (admin)" : "")).join(", ");
+  $("add-member").hidden = !info.admins.includes(state.user);
+  $("leave").hidden = !info.members.includes(state.user);
 }
 
 function renderConversations() {
   const list = $("conversations");
   list.replaceChildren();
   for (const c of state.conversations) {
-    const name = c.title || c.conversationId;
+    const name = conversationName(c);
     const li = el("li", { "data-id": c.conversationId },
       el("div", {}, el("div", {}, name), el("div", { class: "last" }, c.lastBody ? c.lastSender + ": " + c.lastBody : "")));
     if (c.unread > 0 && c.conversationId !== state.open) li.append(el("span", { class: "unread" }, String(c.unread)));
     if (c.conversationId === state.open) li.classList.add("open");
-    li.addEventListener("click", () => openConversation(c.conversationId, name));
+    li.addEventListener("click", () => openConversation(c.conversationId));
     list.append(li);
   }
 }
 
-async function openConversation(id, name) {
+async function openConversation(id) {
   state.open = id;
-  $("conversation-title").textContent = name;
+  const c = state.conversations.find((x) => x.conversationId === id) || { conversationId: id };
+  $("conversation-title").textContent = conversationName(c);
+  $("members").hidden = true;
   $("compose").hidden = false;
+  loadInfo(id).then(() => {
+    if (id !== state.open) return;
+    $("conversation-title").textContent = conversationName(c);
+    renderMembers(id);
+  }).catch((e) => toast(e.message));
   const page = await api("GET", "/v1/conversations/" + encodeURIComponent(id) + "/messages?limit=50");
   $("messages").replaceChildren();
   $("typing").textContent = "";
@@ -312,9 +354,24 @@ async function connectChat() {
   // Back after a disconnect (network, sleep, a node restart): fetch what this device missed meanwhile.
   socket.onopen = () => syncAll();
   socket.onclose = () => {
-    if (state.socket === socket) setTimeout(() => connectChat().catch((e) => toast(e.message)), 2000);
+    // Offline, the page waits for the network instead of trying every 2 s ("online" below reconnects).
+    if (state.socket === socket && navigator.onLine) setTimeout(reconnectChat, 2000);
   };
 }
+
+function reconnectChat() {
+  const s = state.socket;
+  if (s && (s.readyState === WebSocket.OPEN || s.readyState === WebSocket.CONNECTING)) return;
+  connectChat().catch((e) => {
+    toast(e.message);
+    if (navigator.onLine) setTimeout(reconnectChat, 2000);
+  });
+}
+
+// A socket can outlive a lost network for minutes before TCP notices: the page drops it when the browser goes
+// offline and reconnects, then syncs, as soon as it is back.
+window.addEventListener("offline", () => state.socket && state.socket.close());
+window.addEventListener("online", () => state.token && reconnectChat());
 
 // Typing: told to the other members at most every 3 s while keys are pressed.
 $("compose-body").addEventListener("input", () => {
@@ -339,8 +396,44 @@ onSubmit("new-conversation", async () => {
   const kind = $("new-kind").value;
   const request = kind === "direct" ? { kind, with: members[0] } : { kind, members, title: $("new-title").value || undefined };
   const created = await api("POST", "/v1/conversations", request);
+  state.info[created.conversationId] = created;
+  $("new-members").value = "";
+  $("new-title").value = "";
+  // The list is a read model a second behind: show the new conversation in it at once.
+  if (!state.conversations.some((c) => c.conversationId === created.conversationId)) {
+    state.conversations.unshift({ conversationId: created.conversationId, kind: created.kind, title: created.title,
+      unread: 0 });
+  }
   await loadConversations();
-  await openConversation(created.conversationId, created.title || created.conversationId);
+  await openConversation(created.conversationId);
+});
+
+onSubmit("add-member", async () => {
+  const id = state.open;
+  const user = $("add-member-user").value.trim();
+  state.info[id] = await api("POST", `/v1/conversations/${encodeURIComponent(id)}/members`, { users: [user] });
+  $("add-member-user").value = "";
+  renderMembers(id);
+});
+
+$("leave").addEventListener("click", async () => {
+  const id = state.open;
+  try {
+    await api("DELETE", `/v1/conversations/${encodeURIComponent(id)}/members/${encodeURIComponent(state.user)}`);
+    state.left[id] = Date.now();
+    state.conversations = state.conversations.filter((c) => c.conversationId !== id);
+    delete state.info[id];
+    state.open = null;
+    $("conversation-title").textContent = "No conversation open";
+    $("members").hidden = true;
+    $("presence").textContent = "";
+    $("typing").textContent = "";
+    $("compose").hidden = true;
+    $("messages").replaceChildren();
+    renderConversations();
+  } catch (e) {
+    toast(e.message);
+  }
 });
 
 // ---- feed --------------------------------------------------------------------------------------------------

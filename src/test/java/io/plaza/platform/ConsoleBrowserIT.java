@@ -125,6 +125,11 @@ class ConsoleBrowserIT {
     }
   }
 
+  /** Chromium's network emulation: offline, or back to an unthrottled network. */
+  private static java.util.Map<String, Object> networkConditions(boolean offline) {
+    return java.util.Map.of("offline", offline, "latency", 0, "downloadThroughput", -1, "uploadThroughput", -1);
+  }
+
   private static void screenshot(WebDriver browser, String name) throws Exception {
     var png = ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES);
     Files.write(SCREENSHOTS.resolve(name + ".png"), png);
@@ -146,6 +151,9 @@ class ConsoleBrowserIT {
     // Ben's list gets the conversation when the message arrives on his socket; he opens it and reads it.
     waitFor("ben's list shows the conversation", () -> !ben.findElements(By.cssSelector("#conversations li"))
         .isEmpty());
+    // A direct conversation has no title: each side sees it named after the other member.
+    waitFor("ben's list names the conversation after ann", () -> text(ben, "#conversations li").startsWith("cb-ann"));
+    waitFor("ann's list names it after ben", () -> text(ann, "#conversations li").startsWith("cb-ben"));
     ben.findElement(By.cssSelector("#conversations li")).click();
     waitFor("ben sees ann's message", () -> text(ben, "#messages").contains("hello ben"));
     assertTrue(text(ben, "#messages li").startsWith("cb-ann"), "sent by ann: " + text(ben, "#messages li"));
@@ -176,13 +184,54 @@ class ConsoleBrowserIT {
     ann.findElement(By.cssSelector("#compose button")).click();
     waitFor("ann's message sent", () -> text(ann, "#messages").contains("while you were away"));
     waitFor("ben's page synced it after reconnecting", () -> text(ben, "#messages").contains("while you were away"));
+    // Ben's browser goes offline (Chromium's network emulation): nothing reaches the page, and what Ann wrote
+    // meanwhile appears once the network is back.
+    var network = (ChromeDriver) ben;
+    network.executeCdpCommand("Network.enable", java.util.Map.of());
+    network.executeCdpCommand("Network.emulateNetworkConditions", networkConditions(true));
+    waitFor("ben's page knows it is offline", () -> Boolean.FALSE.equals(
+        ((org.openqa.selenium.JavascriptExecutor) ben).executeScript("return navigator.onLine")));
+    ann.findElement(By.id("compose-body")).sendKeys("sent while you were offline");
+    ann.findElement(By.cssSelector("#compose button")).click();
+    waitFor("ann's message sent", () -> text(ann, "#messages").contains("sent while you were offline"));
+    Thread.sleep(1_000); // a delivery to an open socket takes milliseconds
+    assertTrue(!text(ben, "#messages").contains("sent while you were offline"), "an offline page receives nothing");
+    network.executeCdpCommand("Network.emulateNetworkConditions", networkConditions(false));
+    waitFor("ben's page synced what it missed offline",
+        () -> text(ben, "#messages").contains("sent while you were offline"));
+    assertEquals(1, ben.findElements(By.xpath("//ol[@id='messages']/li[contains(., 'sent while you were offline')]"))
+        .size(), "shown once");
+    // A group: Ann creates it with Ben and adds Carl; Ben, a member but not an admin, sees the members and leaves.
+    ann.findElement(By.cssSelector("#new-kind option[value=group]")).click();
+    ann.findElement(By.id("new-members")).sendKeys("cb-ben");
+    ann.findElement(By.id("new-title")).sendKeys("Weekend trip");
+    ann.findElement(By.cssSelector("#new-conversation button")).click();
+    waitFor("the group opened", () -> text(ann, "#conversation-title").equals("Weekend trip"));
+    waitFor("ann sees its members", () -> text(ann, "#member-list").equals("members: cb-ann (owner), cb-ben"));
+    ann.findElement(By.id("add-member-user")).sendKeys("cb-carl");
+    ann.findElement(By.cssSelector("#add-member button")).click();
+    waitFor("carl was added", () -> text(ann, "#member-list").equals("members: cb-ann (owner), cb-ben, cb-carl"));
+    ann.findElement(By.id("compose-body")).sendKeys("who is driving?");
+    ann.findElement(By.cssSelector("#compose button")).click();
+    waitFor("ben's list has the group", () -> !ben.findElements(By.xpath(
+        "//ul[@id='conversations']/li[contains(., 'Weekend trip')]")).isEmpty());
+    ben.findElement(By.xpath("//ul[@id='conversations']/li[contains(., 'Weekend trip')]")).click();
+    waitFor("ben sees the group's members", () -> text(ben, "#member-list").contains("cb-carl"));
+    assertTrue(!ben.findElement(By.id("add-member")).isDisplayed(), "only admins add members");
+    ben.findElement(By.id("leave")).click();
+    waitFor("ben left the group", () -> ben.findElements(By.xpath(
+        "//ul[@id='conversations']/li[contains(., 'Weekend trip')]")).isEmpty());
+    ann.findElement(By.xpath("//ul[@id='conversations']/li[contains(., 'Weekend trip')]")).click();
+    waitFor("ann sees ben gone", () -> text(ann, "#member-list").equals("members: cb-ann (owner), cb-carl"));
+    ann.findElement(By.xpath("//ul[@id='conversations']/li[contains(., 'cb-ben')]")).click();
+    ben.findElement(By.xpath("//ul[@id='conversations']/li[contains(., 'cb-ann')]")).click();
     // A second tab of Ann's is a second device: it has the history, and what the first tab sends reaches it live.
     var firstTab = ann.getWindowHandle();
     ann.switchTo().newWindow(org.openqa.selenium.WindowType.TAB);
     signIn(ann, "cb-ann");
-    waitFor("the second tab lists the conversation", () -> !ann.findElements(By.cssSelector("#conversations li"))
-        .isEmpty());
-    ann.findElement(By.cssSelector("#conversations li")).click();
+    var withBen = By.xpath("//ul[@id='conversations']/li[contains(., 'cb-ben')]");
+    waitFor("the second tab lists the conversation", () -> !ann.findElements(withBen).isEmpty());
+    ann.findElement(withBen).click();
     waitFor("the second tab shows the history", () -> text(ann, "#messages").contains("while you were away"));
     var secondTab = ann.getWindowHandle();
     ann.switchTo().window(firstTab);
