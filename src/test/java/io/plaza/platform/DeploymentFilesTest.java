@@ -95,6 +95,26 @@ class DeploymentFilesTest {
   }
 
   @Test
+  void theBuildContextCarriesWhatTheDockerfileCopiesAndNotTheDevData() throws IOException {
+    var rules = Files.readAllLines(Path.of(".dockerignore")).stream()
+        .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+    assertEquals("*", rules.get(0), "everything is left out unless named: " + rules);
+    var included = rules.stream().skip(1).peek(r -> assertTrue(r.startsWith("!"), "an allow-list: " + r))
+        .map(r -> r.substring(1)).toList();
+    var copied = java.util.regex.Pattern.compile("(?m)^COPY (?!--from)(\\S+) ")
+        .matcher(Files.readString(Path.of("docker/Dockerfile"))).results().map(m -> m.group(1)).toList();
+    assertTrue(copied.containsAll(List.of("pom.xml", "src", "projections", "cluster-config")), copied.toString());
+    for (var source : copied) {
+      assertTrue(included.stream().anyMatch(i -> i.equals(source) || i.startsWith(source + "/")),
+          source + " (copied by the Dockerfile) is in the build context: " + included);
+    }
+    for (var local : List.of(".plaza", "target", ".git", "src/test")) {
+      assertTrue(included.stream().noneMatch(i -> i.equals(local) || local.startsWith(i + "/")),
+          local + " stays out of the build context");
+    }
+  }
+
+  @Test
   void kubernetesManifestsAgreeWithTheKubernetesOverlay() throws IOException {
     var k8s = kubernetesByKind();
     var deployment = k8s.get("Deployment");

@@ -39,6 +39,13 @@ public final class NodeProcess implements AutoCloseable {
    * over the test defaults, and waits until it serves HTTP.
    */
   public static NodeProcess start(Ports ports, Map<String, String> settings, Path log, String classpath) {
+    var node = launch(ports, settings, log, classpath);
+    node.awaitUp(Duration.ofSeconds(120));
+    return node;
+  }
+
+  /** Starts a node process and returns at once: for a node expected to stop on its own. */
+  public static NodeProcess launch(Ports ports, Map<String, String> settings, Path log, String classpath) {
     var props = new java.util.LinkedHashMap<String, String>();
     props.put("plaza.dev-mode", "on");
     props.put("plaza.auth.admin-users", "admin");
@@ -62,9 +69,7 @@ public final class NodeProcess implements AutoCloseable {
     try {
       var process = new ProcessBuilder(command).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-      var node = new NodeProcess(process, ports);
-      node.awaitUp(Duration.ofSeconds(120));
-      return node;
+      return new NodeProcess(process, ports);
     } catch (IOException e) {
       throw new AssertionError("cannot start a node process", e);
     }
@@ -112,6 +117,19 @@ public final class NodeProcess implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** The process's exit code once it has ended by itself within {@code within}; an assertion error if it has not. */
+  public int awaitExit(Duration within) {
+    try {
+      if (!process.waitFor(within.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        throw new AssertionError("the node process still runs after " + within);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+    return process.exitValue();
   }
 
   /** SIGKILL, as a crashed machine. */
