@@ -18,12 +18,20 @@ public record ChatFrame(
     Instant at,
     String user,
     Long afterSeq,
-    Integer status,
+    String code,
     String detail,
     Boolean online) {
 
+  /**
+   * An error, the same shape on every socket: {@code code} is the problem code a REST answer would carry (by the
+   * status it would have when the refusal names none), {@code detail} says why; the socket stays open.
+   */
   static ChatFrame error(int status, String detail, String convId, String clientMsgId) {
-    return new ChatFrame("error", convId, null, null, clientMsgId, null, null, null, null, status,
+    return error(io.plaza.platform.ProblemCode.Common.forStatus(status).code(), detail, convId, clientMsgId);
+  }
+
+  static ChatFrame error(String code, String detail, String convId, String clientMsgId) {
+    return new ChatFrame("error", convId, null, null, clientMsgId, null, null, null, null, code,
         io.plaza.platform.StorableValues.printable(detail), null);
   }
 

@@ -216,7 +216,7 @@ public final class ChatSocket {
   }
 
   private static ChatFrame error(Rejection rejection, ChatFrame frame) {
-    return ChatFrame.error(rejection.kind().status, rejection.detail(), frame.convId(), frame.clientMsgId());
+    return ChatFrame.error(rejection.code(), rejection.detail(), frame.convId(), frame.clientMsgId());
   }
 
   private static CompletionStage<List<ChatFrame>> done(ChatFrame frame) {

@@ -26,10 +26,26 @@ public record DispatchFrame(
     String status,
     String driverId,
     String reason,
-    Integer code,
+    String code,
     String detail) {
 
-  static DispatchFrame error(int code, String detail, String rideId) {
+  /**
+   * An error, the same shape on every socket: {@code code} is the problem code a REST answer would carry (by the
+   * status it would have when the refusal names none), {@code detail} says why; the socket stays open.
+   */
+  static DispatchFrame error(int status, String detail, String rideId) {
+    return error(io.plaza.platform.ProblemCode.Common.forStatus(status), detail, rideId);
+  }
+
+  static DispatchFrame error(io.plaza.platform.ProblemCode code, String detail, String rideId) {
+    return error(code.code(), detail, rideId);
+  }
+
+  static DispatchFrame error(io.plaza.platform.Rejection rejection, String rideId) {
+    return error(rejection.code(), rejection.detail(), rideId);
+  }
+
+  private static DispatchFrame error(String code, String detail, String rideId) {
     return new DispatchFrame("error", rideId, null, null, null, null, null, null, null, null, null, null, null, null,
         null, null, code, io.plaza.platform.StorableValues.printable(detail));
   }

@@ -285,7 +285,7 @@ public final class Driver
             .thenRun(s -> rides.apply(rideId).tell(new Ride.Declined(driverId)))
             .thenReply(cmd.replyTo(), s -> new Done());
       }
-      case ASSIGNED, ON_TRIP -> Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+      case ASSIGNED, ON_TRIP -> Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.RIDE_IN_PROGRESS,
           "you have ride " + state.rideId() + ": complete or cancel it before going offline")));
     };
   }
@@ -293,7 +293,7 @@ public final class Driver
   private ReplyEffect<Event, State> report(State state, Report cmd) {
     connection = cmd.connection();
     if (state.status() == Status.OFFLINE) {
-      push(DispatchFrame.error(409, "go online before sending pings", null));
+      push(DispatchFrame.error(DispatchProblem.NOT_ONLINE, "go online before sending pings", null));
       return Effect().noReply();
     }
     var now = clock.instant();
@@ -338,7 +338,8 @@ public final class Driver
       return Effect().reply(cmd.replyTo(), new Done()); // a retried accept
     }
     if (state.status() != Status.OFFERED || !cmd.rideId().equals(state.rideId())) {
-      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict("no open offer for ride " + cmd.rideId())));
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.OFFER_EXPIRED,
+          "no open offer for ride " + cmd.rideId())));
     }
     var now = clock.instant();
     if (!cmd.accept()) {
@@ -370,7 +371,7 @@ public final class Driver
       // Withdrawn (or already assigned by an earlier answer) meanwhile.
       return state.status() == Status.ASSIGNED && answered.rideId().equals(state.rideId())
           ? Effect().reply(replyTo, new Done())
-          : Effect().reply(replyTo, new Rejected(Rejection.conflict("the offer for ride " + answered.rideId()
+          : Effect().reply(replyTo, new Rejected(Rejection.conflict(DispatchProblem.OFFER_EXPIRED, "the offer for ride " + answered.rideId()
               + " is over")));
     }
     var now = clock.instant();
@@ -391,7 +392,8 @@ public final class Driver
           push(DispatchFrame.offerEnded(answered.rideId(), reason));
           announce(s);
         })
-        .thenReply(replyTo, s -> new Rejected(Rejection.conflict("ride " + answered.rideId() + ": " + reason)));
+        .thenReply(replyTo, s -> new Rejected(Rejection.conflict(DispatchProblem.OFFER_LOST,
+            "ride " + answered.rideId() + ": " + reason)));
   }
 
   private ReplyEffect<Event, State> withdraw(State state, Withdraw cmd) {
@@ -418,7 +420,7 @@ public final class Driver
     boolean onIt = (state.status() == Status.ASSIGNED || state.status() == Status.ON_TRIP)
         && cmd.rideId().equals(state.rideId());
     if (!onIt) {
-      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict("ride " + cmd.rideId()
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.NOT_YOUR_RIDE, "ride " + cmd.rideId()
           + " is not your current ride")));
     }
     ctx.ask(Ride.Reply.class, rides.apply(cmd.rideId()), settings.askTimeout(),
@@ -433,7 +435,7 @@ public final class Driver
           "the ride did not answer in time; retry")));
     }
     if (answered.answer() instanceof Ride.Refused refused) {
-      return Effect().reply(answered.replyTo(), new Rejected(Rejection.conflict(refused.reason())));
+      return Effect().reply(answered.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.RIDE_STATE, refused.reason())));
     }
     if (!answered.rideId().equals(state.rideId())) return Effect().reply(answered.replyTo(), new Done());
     var now = clock.instant();

@@ -138,7 +138,7 @@ public final class DriverSocket {
         .exceptionally(e -> new Driver.Rejected(new Rejection(Rejection.Kind.UNAVAILABLE,
             "the driver entity did not answer in time; retry")))
         .thenApply(reply -> reply instanceof Driver.Rejected r
-            ? DispatchFrame.error(r.rejection().kind().status, r.rejection().detail(), rideId)
+            ? DispatchFrame.error(r.rejection(), rideId)
             : onSuccess.apply(reply));
   }
 

@@ -357,7 +357,7 @@ public final class Ride extends EventSourcedBehaviorWithEnforcedReplies<Ride.Com
   private ReplyEffect<Event, State> request(State state, Request cmd) {
     if (state.request() != null) {
       return cmd.riderId().equals(state.request().riderId()) ? Effect().reply(cmd.replyTo(), view(state))
-          : Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict("ride id " + rideId + " is taken")));
+          : Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.RIDE_ID_TAKEN, "ride id " + rideId + " is taken")));
     }
     var requested = new Requested(rideId, cmd.riderId(), cmd.pickup(), cmd.dropoff(), cmd.vehicleType(), cmd.surge(),
         cmd.fareCents(), clock.instant());
@@ -545,7 +545,9 @@ public final class Ride extends EventSourcedBehaviorWithEnforcedReplies<Ride.Com
       return Effect().reply(cmd.replyTo(), view(state)); // a retried cancel
     }
     var refusal = cancelRefusal(state.status(), Party.RIDER);
-    if (refusal != null) return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(refusal)));
+    if (refusal != null) {
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.RIDE_STATE, refusal)));
+    }
     timers.cancel(OfferDeadline.class);
     var driver = state.driverId(); // offered or assigned: either way it must be freed
     return Effect().persist(new Cancelled(rideId, Party.RIDER, driver, clock.instant()))
@@ -604,7 +606,7 @@ public final class Ride extends EventSourcedBehaviorWithEnforcedReplies<Ride.Com
   }
 
   private Rejected notFound() {
-    return new Rejected(Rejection.notFound("no ride " + rideId));
+    return new Rejected(Rejection.notFound(DispatchProblem.RIDE_NOT_FOUND, "no ride " + rideId));
   }
 
   @Override

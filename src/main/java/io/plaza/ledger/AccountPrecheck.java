@@ -30,12 +30,12 @@ final class AccountPrecheck {
       if (fromReply instanceof LedgerAccount.Rejected rejected) {
         var why = rejected.rejection();
         // An unknown account named in the body is a semantic error of the body, not a missing URL resource.
-        return why.kind() == Rejection.Kind.NOT_FOUND ? Rejection.unprocessable(why.detail()) : why;
+        return why.kind() == Rejection.Kind.NOT_FOUND ? why.as(Rejection.Kind.UNPROCESSABLE) : why;
       }
       var account = ((LedgerAccount.AccountReply) fromReply).account();
-      if (account.closed()) return Rejection.unprocessable("account " + from + " is closed");
+      if (account.closed()) return Rejection.unprocessable(LedgerProblem.ACCOUNT_CLOSED, "account " + from + " is closed");
       if (!account.currency().equals(currency)) {
-        return Rejection.unprocessable("currency " + currency + " does not match account " + from + "'s "
+        return Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH, "currency " + currency + " does not match account " + from + "'s "
             + account.currency());
       }
       return destinationRefusal(toReply, to, currency);
@@ -54,12 +54,15 @@ final class AccountPrecheck {
 
   private static Rejection destinationRefusal(LedgerAccount.Reply toReply, String to, String currency) {
     if (toReply instanceof LedgerAccount.Rejected rejected) {
-      return Rejection.unprocessable("destination " + rejected.rejection().detail());
+      var why = rejected.rejection();
+      return new Rejection(Rejection.Kind.UNPROCESSABLE, "destination " + why.detail(), why.code());
     }
     var info = (LedgerAccount.AccountInfo) toReply;
-    if (info.closed()) return Rejection.unprocessable("destination account " + to + " is closed");
+    if (info.closed()) {
+      return Rejection.unprocessable(LedgerProblem.ACCOUNT_CLOSED, "destination account " + to + " is closed");
+    }
     if (!info.currency().equals(currency)) {
-      return Rejection.unprocessable("currency " + currency + " does not match destination account " + to
+      return Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH, "currency " + currency + " does not match destination account " + to
           + "'s " + info.currency());
     }
     return null;

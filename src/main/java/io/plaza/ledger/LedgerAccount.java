@@ -690,7 +690,7 @@ public final class LedgerAccount
 
   private Decision<Event, State> open(Open cmd) {
     if (!Currencies.isKnown(cmd.currency())) {
-      return reject(cmd.replyTo(), Rejection.unprocessable("unknown currency '" + cmd.currency() + "'"));
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.UNKNOWN_CURRENCY, "unknown currency '" + cmd.currency() + "'"));
     }
     if (cmd.overdraftLimit() < 0) {
       return reject(cmd.replyTo(), Rejection.badRequest("overdraftLimit must not be negative"));
@@ -705,7 +705,7 @@ public final class LedgerAccount
         && state.overdraftLimit() == cmd.overdraftLimit()) {
       return answer(cmd.replyTo(), new AccountReply(summary(state)));
     }
-    return reject(cmd.replyTo(), Rejection.conflict("account " + accountId + " already exists with other terms"));
+    return reject(cmd.replyTo(), Rejection.conflict(LedgerProblem.ACCOUNT_EXISTS, "account " + accountId + " already exists with other terms"));
   }
 
   private Decision<Event, State> deposit(OpenAccount state, Deposit cmd) {
@@ -718,7 +718,7 @@ public final class LedgerAccount
     try {
       after = Math.addExact(state.balance(), cmd.amount());
     } catch (ArithmeticException overflow) {
-      return reject(cmd.replyTo(), Rejection.unprocessable("deposit would overflow the balance"));
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.BALANCE_OVERFLOW, "deposit would overflow the balance"));
     }
     var event = new FundsDeposited(accountId, cmd.operationId(), cmd.amount(), after, clock.instant());
     return persist(event, cmd.replyTo(), s -> movementReply(s, cmd.operationId()));
@@ -742,11 +742,11 @@ public final class LedgerAccount
     try {
       after = Math.subtractExact(state.available(), amount);
     } catch (ArithmeticException overflow) {
-      return Rejection.unprocessable("withdrawal would overflow the balance");
+      return Rejection.unprocessable(LedgerProblem.BALANCE_OVERFLOW, "withdrawal would overflow the balance");
     }
     if (after >= -state.overdraftLimit()) return null;
     var held = state.held() == 0 ? "" : " (of which " + state.held() + " held by pending transfers)";
-    return Rejection.unprocessable(state.overdraftLimit() == 0
+    return Rejection.unprocessable(LedgerProblem.INSUFFICIENT_FUNDS, state.overdraftLimit() == 0
         ? "insufficient funds: balance " + state.balance() + held + ", requested " + amount
         : "overdraft limit " + state.overdraftLimit() + " exceeded: balance " + state.balance() + held
             + ", requested " + amount);
@@ -756,15 +756,15 @@ public final class LedgerAccount
     if (!owned(state, cmd.requester())) return forbidden(cmd.replyTo());
     if (state.closed()) return answer(cmd.replyTo(), new AccountReply(summary(state)));
     if (state.balance() != 0) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.ACCOUNT_NOT_SETTLED,
           "only an account with balance 0 can be closed; balance is " + state.balance()));
     }
     if (!state.expected().isEmpty()) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.ACCOUNT_NOT_SETTLED,
           "the account expects " + state.expected().size() + " credit(s) from linked transfers; retry shortly"));
     }
     if (!state.holds().isEmpty()) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.ACCOUNT_NOT_SETTLED,
           "the account has " + state.holds().size() + " pending transfer(s) holding funds; post or void them first"));
     }
     return persist(new AccountClosed(accountId, clock.instant()), cmd.replyTo(), s -> new AccountReply(summary(s)));
@@ -800,7 +800,7 @@ public final class LedgerAccount
     try {
       after = Math.addExact(state.balance(), cmd.amount());
     } catch (ArithmeticException overflow) {
-      return reject(cmd.replyTo(), Rejection.unprocessable("credit would overflow the balance"));
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.BALANCE_OVERFLOW, "credit would overflow the balance"));
     }
     var event = new TransferCredited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(), after,
         clock.instant());
@@ -833,7 +833,7 @@ public final class LedgerAccount
     if (held == null) return holdGone(state, cmd.transferId(), id, Operation.Kind.TRANSFER_DEBIT, cmd.amount(),
         cmd.initiatedAt(), cmd.retry(), cmd.replyTo());
     if (cmd.amount() <= 0 || cmd.amount() > held) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.POST_AMOUNT_INVALID,
           "a pending transfer can post at most the " + held + " it holds, not " + cmd.amount()));
     }
     var event = new TransferDebited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(),
@@ -898,17 +898,17 @@ public final class LedgerAccount
       if (amount == null || earlier.amount() == amount) {
         return answer(replyTo, new MovementReply(summary(state), earlier, true));
       }
-      return reject(replyTo, Rejection.conflict("transfer " + transferId + " was already posted with amount "
+      return reject(replyTo, Rejection.conflict(LedgerProblem.HOLD_SETTLED, "transfer " + transferId + " was already posted with amount "
           + earlier.amount()));
     }
     var capture = kind == Operation.Kind.TRANSFER_DEBIT;
     var other = legId(transferId, capture ? Operation.Kind.HOLD_RELEASE : Operation.Kind.TRANSFER_DEBIT);
     if (state.recentOperations().containsKey(other)) {
-      return reject(replyTo, Rejection.conflict("the hold of transfer " + transferId + " was already "
+      return reject(replyTo, Rejection.conflict(LedgerProblem.HOLD_SETTLED, "the hold of transfer " + transferId + " was already "
           + (capture ? "released" : "posted")));
     }
     if (retry && state.mayHaveForgotten(initiatedAt)) return answer(replyTo, new LegUnknown(transferId));
-    return reject(replyTo, Rejection.notFound("no hold of transfer " + transferId + " on account " + accountId));
+    return reject(replyTo, Rejection.notFound(LedgerProblem.TRANSFER_NOT_FOUND, "no hold of transfer " + transferId + " on account " + accountId));
   }
 
   // ---- Transfers this account coordinates (Send) ---------------------------------------------------------------
@@ -930,7 +930,7 @@ public final class LedgerAccount
     if (state.closed()) return closed(cmd.replyTo());
     if (r.amount() <= 0) return reject(cmd.replyTo(), Rejection.badRequest("amount must be positive"));
     if (!state.currency().equals(r.currency())) {
-      return reject(cmd.replyTo(), Rejection.unprocessable("currency " + r.currency() + " does not match account "
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH, "currency " + r.currency() + " does not match account "
           + accountId + "'s " + state.currency()));
     }
     if (cmd.precheckRefusal() != null) return reject(cmd.replyTo(), cmd.precheckRefusal());
@@ -958,7 +958,7 @@ public final class LedgerAccount
   /** The same key again: the same request is answered with where its transfer stands, another one is refused. */
   private Decision<Event, State> sendReplay(OpenAccount state, Send cmd, Operation debit) {
     if (!debit.request().equals(cmd.request())) {
-      return reject(cmd.replyTo(), Rejection.conflict(
+      return reject(cmd.replyTo(), Rejection.conflict(LedgerProblem.IDEMPOTENCY_KEY_REUSED,
           "this Idempotency-Key was already used for a different transfer request"));
     }
     var transferId = cmd.transferId();
@@ -1112,7 +1112,7 @@ public final class LedgerAccount
   private static Rejection legRefusal(OpenAccount state, long amount, String currency) {
     if (amount <= 0) return Rejection.badRequest("amount must be positive");
     if (!state.currency().equals(currency)) {
-      return Rejection.unprocessable("currency " + currency + " does not match the account's " + state.currency());
+      return Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH, "currency " + currency + " does not match the account's " + state.currency());
     }
     return null;
   }
@@ -1132,7 +1132,7 @@ public final class LedgerAccount
     var earlier = state.recentOperations().get(operationId);
     if (earlier == null) return null;
     if (earlier.kind() != kind || earlier.amount() != amount) {
-      return reject(replyTo, Rejection.conflict(
+      return reject(replyTo, Rejection.conflict(LedgerProblem.IDEMPOTENCY_KEY_REUSED,
           "Idempotency-Key '" + operationId + "' was already used for a different request"));
     }
     return answer(replyTo, new MovementReply(summary(state), earlier, true));
@@ -1147,15 +1147,15 @@ public final class LedgerAccount
   }
 
   private Decision<Event, State> unknown(ActorRef<Reply> replyTo) {
-    return reject(replyTo, Rejection.notFound("account " + accountId + " does not exist"));
+    return reject(replyTo, Rejection.notFound(LedgerProblem.ACCOUNT_NOT_FOUND, "account " + accountId + " does not exist"));
   }
 
   private Decision<Event, State> closed(ActorRef<Reply> replyTo) {
-    return reject(replyTo, Rejection.unprocessable("account " + accountId + " is closed"));
+    return reject(replyTo, Rejection.unprocessable(LedgerProblem.ACCOUNT_CLOSED, "account " + accountId + " is closed"));
   }
 
   private Decision<Event, State> forbidden(ActorRef<Reply> replyTo) {
-    return reject(replyTo, Rejection.forbidden("account " + accountId + " belongs to another user"));
+    return reject(replyTo, Rejection.forbidden(LedgerProblem.NOT_ACCOUNT_OWNER, "account " + accountId + " belongs to another user"));
   }
 
   private static Decision<Event, State> reject(ActorRef<Reply> replyTo, Rejection rejection) {

@@ -428,7 +428,7 @@ public final class Transfer
   }
 
   private Rejected notFound() {
-    return new Rejected(Rejection.notFound("transfer " + transferId + " does not exist"));
+    return new Rejected(Rejection.notFound(LedgerProblem.TRANSFER_NOT_FOUND, "transfer " + transferId + " does not exist"));
   }
 
   private ReplyEffect<Event, State> unknown(ActorRef<Reply> replyTo) {
@@ -483,7 +483,7 @@ public final class Transfer
 
   private ReplyEffect<Event, State> post(InFlight state, PostPending cmd) {
     if (!state.request().pending()) {
-      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(LedgerProblem.NOT_PENDING,
           "transfer " + transferId + " is not a pending transfer: there is nothing to post")));
     }
     if (!state.request().requester().equals(cmd.requester())) return Effect().reply(cmd.replyTo(), otherUser());
@@ -493,15 +493,15 @@ public final class Transfer
       return Effect().noReply();
     }
     if (state.voiding() != null) {
-      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(LedgerProblem.HOLD_SETTLED,
           "transfer " + transferId + " is being voided and can no longer be posted")));
     }
     if (state.expiresAt() == null) {
-      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(LedgerProblem.HOLD_NOT_PLACED,
           "transfer " + transferId + " is still placing its hold; post it once it is HELD")));
     }
     if (cmd.amount() <= 0 || cmd.amount() > state.request().amount()) {
-      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.unprocessable(
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.unprocessable(LedgerProblem.POST_AMOUNT_INVALID,
           "a pending transfer posts 1 to " + state.request().amount() + " (the held amount), not " + cmd.amount())));
     }
     awaitOutcome(cmd.replyTo());
@@ -513,12 +513,12 @@ public final class Transfer
 
   private ReplyEffect<Event, State> voidHold(InFlight state, VoidPending cmd) {
     if (!state.request().pending()) {
-      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(LedgerProblem.NOT_PENDING,
           "transfer " + transferId + " is not a pending transfer: there is nothing to void")));
     }
     if (!state.request().requester().equals(cmd.requester())) return Effect().reply(cmd.replyTo(), otherUser());
     if (state.postAmount() != null) {
-      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(LedgerProblem.HOLD_SETTLED,
           "transfer " + transferId + " was already posted")));
     }
     if (state.voiding() != null) {
@@ -526,7 +526,7 @@ public final class Transfer
       return Effect().noReply();
     }
     if (state.expiresAt() == null) {
-      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(LedgerProblem.HOLD_NOT_PLACED,
           "transfer " + transferId + " is still placing its hold; void it once it is HELD")));
     }
     awaitOutcome(cmd.replyTo());
@@ -539,38 +539,44 @@ public final class Transfer
   /** Why a finished transfer refuses a post, or null when the post is a retry of the one that completed it. */
   private Rejection postRefusal(Finished state, PostPending cmd) {
     if (!state.request().pending()) {
-      return Rejection.conflict("transfer " + transferId + " is not a pending transfer: there is nothing to post");
+      return Rejection.conflict(LedgerProblem.NOT_PENDING,
+          "transfer " + transferId + " is not a pending transfer: there is nothing to post");
     }
     if (!state.request().requester().equals(cmd.requester())) return otherUser().rejection();
     return switch (state.status()) {
-      case EXPIRED -> Rejection.conflict("the hold of transfer " + transferId + " expired at " + state.expiresAt()
+      case EXPIRED -> Rejection.conflict(LedgerProblem.HOLD_EXPIRED, "the hold of transfer " + transferId + " expired at " + state.expiresAt()
           + " and was released; it can no longer be posted");
-      case VOIDED -> Rejection.conflict("transfer " + transferId + " was voided and can no longer be posted");
+      case VOIDED -> Rejection.conflict(LedgerProblem.HOLD_SETTLED, "transfer " + transferId + " was voided and can no longer be posted");
       default -> state.postedAmount() != null && state.postedAmount() == cmd.amount() ? null
           : state.postedAmount() != null ? postedWith(state.postedAmount()).rejection()
-              : Rejection.conflict("transfer " + transferId + " ended " + state.status() + " and cannot be posted");
+              : Rejection.conflict(LedgerProblem.TRANSFER_ENDED,
+                  "transfer " + transferId + " ended " + state.status() + " and cannot be posted");
     };
   }
 
   private Rejection voidRefusal(Finished state, String requester) {
     if (!state.request().pending()) {
-      return Rejection.conflict("transfer " + transferId + " is not a pending transfer: there is nothing to void");
+      return Rejection.conflict(LedgerProblem.NOT_PENDING,
+          "transfer " + transferId + " is not a pending transfer: there is nothing to void");
     }
     if (!state.request().requester().equals(requester)) return otherUser().rejection();
     if (state.status() == Status.VOIDED || state.status() == Status.EXPIRED) return null;
-    return Rejection.conflict("transfer " + transferId + " ended " + state.status() + " and cannot be voided");
+    return Rejection.conflict(LedgerProblem.TRANSFER_ENDED,
+        "transfer " + transferId + " ended " + state.status() + " and cannot be voided");
   }
 
   private Rejected otherUser() {
-    return new Rejected(Rejection.forbidden("transfer " + transferId + " was made by another user"));
+    return new Rejected(Rejection.forbidden(LedgerProblem.NOT_TRANSFER_OWNER,
+        "transfer " + transferId + " was made by another user"));
   }
 
   private Rejected postedWith(long amount) {
-    return new Rejected(Rejection.conflict("transfer " + transferId + " was already posted with amount " + amount));
+    return new Rejected(Rejection.conflict(LedgerProblem.HOLD_SETTLED,
+        "transfer " + transferId + " was already posted with amount " + amount));
   }
 
   private ReplyEffect<Event, State> keyReused(ActorRef<Reply> replyTo) {
-    return Effect().reply(replyTo, new Rejected(Rejection.conflict(
+    return Effect().reply(replyTo, new Rejected(Rejection.conflict(LedgerProblem.IDEMPOTENCY_KEY_REUSED,
         "this Idempotency-Key was already used for a different transfer request")));
   }
 

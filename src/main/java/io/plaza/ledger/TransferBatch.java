@@ -247,7 +247,7 @@ public final class TransferBatch
     builder.forStateType(NoBatch.class)
         .onCommand(Initiate.class, this::initiate)
         .onCommand(Get.class, cmd -> Effect().reply(cmd.replyTo(),
-            new Rejected(Rejection.notFound("batch " + batchId + " does not exist"))))
+            new Rejected(Rejection.notFound(LedgerProblem.BATCH_NOT_FOUND, "batch " + batchId + " does not exist"))))
         .onCommand(StepAnswered.class, cmd -> Effect().noReply())
         .onCommand(RetryStep.class, cmd -> Effect().noReply())
         .onCommand(ReplyNow.class, cmd -> Effect().noReply());
@@ -310,14 +310,14 @@ public final class TransferBatch
   }
 
   private ReplyEffect<Event, State> keyReused(ActorRef<Reply> replyTo) {
-    return Effect().reply(replyTo, new Rejected(Rejection.conflict(
+    return Effect().reply(replyTo, new Rejected(Rejection.conflict(LedgerProblem.IDEMPOTENCY_KEY_REUSED,
         "this Idempotency-Key was already used for a different batch")));
   }
 
   private ReplyEffect<Event, State> viewFor(State state, String requester, ActorRef<Reply> replyTo) {
     var view = view(state);
     if (!view.request().requester().equals(requester)) {
-      return Effect().reply(replyTo, new Rejected(Rejection.forbidden(
+      return Effect().reply(replyTo, new Rejected(Rejection.forbidden(LedgerProblem.NOT_TRANSFER_OWNER,
           "batch " + batchId + " was made by another user")));
     }
     return Effect().reply(replyTo, new BatchReply(view, false));

@@ -126,7 +126,7 @@ public final class TransferBatchRoutes {
         case PENDING, PARKED -> respondWithHeaders(headers, () -> complete(StatusCodes.ACCEPTED,
             BatchResponse.of(view), Json.marshaller()));
         case FAILED -> complete(Problems.response(StatusCodes.get(view.rejection().kind().status),
-            view.detail() + "; no leg took effect", headers));
+            view.rejection().code(), view.detail() + "; no leg took effect", headers));
       };
     });
   }

@@ -164,7 +164,8 @@ public final class TransferRoutes {
         .ask(command::apply, askTimeout);
     return onSuccess(reply.thenCompose(r -> !notFound(r) ? CompletableFuture.completedFuture(r)
             : transfers.find(transferId).thenApply(row -> row.<Transfer.Reply>map(x -> new Transfer.Rejected(
-                Rejection.conflict("transfer " + transferId + " is not a pending transfer: there is nothing to " + verb)))
+                Rejection.conflict(LedgerProblem.NOT_PENDING,
+                    "transfer " + transferId + " is not a pending transfer: there is nothing to " + verb)))
                 .orElse(r))),
         r -> respond(transferId, r, StatusCodes.OK));
   }
@@ -254,7 +255,7 @@ public final class TransferRoutes {
     if (body.amount() <= 0) return Rejection.badRequest("amount must be a positive integer of minor units");
     if (body.currency() == null) return Rejection.badRequest("currency is required (ISO-4217 code, e.g. EUR)");
     if (!Currencies.isKnown(body.currency())) {
-      return Rejection.unprocessable("unknown currency '" + LedgerRoutes.abbreviate(body.currency()) + "'");
+      return Rejection.unprocessable(LedgerProblem.UNKNOWN_CURRENCY, "unknown currency '" + LedgerRoutes.abbreviate(body.currency()) + "'");
     }
     if (body.reference() != null && body.reference().length() > MAX_REFERENCE) {
       return Rejection.badRequest("reference must be at most " + MAX_REFERENCE + " characters");
@@ -295,7 +296,7 @@ public final class TransferRoutes {
       if (r instanceof LedgerAccount.Rejected rejected) {
         var why = rejected.rejection();
         // An unknown source named in the body is a semantic error of the body, as the pre-check says it.
-        return Problems.complete(why.kind() == Rejection.Kind.NOT_FOUND ? Rejection.unprocessable(why.detail()) : why);
+        return Problems.complete(why.kind() == Rejection.Kind.NOT_FOUND ? why.as(Rejection.Kind.UNPROCESSABLE) : why);
       }
       var answer = (LedgerAccount.TransferAnswer) r;
       return respond(transferId, new Transfer.TransferReply(answer.transfer(), answer.replayed()),
@@ -330,9 +331,9 @@ public final class TransferRoutes {
           respond(answer.replayed() ? StatusCodes.OK : done, view, headers);
       case PENDING, PARKED -> respond(StatusCodes.ACCEPTED, view, headers);
       case FAILED -> complete(Problems.response(StatusCodes.get(view.rejection().kind().status),
-          view.rejection().detail(), headers));
+          view.rejection().code(), view.rejection().detail(), headers));
       case COMPENSATED -> complete(Problems.response(StatusCodes.UNPROCESSABLE_ENTITY,
-          "the destination refused the credit (" + view.detail() + "); the debit was refunded", headers));
+          LedgerProblem.CREDIT_REFUSED.code(), "the destination refused the credit (" + view.detail() + "); the debit was refunded", headers));
     };
   }
 

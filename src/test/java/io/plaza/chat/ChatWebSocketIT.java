@@ -98,7 +98,7 @@ class ChatWebSocketIT {
       phone.send("{\"type\":\"edit\",\"convId\":\"" + conv + "\",\"seq\":1,\"body\":\"hi Bob\"}");
       assertEquals("hi Bob", bobPhone.await("edit", WAIT).get("body").asText());
       bobPhone.send("{\"type\":\"delete\",\"convId\":\"" + conv + "\",\"seq\":1}");
-      assertEquals(403, bobPhone.await("error", WAIT).get("status").asInt());
+      assertEquals("not-message-author", bobPhone.await("error", WAIT).get("code").asText());
 
       // Typing is relayed to the other members, not persisted.
       bobPhone.send("{\"type\":\"typing\",\"convId\":\"" + conv + "\"}");
@@ -106,13 +106,13 @@ class ChatWebSocketIT {
 
       // Bad frames get error frames and the connection stays open.
       phone.send("{not json");
-      assertEquals(400, phone.await("error", WAIT).get("status").asInt());
+      assertEquals("invalid-request", phone.await("error", WAIT).get("code").asText());
       phone.send("{\"type\":\"shout\",\"convId\":\"" + conv + "\"}");
       assertTrue(phone.await("error", WAIT).get("detail").asText().contains("unknown frame type"));
       phone.send(send(conv, "m-big", "x".repeat(5_000)));
-      assertEquals(422, phone.await("error", WAIT).get("status").asInt());
+      assertEquals("body-too-large", phone.await("error", WAIT).get("code").asText());
       carol.send(send(conv, "c-1", "let me in"));
-      assertEquals(403, carol.await("error", WAIT).get("status").asInt());
+      assertEquals("not-a-member", carol.await("error", WAIT).get("code").asText());
       phone.send(send(conv, "m-2", "still open"));
       assertEquals(2, phone.await("ack", WAIT).get("seq").asLong());
     }

@@ -290,7 +290,7 @@ class DispatchEntitiesTest {
     world.tellDriver("d", Driver.GoOffline::new);
     world.driver(world.prefix + "d").tell(new Driver.Report(new Ping(PICKUP, 0, 5, NOW.plusSeconds(2)),
         connection.ref()));
-    assertEquals(409, frame(connection, "error").get("code").asInt());
+    assertEquals("not-online", frame(connection, "error").get("code").asText());
     assertEquals(Driver.Status.OFFLINE, world.status("d").status());
   }
 

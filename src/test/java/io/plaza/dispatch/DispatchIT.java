@@ -196,7 +196,7 @@ class DispatchIT {
             .equals("offer")), "the stale driver, though nearest, was never offered");
         // Too late now: the sleeper's accept is refused with a reason, and its connection stays usable.
         sleeper.send("accept", rideId);
-        assertEquals(409, sleeper.ws.await("error", WAIT).get("code").asInt());
+        assertEquals("offer-expired", sleeper.ws.await("error", WAIT).get("code").asText());
       }
     }
   }
@@ -262,14 +262,14 @@ class DispatchIT {
   void badFramesAndBadRequestsGetClearErrorsAndTheConnectionStaysOpen() {
     try (var d = new DriverApp("lisbon-driver", 38.7223, -9.1393)) {
       d.ws.send("not json");
-      assertEquals(400, d.ws.await("error", WAIT).get("code").asInt());
+      assertEquals("invalid-request", d.ws.await("error", WAIT).get("code").asText());
       d.ws.send("{\"type\":\"teleport\"}");
       assertTrue(d.ws.await("error", WAIT).get("detail").asText().contains("unknown frame type"));
       d.ws.send("{\"type\":\"ping\",\"lat\":38.7}");
       assertTrue(d.ws.await("error", WAIT).get("detail").asText().contains("lat, lng, heading, speed and at"));
       d.ws.send(String.format("{\"type\":\"ping\",\"lat\":95,\"lng\":0,\"heading\":0,\"speed\":0,\"at\":\"%s\"}",
           Instant.now()));
-      assertEquals(422, d.ws.await("error", WAIT).get("code").asInt());
+      assertEquals("unprocessable", d.ws.await("error", WAIT).get("code").asText());
       // Five degrees of latitude in a second.
       d.ws.send(String.format("{\"type\":\"ping\",\"lat\":43.72,\"lng\":-9.1393,\"heading\":0,\"speed\":10,"
           + "\"at\":\"%s\"}", Instant.now().plusMillis(500)));

@@ -96,7 +96,7 @@ class LedgerApiIT {
     assertEquals(201, first.status());
     assertEquals(first.json().get("accountId"), second.json().get("accountId"));
     var conflicting = api.post("/v1/accounts", alice, "{\"currency\":\"GBP\"}", key);
-    assertProblem(409, conflicting, "already exists");
+    assertProblem(409, LedgerProblem.ACCOUNT_EXISTS, conflicting, "already exists");
   }
 
   @Test
@@ -107,7 +107,8 @@ class LedgerApiIT {
     var withdrawals = "/v1/accounts/" + id + "/withdrawals";
     var key = Map.of("Idempotency-Key", "bad-1");
 
-    assertProblem(400, api.post(path, alice, "{\"amount\": 10", key), "malformed JSON");
+    assertProblem(400, io.plaza.platform.ProblemCode.Common.INVALID_REQUEST, api.post(path, alice, "{\"amount\": 10", key),
+        "malformed JSON");
     assertProblem(400, api.post(path, alice, "{\"amount\": \"ten\"}", key), "'amount' must be an integer");
     assertProblem(400, api.post(path, alice, "{\"amount\": 1.5}", key), "'amount' must be an integer");
     assertProblem(400, api.post(path, alice, "{\"amount\": 10, \"to\": \"x\"}", key), "unknown field 'to'");
@@ -121,15 +122,19 @@ class LedgerApiIT {
         "exceeds the limit");
     assertProblem(415, api.post(path, alice, "amount=10", Map.of("Idempotency-Key", "bad-2",
         "Content-Type", "text/plain")), "Content-Type");
-    assertProblem(422, api.post("/v1/accounts", alice, "{\"currency\":\"EUX\"}", Map.of()), "unknown currency");
+    assertProblem(422, LedgerProblem.UNKNOWN_CURRENCY, api.post("/v1/accounts", alice, "{\"currency\":\"EUX\"}", Map.of()),
+        "unknown currency");
     assertProblem(400, api.post("/v1/accounts", alice, "{}", Map.of()), "currency is required");
-    assertProblem(422, api.post(withdrawals, alice, "{\"amount\": 501}", key), "insufficient funds");
-    assertProblem(404, deposit(alice, UUID.randomUUID().toString(), 10, "bad-3"), "does not exist");
+    assertProblem(422, LedgerProblem.INSUFFICIENT_FUNDS, api.post(withdrawals, alice, "{\"amount\": 501}", key),
+        "insufficient funds");
+    assertProblem(404, LedgerProblem.ACCOUNT_NOT_FOUND, deposit(alice, UUID.randomUUID().toString(), 10, "bad-3"),
+        "does not exist");
     assertProblem(404, api.get("/v1/accounts/not%20an%20id", alice), "not a valid id");
-    assertProblem(403, deposit(bob, id, 10, "bad-4"), "another user");
+    assertProblem(403, LedgerProblem.NOT_ACCOUNT_OWNER, deposit(bob, id, 10, "bad-4"), "another user");
     assertProblem(403, api.post(withdrawals, bob, "{\"amount\": 10}", key), "another user");
     assertProblem(403, api.get("/v1/accounts/" + id, bob), "another user");
-    assertProblem(401, api.post(path, null, "{\"amount\": 10}", key), "missing bearer token");
+    assertProblem(401, io.plaza.platform.ProblemCode.Common.UNAUTHORIZED, api.post(path, null, "{\"amount\": 10}", key),
+        "missing bearer token");
     assertProblem(401, api.post(path, "not-a-jwt", "{\"amount\": 10}", key), "not a JWT");
     var devAuth = JwtAuth.fromConfig(node.system().settings().config());
     assertProblem(401, api.post(path, devAuth.mint("alice", Duration.ofMinutes(-5)), "{\"amount\": 10}", key),

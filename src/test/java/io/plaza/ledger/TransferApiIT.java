@@ -84,7 +84,8 @@ class TransferApiIT {
     assertEquals(200, retried.status(), retried.toString());
     assertEquals("true", retried.header("Idempotent-Replayed"));
     assertEquals(id, retried.json().get("transferId").asText());
-    assertProblem(409, transfer(alice, key, a, b, 301), "already used for a different transfer");
+    assertProblem(409, LedgerProblem.IDEMPOTENCY_KEY_REUSED, transfer(alice, key, a, b, 301),
+        "already used for a different transfer");
 
     assertEquals(700, balance(alice, a));
     assertEquals(300, balance(bob, b));
@@ -117,9 +118,9 @@ class TransferApiIT {
     var b = openAccount(bob, "EUR", 0);
     var key = "big-" + UUID.randomUUID();
 
-    assertProblem(422, transfer(alice, key, a, b, 101), "insufficient funds");
+    assertProblem(422, LedgerProblem.INSUFFICIENT_FUNDS, transfer(alice, key, a, b, 101), "insufficient funds");
     var again = transfer(alice, key, a, b, 101);
-    assertProblem(422, again, "insufficient funds");
+    assertProblem(422, LedgerProblem.INSUFFICIENT_FUNDS, again, "insufficient funds");
     assertEquals("true", again.header("Idempotent-Replayed"));
     assertEquals(100, balance(alice, a));
     assertEquals(0, balance(bob, b));
@@ -164,7 +165,8 @@ class TransferApiIT {
         "unknown currency");
     assertProblem(422, api.post("/v1/transfers", alice, bodyWith.apply("\"amount\":10,", "USD"), key),
         "does not match");
-    assertProblem(422, transfer(alice, key.get("Idempotency-Key"), a, dollars, 10), "does not match destination");
+    assertProblem(422, LedgerProblem.CURRENCY_MISMATCH, transfer(alice, key.get("Idempotency-Key"), a, dollars, 10),
+        "does not match destination");
     assertProblem(422, transfer(alice, key.get("Idempotency-Key"), a, UUID.randomUUID().toString(), 10),
         "does not exist");
     assertProblem(422, transfer(alice, key.get("Idempotency-Key"), a, "bad id!", 10), "not a valid account id");
@@ -285,7 +287,8 @@ class TransferApiIT {
     assertEquals(350, balance(bob, b));
     assertProblem(409, api.post("/v1/transfers/" + id + "/post", alice, "{\"amount\":300}", Map.of()),
         "already posted");
-    assertProblem(409, api.post("/v1/transfers/" + id + "/void", alice, null, Map.of()), "cannot be voided");
+    assertProblem(409, LedgerProblem.TRANSFER_ENDED, api.post("/v1/transfers/" + id + "/void", alice, null, Map.of()),
+        "cannot be voided");
 
     var second = api.post("/v1/transfers", alice, """
         {"from":"%s","to":"%s","amount":100,"currency":"EUR","pending":true}""".formatted(a, b),
@@ -300,7 +303,8 @@ class TransferApiIT {
     assertEquals("VOIDED", voided.get("status").asText());
     assertEquals(650, balance(alice, a));
     assertEquals(0, api.get("/v1/accounts/" + a, alice).json().get("held").asLong());
-    assertProblem(409, api.post("/v1/transfers/" + secondId + "/post", alice, "{}", Map.of()), "voided");
+    assertProblem(409, LedgerProblem.HOLD_SETTLED, api.post("/v1/transfers/" + secondId + "/post", alice, "{}", Map.of()),
+        "voided");
     assertProblem(400, api.post("/v1/transfers", alice, """
         {"from":"%s","to":"%s","amount":100,"currency":"EUR","timeoutSeconds":60}""".formatted(a, b),
         Map.of("Idempotency-Key", "bad-hold-" + a)), "pending transfers only");

@@ -284,8 +284,8 @@ class HostileInputFuzzIT {
       client.await(f -> f.path("detail").asText().contains(marker), WAIT);
     }
     for (var received : client.drain(Duration.ZERO)) {
-      int status = received.path("status").asInt(received.path("code").asInt(0));
-      assertTrue(status < 500 || status == 503, "error frame " + received + " after " + frame);
+      var code = received.path("code").asText("");
+      assertTrue(!code.equals("internal-error"), "error frame " + received + " after " + frame);
     }
   }
 

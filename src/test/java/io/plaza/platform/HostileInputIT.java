@@ -151,7 +151,7 @@ class HostileInputIT {
       for (var frame : List.of("null", "[]", "42", "\"send\"", "true", "")) {
         lea.send(frame);
         var error = error(lea);
-        assertEquals(400, error.get("status").asInt(), error.toString());
+        assertEquals("invalid-request", error.get("code").asText(), error.toString());
       }
       lea.send("{\"type\":\"send\",\"convId\":\"" + conv + "\",\"clientMsgId\":\"w-1\",\"body\":\""
           + LONE_SURROGATE + "\"}");
@@ -166,11 +166,11 @@ class HostileInputIT {
   void aDriverFrameWithWrongTypesIsRefusedLikeRestAndTheSocketStaysOpen() {
     try (var driver = socket("/v1/dispatch/driver/ws", "nia")) {
       driver.send("null");
-      assertEquals(400, error(driver).get("code").asInt());
+      assertEquals("invalid-request", error(driver).get("code").asText());
       driver.send("{\"type\":\"ping\",\"lat\":\"10\",\"lng\":10,\"heading\":0,\"speed\":0,"
           + "\"at\":\"2026-12-06T00:00:00Z\"}");
       var wrongType = error(driver);
-      assertEquals(400, wrongType.get("code").asInt());
+      assertEquals("invalid-request", wrongType.get("code").asText());
       assertTrue(wrongType.get("detail").asText().contains("field 'lat' must be a number"), wrongType.toString());
       driver.send("{\"type\":\"ping\",\"lat\":10,\"lng\":10,\"heading\":1e999,\"speed\":0,"
           + "\"at\":\"2026-12-06T00:00:00Z\"}");

@@ -48,7 +48,25 @@ public final class ItSupport {
     assertTrue(detail.contains(detailFragment), "detail '" + detail + "' should mention '" + detailFragment + "'");
     assertEquals(status, response.json().get("status").asInt());
     assertNotNull(response.header("X-Request-Id"));
+    // Every problem names its kind with a documented code, and its type is that code's URN.
+    var code = response.json().path("code").asText();
+    assertTrue(PROBLEM_CODES.contains(code), "'" + code + "' is a documented problem code: " + response);
+    assertEquals(ProblemCode.type(code), response.json().path("type").asText(), response.toString());
+    assertEquals(ProblemCode.title(code), response.json().path("title").asText(), response.toString());
   }
+
+  /** The same, and the problem's code is {@code code}: what a client acts on. */
+  public static void assertProblem(int status, ProblemCode code, ApiClient.Response response, String detailFragment) {
+    assertProblem(status, response, detailFragment);
+    assertEquals(code.code(), response.json().path("code").asText(), response.toString());
+  }
+
+  /** Every code the node answers with (each domain's enum and the common ones). */
+  public static final java.util.Set<String> PROBLEM_CODES = java.util.stream.Stream.of(
+          ProblemCode.Common.values(), io.plaza.ledger.LedgerProblem.values(), io.plaza.chat.ChatProblem.values(),
+          io.plaza.timeline.TimelineProblem.values(), io.plaza.dispatch.DispatchProblem.values())
+      .flatMap(java.util.Arrays::stream).map(c -> ((ProblemCode) c).code())
+      .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
   /**
    * Reads {@code topic} from the beginning until {@code expected} messages with key {@code key} arrived or

@@ -66,7 +66,7 @@ class JsonTest {
     assertEquals("a\uFFFDb😀\uFFFD", StorableValues.printable("a\ud800b😀\u0007"));
     assertEquals("plain", StorableValues.printable("plain"));
     // A problem's detail echoing such input still serializes.
-    assertTrue(Json.write(new Problems.Problem("about:blank", "Bad Request", 400,
-        StorableValues.printable("unknown field '\udc00'"))).contains("\uFFFD"));
+    assertTrue(Json.write(new Problems.Problem("urn:plaza:problem:invalid-request", "Invalid request", 400,
+        StorableValues.printable("unknown field '\udc00'"), "invalid-request")).contains("\uFFFD"));
   }
 }

@@ -67,6 +67,22 @@ class OpenApiDocumentTest {
   }
 
   @Test
+  void theDocumentedProblemCodesAreExactlyTheCodesTheNodeAnswersWith() {
+    var served = new java.util.ArrayList<String>();
+    for (Class<? extends Enum<?>> kind : java.util.List.of(ProblemCode.Common.class, io.plaza.ledger.LedgerProblem.class,
+        io.plaza.chat.ChatProblem.class, io.plaza.timeline.TimelineProblem.class,
+        io.plaza.dispatch.DispatchProblem.class)) {
+      for (var constant : kind.getEnumConstants()) served.add(((ProblemCode) constant).code());
+    }
+    assertEquals(served.size(), new HashSet<>(served).size(), "no code is used by two kinds: " + served);
+    var documented = document.getComponents().getSchemas().get("ProblemCode").getEnum().stream()
+        .map(Object::toString).toList();
+    assertEquals(new java.util.TreeSet<>(served), new java.util.TreeSet<>(documented));
+    var problem = document.getComponents().getSchemas().get("Problem");
+    assertEquals(java.util.Set.of("type", "title", "status", "detail", "code"), problem.getProperties().keySet());
+  }
+
+  @Test
   void theDocumentsVersionIsTheBuildsVersion() {
     var build = ConfigFactory.parseResources("build-version.conf").getString("plaza.build-version");
     assertTrue(build.matches("\\d+\\.\\d+\\.\\d+.*"), "the build's version was filled in: " + build);
