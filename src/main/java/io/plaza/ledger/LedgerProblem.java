@@ -34,6 +34,8 @@ public enum LedgerProblem implements ProblemCode {
   POST_AMOUNT_INVALID,
   /** The transfer ended (failed, compensated, completed) and cannot be posted, voided or reversed that way. */
   TRANSFER_ENDED,
+  /** Reversing a transfer that is not completed, or is itself a reversal. */
+  NOT_REVERSIBLE,
   /** The destination refused the credit; the debit was refunded. */
   CREDIT_REFUSED,
   BATCH_NOT_FOUND

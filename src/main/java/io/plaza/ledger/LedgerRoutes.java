@@ -116,7 +116,7 @@ public final class LedgerRoutes {
       return entity(Json.unmarshaller(OpenAccountRequest.class), req -> {
         if (req.currency() == null) return Problems.badRequest("currency is required (ISO-4217 code, e.g. EUR)");
         if (!Currencies.isKnown(req.currency())) {
-          return Problems.complete(StatusCodes.UNPROCESSABLE_ENTITY,
+          return Problems.complete(StatusCodes.UNPROCESSABLE_ENTITY, LedgerProblem.UNKNOWN_CURRENCY,
               "unknown currency '" + req.currency() + "': expected an ISO-4217 code such as EUR or USD");
         }
         long overdraft = Optional.ofNullable(req.overdraftLimit()).orElse(0L);
@@ -195,10 +195,12 @@ public final class LedgerRoutes {
   private Route withProjectedAccount(String user, String id, Function<BalanceRepository.Balance, Route> inner) {
     return onSuccess(balances.find(id), found -> {
       if (found.isEmpty() || found.get().owner() == null) {
-        return Problems.complete(StatusCodes.NOT_FOUND, "account " + id + " does not exist (or is not projected yet)");
+        return Problems.complete(StatusCodes.NOT_FOUND, LedgerProblem.ACCOUNT_NOT_FOUND,
+            "account " + id + " does not exist (or is not projected yet)");
       }
       if (!found.get().owner().equals(user)) {
-        return Problems.complete(StatusCodes.FORBIDDEN, "account " + id + " belongs to another user");
+        return Problems.complete(StatusCodes.FORBIDDEN, LedgerProblem.NOT_ACCOUNT_OWNER,
+            "account " + id + " belongs to another user");
       }
       return inner.apply(found.get());
     });

@@ -139,11 +139,12 @@ public final class TransferBatchRoutes {
     }
     return onSuccess(transfers.find(TransferBatch.legId(id, 0)), found -> {
       if (found.isEmpty()) {
-        return Problems.complete(StatusCodes.NOT_FOUND,
+        return Problems.complete(StatusCodes.NOT_FOUND, LedgerProblem.BATCH_NOT_FOUND,
             "batch " + id + " does not exist (a new batch shows here about a second after its POST)");
       }
       if (!found.get().request().requester().equals(user)) {
-        return Problems.complete(StatusCodes.FORBIDDEN, "batch " + id + " was made by another user");
+        return Problems.complete(StatusCodes.FORBIDDEN, LedgerProblem.NOT_TRANSFER_OWNER,
+            "batch " + id + " was made by another user");
       }
       CompletionStage<TransferBatch.Reply> reply = sharding.entityRefFor(TransferBatch.ENTITY_KEY, id)
           .ask(replyTo -> new TransferBatch.Get(user, replyTo), askTimeout);

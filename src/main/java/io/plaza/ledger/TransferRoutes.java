@@ -228,11 +228,12 @@ public final class TransferRoutes {
       if (reply instanceof Transfer.Rejected rejected) return Problems.complete(rejected.rejection());
       var original = ((Transfer.TransferReply) reply).transfer();
       if (original.status() != Transfer.Status.COMPLETED) {
-        return Problems.complete(StatusCodes.CONFLICT,
+        return Problems.complete(StatusCodes.CONFLICT, LedgerProblem.NOT_REVERSIBLE,
             "only a completed transfer can be reversed; transfer " + id + " is " + original.status());
       }
       if (original.request().reverses() != null) {
-        return Problems.complete(StatusCodes.CONFLICT, "transfer " + id + " is itself a reversal");
+        return Problems.complete(StatusCodes.CONFLICT, LedgerProblem.NOT_REVERSIBLE,
+            "transfer " + id + " is itself a reversal");
       }
       var r = original.request();
       long amount = original.postedAmount() != null ? original.postedAmount() : r.amount();
@@ -352,7 +353,8 @@ public final class TransferRoutes {
    */
   private Route existing(String user, String id, Function<TransferRepository.TransferRow, Route> inner) {
     return known(id, row -> row.request().requester().equals(user) ? inner.apply(row)
-        : Problems.complete(StatusCodes.FORBIDDEN, "transfer " + id + " was made by another user"));
+        : Problems.complete(StatusCodes.FORBIDDEN, LedgerProblem.NOT_TRANSFER_OWNER,
+            "transfer " + id + " was made by another user"));
   }
 
   /** 404 for what cannot be a transfer id, so it never reaches (and starts) an entity. */
@@ -364,7 +366,7 @@ public final class TransferRoutes {
   /** A transfer the read model knows (whoever made it), else 404. */
   private Route known(String id, Function<TransferRepository.TransferRow, Route> inner) {
     return validId(id, valid -> onSuccess(transfers.find(valid), found -> found.isPresent() ? inner.apply(found.get())
-        : Problems.complete(StatusCodes.NOT_FOUND,
+        : Problems.complete(StatusCodes.NOT_FOUND, LedgerProblem.TRANSFER_NOT_FOUND,
             "transfer " + id + " does not exist (a new transfer shows here about a second after its POST)")));
   }
 }

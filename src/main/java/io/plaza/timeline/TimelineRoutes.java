@@ -177,7 +177,7 @@ public final class TimelineRoutes {
         ask(author, UserTimeline.GetProfile::new, reply -> {
           var profile = (UserTimeline.Profile) reply;
           if (profile.blocked().contains(viewer)) {
-            return Problems.complete(StatusCodes.FORBIDDEN, author + " blocks you");
+            return Problems.complete(StatusCodes.FORBIDDEN, TimelineProblem.BLOCKED_BY_THEM, author + " blocks you");
           }
           long before = Math.min(cursor == null ? Long.MAX_VALUE : Long.parseLong(cursor), profile.lastPost() + 1);
           return onSuccess(posts.page(author, before, limit), page -> {
