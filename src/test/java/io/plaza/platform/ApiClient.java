@@ -37,9 +37,19 @@ public final class ApiClient {
 
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final String base;
+  private final boolean checkContract;
 
   public ApiClient(int port) {
+    this(port, true);
+  }
+
+  /**
+   * {@code checkContract} off only for a client that also talks to nodes of an earlier release (the rolling
+   * upgrade): their answers follow their own contract.
+   */
+  public ApiClient(int port, boolean checkContract) {
     this.base = "http://127.0.0.1:" + port;
+    this.checkContract = checkContract;
   }
 
   public String base() {
@@ -69,7 +79,7 @@ public final class ApiClient {
     try {
       var raw = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
       // The contract cannot drift from the code: every answer a test sees is checked against openapi.yaml.
-      var violations = ApiContract.get().violations(method, path, raw.statusCode(),
+      var violations = !checkContract ? java.util.List.<String>of() : ApiContract.get().violations(method, path, raw.statusCode(),
           raw.headers().firstValue("Content-Type").orElse(null), raw.body());
       if (!violations.isEmpty()) throw new AssertionError("not as openapi.yaml says: " + violations);
       return new Response(raw.statusCode(), raw);

@@ -46,9 +46,26 @@ public final class ApiContract {
     // The most literal template first: /v1/transfers/{id}/post before /v1/transfers/{id}/{anything}.
     ops.sort(Comparator.comparingInt(Operation::literalSegments).reversed());
     this.operations = List.copyOf(ops);
-    var json = document.toString();
+    var json = closed(document.deepCopy()).toString();
     this.registry = SchemaRegistry.withDefaultDialect(Dialects.getOpenApi30(),
         builder -> builder.schemas(Map.of(DOCUMENT, json)));
+  }
+
+  /**
+   * Every object schema that lists its properties and says nothing about others is checked as closed: a member the
+   * code sends and the document does not name is drift too (the document itself stays open for clients).
+   */
+  private static JsonNode closed(JsonNode node) {
+    if (node instanceof com.fasterxml.jackson.databind.node.ObjectNode object) {
+      if (object.has("properties") && object.path("properties").isObject() && !object.has("additionalProperties")
+          && "object".equals(object.path("type").asText())) {
+        object.put("additionalProperties", false);
+      }
+      object.elements().forEachRemaining(ApiContract::closed);
+    } else if (node.isArray()) {
+      node.elements().forEachRemaining(ApiContract::closed);
+    }
+    return node;
   }
 
   private static ApiContract load() {

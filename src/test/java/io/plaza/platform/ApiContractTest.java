@@ -46,5 +46,7 @@ class ApiContractTest {
         ticket.replace("a".repeat(43), "short")).isEmpty(), "a ticket of the wrong pattern");
     assertTrue(!contract.violations("POST", "/v1/stream-tickets", 201, "application/json",
         "{\"ticket\":\"" + "a".repeat(43) + "\"}").isEmpty(), "a required member missing");
+    assertTrue(!contract.violations("POST", "/v1/stream-tickets", 201, "application/json",
+        ticket.replace("}", ",\"user\":\"ann\"}")).isEmpty(), "a member the document does not name");
   }
 }
