@@ -34,10 +34,13 @@ public final class PlatformRoutes {
 
   public static List<Endpoint> endpoints(Config config, JwtAuth auth) {
     var endpoints = new ArrayList<Endpoint>();
-    endpoints.add(Endpoint.open(HttpMethods.GET, "/v1/openapi.yaml",
-        call -> getFromResource("openapi.yaml", ContentTypes.create(
-            org.apache.pekko.http.javadsl.model.MediaTypes.applicationWithFixedCharset("yaml",
-                org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8)))));
+    // The contracts: REST (OpenAPI) and what is pushed or published (AsyncAPI: sockets, the stream, Kafka).
+    for (var document : List.of("openapi.yaml", "asyncapi.yaml")) {
+      endpoints.add(Endpoint.open(HttpMethods.GET, "/v1/" + document,
+          call -> getFromResource(document, ContentTypes.create(
+              org.apache.pekko.http.javadsl.model.MediaTypes.applicationWithFixedCharset("yaml",
+                  org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8)))));
+    }
     // The console: a static single-page app, fetched only from this node (the policy forbids anything else).
     endpoints.add(Endpoint.open(HttpMethods.GET, "/console", call -> console("index.html")));
     endpoints.add(Endpoint.open(HttpMethods.GET, "/console/{file}", call -> CONSOLE_FILE.matcher(call.param("file"))

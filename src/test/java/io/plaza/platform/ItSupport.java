@@ -84,7 +84,10 @@ public final class ItSupport {
       long extraUntil = Long.MAX_VALUE;
       while (System.nanoTime() < Math.min(deadline, extraUntil)) {
         for (var record : consumer.poll(Duration.ofMillis(200))) {
-          if (record.key().equals(key)) received.add(Json.MAPPER.readTree(record.value()));
+          if (!record.key().equals(key)) continue;
+          var violations = AsyncContract.get().violations(topic, record.value());
+          if (!violations.isEmpty()) throw new AssertionError("not as asyncapi.yaml says: " + violations);
+          received.add(Json.MAPPER.readTree(record.value()));
         }
         if (received.size() >= expected && extraUntil == Long.MAX_VALUE) {
           extraUntil = System.nanoTime() + Duration.ofSeconds(1).toNanos();

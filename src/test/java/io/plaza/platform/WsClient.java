@@ -26,6 +26,8 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 public final class WsClient implements AutoCloseable {
 
   private final BlockingDeque<JsonNode> received = new LinkedBlockingDeque<>();
+  /** What the frames received broke of asyncapi.yaml: checked (and failed on) at every await and drain. */
+  private final java.util.Queue<String> violations = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final SourceQueueWithComplete<Message> out;
   public final int upgradeStatus;
 
@@ -33,7 +35,10 @@ public final class WsClient implements AutoCloseable {
     var materializer = Materializer.matFromSystem(system);
     Sink<Message, ?> sink = Flow.<Message>create()
         .mapAsync(1, m -> m.asTextMessage().toStrict(5_000, materializer))
-        .to(Sink.foreach(m -> received.add(Json.MAPPER.readTree(m.getStrictText()))));
+        .to(Sink.foreach(m -> {
+          violations.addAll(AsyncContract.get().violations(path, m.getStrictText()));
+          received.add(Json.MAPPER.readTree(m.getStrictText()));
+        }));
     Flow<Message, Message, SourceQueueWithComplete<Message>> flow =
         Flow.fromSinkAndSourceMat(sink, Source.<Message>queue(100, OverflowStrategy.fail()), Keep.right());
     var request = WebSocketRequest.create("ws://127.0.0.1:" + port + path);
@@ -53,6 +58,7 @@ public final class WsClient implements AutoCloseable {
 
   /** The next received frame matching {@code filter} (others received meanwhile are kept in order for later). */
   public JsonNode await(Predicate<JsonNode> filter, Duration within) {
+    assertConforming();
     long deadline = System.nanoTime() + within.toNanos();
     var skipped = new ArrayList<JsonNode>();
     try {
@@ -83,9 +89,14 @@ public final class WsClient implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    assertConforming();
     var all = new ArrayList<JsonNode>();
     received.drainTo(all);
     return all;
+  }
+
+  private void assertConforming() {
+    if (!violations.isEmpty()) throw new AssertionError("frames not as asyncapi.yaml says: " + violations);
   }
 
   /** Puts skipped frames back at the head, in order; frames arriving meanwhile queue up behind them. */

@@ -252,7 +252,7 @@ class TimelineFeedIT {
 
   /** The data of the next SSE event of {@code type} mentioning {@code postId} (events end with a blank line). */
   private static String awaitEvent(java.util.concurrent.BlockingQueue<String> lines, String type, String postId)
-      throws InterruptedException {
+      throws InterruptedException, java.io.IOException {
     long deadline = System.nanoTime() + WAIT.toNanos();
     String event = null;
     var data = new StringBuilder();
@@ -264,6 +264,12 @@ class TimelineFeedIT {
       if (line.startsWith("event:")) event = line.substring(6).trim();
       if (line.startsWith("data:")) data.append(line.substring(5));
       if (line.isEmpty()) {
+        if (data.length() > 0) {
+          var violations = io.plaza.platform.AsyncContract.get().violations("/v1/timeline/stream", data.toString());
+          assertEquals(List.of(), violations, "as asyncapi.yaml says");
+          // The event name is the data's type: a client may dispatch on either.
+          assertEquals(event, io.plaza.platform.Json.MAPPER.readTree(data.toString()).path("type").asText(), data.toString());
+        }
         if (type.equals(event) && data.indexOf("\"" + postId + "\"") >= 0) return data.toString();
         event = null;
         data.setLength(0);
