@@ -6,6 +6,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.extractUnmatchedPath;
 import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+import static org.apache.pekko.http.javadsl.server.Directives.mapRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 import static org.apache.pekko.http.javadsl.server.Directives.method;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
@@ -84,12 +85,22 @@ public final class HttpApi {
     return extractUnmatchedPath(path -> {
       var params = endpoint.match(path);
       if (params == null) return reject();
-      return method(endpoint.method(), () -> endpoint.requiresAuthentication()
-          ? authenticated(endpoint.acceptsStreamTicket(),
-              user -> limited(user, () -> endpoint.handler().apply(new Endpoint.Call(params, user))))
-          : endpoint.handler().apply(new Endpoint.Call(params, null)));
+      return method(endpoint.method(), () -> extractRequest(request -> {
+        // The metrics' route label: the template, never the ids in the path (rejections included).
+        request.getAttribute(ROUTE).ifPresent(route -> route.set(endpoint.template()));
+        return endpoint.requiresAuthentication()
+            ? authenticated(endpoint.acceptsStreamTicket(),
+                user -> limited(user, () -> endpoint.handler().apply(new Endpoint.Call(params, user))))
+            : endpoint.handler().apply(new Endpoint.Call(params, null));
+      }));
     });
   }
+
+  /** The template of the endpoint that matched a request, set by the endpoint's route and read by {@link #logged}. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static final org.apache.pekko.http.javadsl.model.AttributeKey<java.util.concurrent.atomic.AtomicReference<String>>
+      ROUTE = (org.apache.pekko.http.javadsl.model.AttributeKey) org.apache.pekko.http.javadsl.model.AttributeKey.create(
+          "plaza-route", java.util.concurrent.atomic.AtomicReference.class);
 
   /**
    * 401 with a reason when the bearer token is missing, malformed, expired or forged. A stream endpoint takes a
@@ -138,8 +149,10 @@ public final class HttpApi {
   private Route logged(String requestId, Route inner) {
     return extractRequest(request -> {
       long start = System.nanoTime();
+      var route = new java.util.concurrent.atomic.AtomicReference<>("unmatched");
       return mapResponse(response -> {
-        metrics.httpResponse(request.method().name(), response.status().intValue(), System.nanoTime() - start);
+        metrics.httpResponse(request.method().name(), route.get(), response.status().intValue(),
+            System.nanoTime() - start);
         if (accessLog.isInfoEnabled()) {
           accessLog.atInfo()
               .addKeyValue("requestId", requestId)
@@ -150,7 +163,7 @@ public final class HttpApi {
               .log("{} {} {}", request.method().name(), request.getUri().path(), response.status().intValue());
         }
         return response;
-      }, () -> inner);
+      }, () -> mapRequest(r -> r.addAttribute(ROUTE, route), () -> inner));
     });
   }
 }

@@ -184,11 +184,15 @@ public final class Metrics implements Extension {
 
   // --- HTTP and WebSockets --------------------------------------------------------------------------------------
 
-  /** {@code plaza_http_responses_total{method,status}} and {@code plaza_http_request_seconds{method,status}}. */
-  public void httpResponse(String method, int status, long nanos) {
+  /**
+   * {@code plaza_http_responses_total{method,route,status}} and {@code plaza_http_request_seconds{method,route,status}};
+   * {@code route} is the matched endpoint's template ({@code /v1/accounts/{id}}), "unmatched" for unknown paths.
+   */
+  public void httpResponse(String method, String route, int status, long nanos) {
     var statusTag = String.valueOf(status);
-    counter("plaza.http.responses", "HTTP responses by status", "method", method, "status", statusTag).increment();
-    latency("plaza.http.request", "HTTP request latency (to the response head)", "method", method,
+    counter("plaza.http.responses", "HTTP responses by route and status", "method", method, "route", route,
+        "status", statusTag).increment();
+    latency("plaza.http.request", "HTTP request latency (to the response head)", "method", method, "route", route,
         "status", statusTag).record(nanos, TimeUnit.NANOSECONDS);
   }
 

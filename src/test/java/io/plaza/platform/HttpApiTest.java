@@ -105,17 +105,17 @@ class HttpApiTest {
     assertEquals(before, handled.get());
   }
 
-  private double responses(String status) {
-    var counter = Metrics.get(system).registry().find("plaza.http.responses").tags("method", "GET", "status", status)
-        .counter();
+  private double responses(String route, String status) {
+    var counter = Metrics.get(system).registry().find("plaza.http.responses")
+        .tags("method", "GET", "route", route, "status", status).counter();
     return counter == null ? 0 : counter.count();
   }
 
   @Test
-  void everyResponseIsCountedByMethodAndStatusAndTimed() throws Exception {
-    double ok = responses("200");
-    double unauthorized = responses("401");
-    double notFound = responses("404");
+  void everyResponseIsCountedByMethodRouteTemplateAndStatusAndTimed() throws Exception {
+    double ok = responses("/v1/ping", "200");
+    double unauthorized = responses("/v1/ping", "401");
+    double notFound = responses("unmatched", "404");
     assertEquals(200, ping("erin").statusCode());
     assertEquals(401, ping(null).statusCode());
     assertEquals(401, ping(null).statusCode());
@@ -123,12 +123,14 @@ class HttpApiTest {
         + "/v1/nothing-here")).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(404, unknown.statusCode());
 
-    assertEquals(ok + 1, responses("200"));
-    assertEquals(unauthorized + 2, responses("401"));
-    assertEquals(notFound + 1, responses("404"));
+    assertEquals(ok + 1, responses("/v1/ping", "200"));
+    assertEquals(unauthorized + 2, responses("/v1/ping", "401"));
+    assertEquals(notFound + 1, responses("unmatched", "404"));
     var scrape = Metrics.get(system).scrape();
-    assertTrue(scrape.contains("plaza_http_responses_total{method=\"GET\",status=\"401\"}"), scrape);
-    assertTrue(scrape.contains("plaza_http_request_seconds_bucket{method=\"GET\",status=\"200\",le="), scrape);
+    assertTrue(scrape.contains("plaza_http_responses_total{method=\"GET\",route=\"/v1/ping\",status=\"401\"}"),
+        scrape);
+    assertTrue(scrape.contains("plaza_http_request_seconds_bucket{method=\"GET\",route=\"/v1/ping\",status=\"200\",le="),
+        scrape);
   }
 
   /** Sends raw bytes and reads the status line and the rest: for requests an HTTP client would refuse to send. */
