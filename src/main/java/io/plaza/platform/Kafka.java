@@ -43,11 +43,14 @@ public final class Kafka {
 
   public static KafkaPublisher publisher(ActorSystem<?> system) {
     var settings = ProducerSettings.create(system, new StringSerializer(), new StringSerializer());
-    var publisher = new KafkaPublisher(settings.createKafkaProducer());
+    var producer = settings.createKafkaProducer();
+    var producerMetrics = Metrics.get(system).kafkaClient(producer);
+    var publisher = new KafkaPublisher(producer);
     // Runs after the projections stopped: flushes what they sent, then closes.
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "close-kafka-producer", () -> CompletableFuture.supplyAsync(() -> {
           publisher.close();
+          closeQuietly(producerMetrics);
           return Done.getInstance();
         }));
     return publisher;
@@ -61,9 +64,19 @@ public final class Kafka {
    */
   public static void consume(ActorSystem<?> system, String topic, String group, int parallelism,
       Function<String, CompletionStage<Done>> handle) {
+    // Each (re)started consumer reports its client metrics; a restart replaces the previous consumer's meters.
+    var clientMetrics = new AtomicReference<AutoCloseable>();
     var settings = ConsumerSettings.create(system, new StringDeserializer(), new StringDeserializer())
         .withGroupId(group)
-        .withProperty("auto.offset.reset", "earliest");
+        .withProperty("auto.offset.reset", "earliest")
+        .withConsumerFactory(s -> {
+          // Built here: the settings' own createKafkaConsumer would call this factory again.
+          var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+              new java.util.HashMap<String, Object>(s.getProperties()), new StringDeserializer(),
+              new StringDeserializer());
+          closeQuietly(clientMetrics.getAndSet(Metrics.get(system).kafkaClient(consumer)));
+          return consumer;
+        });
     var control = new AtomicReference<Consumer.Control>();
     RestartSource.onFailuresWithBackoff(
             RestartSettings.create(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2),
@@ -86,6 +99,15 @@ public final class Kafka {
   }
 
   private static final Duration LAG_INTERVAL = Duration.ofSeconds(5);
+
+  private static void closeQuietly(AutoCloseable closeable) {
+    if (closeable == null) return;
+    try {
+      closeable.close();
+    } catch (Exception e) {
+      // meters of a closed client: nothing left to release
+    }
+  }
 
   /** The sum of the consumer's per-partition {@code records-lag} (NaN until a partition was fetched). */
   static long recordsLag(Map<MetricName, ? extends Metric> metrics) {

@@ -70,11 +70,27 @@ public final class Metrics implements Extension {
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
+    // Libraries that report to Micrometer's global registry (the Cassandra driver) reach /metrics through it.
+    io.micrometer.core.instrument.Metrics.addRegistry(registry);
   }
 
   private void close() {
+    io.micrometer.core.instrument.Metrics.removeRegistry(registry);
     gc.close();
     registry.close();
+  }
+
+  /** A Kafka client's own metrics (records sent and consumed, errors, latencies) as {@code kafka_*}. */
+  public AutoCloseable kafkaClient(org.apache.kafka.clients.producer.Producer<?, ?> producer) {
+    var binder = new io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics(producer);
+    binder.bindTo(registry);
+    return binder;
+  }
+
+  public AutoCloseable kafkaClient(org.apache.kafka.clients.consumer.Consumer<?, ?> consumer) {
+    var binder = new io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics(consumer);
+    binder.bindTo(registry);
+    return binder;
   }
 
   public MeterRegistry registry() {

@@ -97,11 +97,41 @@ class MetricsIT {
     assertEquals(value(before, "plaza_entity_persist_seconds_count{entity=\"LedgerAccount\",outcome=\"ok\"}") + 2,
         value(after, "plaza_entity_persist_seconds_count{entity=\"LedgerAccount\",outcome=\"ok\"}"));
     assertTrue(value(after, "plaza_entity_persist_seconds_sum{entity=\"LedgerAccount\",outcome=\"ok\"}") > 0);
-    assertEquals(value(before, "plaza_http_responses_total{method=\"POST\",status=\"201\"}") + 2,
-        value(after, "plaza_http_responses_total{method=\"POST\",status=\"201\"}"));
-    assertEquals(value(before, "plaza_http_responses_total{method=\"GET\",status=\"404\"}") + 1,
-        value(after, "plaza_http_responses_total{method=\"GET\",status=\"404\"}"));
+    // Per route: the template, never the id in the path.
+    var opens = "plaza_http_responses_total{method=\"POST\",route=\"/v1/accounts\",status=\"201\"}";
+    var deposits = "plaza_http_responses_total{method=\"POST\",route=\"/v1/accounts/{id}/deposits\",status=\"201\"}";
+    var unknown = "plaza_http_responses_total{method=\"GET\",route=\"/v1/accounts/{id}\",status=\"404\"}";
+    assertEquals(value(before, opens) + 1, value(after, opens));
+    assertEquals(value(before, deposits) + 1, value(after, deposits));
+    assertEquals(value(before, unknown) + 1, value(after, unknown));
+    assertTrue(after.keySet().stream().noneMatch(k -> k.startsWith("plaza_http") && k.contains(account)),
+        "no account id in a label");
     assertTrue(after.keySet().stream().anyMatch(k -> k.startsWith("jvm_memory_used_bytes")), "JVM metrics");
+  }
+
+  @Test
+  void theCassandraDriverAndTheKafkaClientsReportTheirOwnMetrics() {
+    api.post("/v1/accounts", api.token("metrics-clients"), "{\"currency\":\"EUR\"}", Map.of());
+    eventually(WAIT, () -> {
+      var now = scrape();
+      // The driver: requests (a timer), connections per node, errors per node.
+      assertTrue(now.keySet().stream().anyMatch(k -> k.startsWith("cassandra_session_cql_requests_seconds_count")),
+          "driver request timer: " + names(now, "cassandra"));
+      assertTrue(value(now, now.keySet().stream().filter(k -> k.startsWith("cassandra_session_connected_nodes"))
+          .findFirst().orElse("none")) >= 1, "connected nodes");
+      assertTrue(now.keySet().stream().anyMatch(k -> k.startsWith("cassandra_nodes_pool_open_connections")));
+      // The producer and the consumers (the timeline fan-out reads plaza.timeline.posts).
+      assertTrue(now.keySet().stream().anyMatch(k -> k.startsWith("kafka_producer_record_send_total")),
+          "producer metrics: " + names(now, "kafka_producer"));
+      assertTrue(now.keySet().stream().anyMatch(k -> k.startsWith("kafka_consumer_fetch_manager_records_consumed_total")),
+          "consumer metrics: " + names(now, "kafka_consumer"));
+      return null;
+    });
+  }
+
+  private static java.util.List<String> names(Map<String, Double> scrape, String prefix) {
+    return scrape.keySet().stream().filter(k -> k.startsWith(prefix)).map(k -> k.replaceAll("\\{.*", ""))
+        .distinct().sorted().limit(40).toList();
   }
 
   @Test
