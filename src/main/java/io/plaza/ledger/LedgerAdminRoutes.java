@@ -30,9 +30,19 @@ public final class LedgerAdminRoutes {
   private final String keyspace;
   private final Duration stuckAfter;
 
+  /** The last report this node produced: {@code plaza_ledger_check_violations} and when it ran, for alerts. */
+  private final java.util.concurrent.atomic.AtomicReference<LedgerCheck.Report> last =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
   public LedgerAdminRoutes(ActorSystem<?> system, Admins admins) {
     this.system = system;
     this.admins = admins;
+    var metrics = io.plaza.platform.Metrics.get(system);
+    metrics.gauge("plaza.ledger.check.violations", "violations found by this node's last ledger check (NaN: none ran)",
+        last, l -> l.get() == null ? Double.NaN
+            : l.get().checks().stream().mapToInt(c -> c.violations().size()).sum());
+    metrics.gauge("plaza.ledger.check.last.run.timestamp.seconds", "when this node last ran the ledger check",
+        last, l -> l.get() == null ? Double.NaN : l.get().at().getEpochSecond());
     var config = system.settings().config();
     this.keyspace = config.getString("plaza.cassandra.keyspace");
     this.stuckAfter = config.getDuration("plaza.ledger.transfers.stuck-after");
@@ -53,8 +63,10 @@ public final class LedgerAdminRoutes {
       var report = CompletableFuture.supplyAsync(() -> new LedgerCheck(system,
               Cassandra.underlying(system, Duration.ofSeconds(10)), keyspace, stuckAfter, Clock.systemUTC()).run(wait),
           system.dispatchers().lookup(DispatcherSelector.blocking()));
-      return withRequestTimeout(Duration.ofMinutes(5),
-          () -> onSuccess(report, r -> complete(StatusCodes.OK, r, Json.marshaller())));
+      return withRequestTimeout(Duration.ofMinutes(5), () -> onSuccess(report, r -> {
+        last.set(r);
+        return complete(StatusCodes.OK, r, Json.marshaller());
+      }));
     });
   }
 }

@@ -40,6 +40,22 @@ public final class OpsOverview {
         () -> complete(StatusCodes.OK, of(system), Json.marshaller())));
   }
 
+  /**
+   * The cluster as this node sees it, read at each scrape: {@code plaza_cluster_members{status}} (up, joining,
+   * leaving, ...) and {@code plaza_cluster_unreachable_members}, for alerts on a member the others cannot reach.
+   */
+  static void registerClusterGauges(ActorSystem<?> system) {
+    var cluster = Cluster.get(system);
+    var metrics = Metrics.get(system);
+    for (var status : List.of("Joining", "WeaklyUp", "Up", "Leaving", "Exiting", "Down")) {
+      metrics.gauge("plaza.cluster.members", "cluster members this node sees, by status", cluster,
+          c -> java.util.stream.StreamSupport.stream(c.state().getMembers().spliterator(), false)
+              .filter(m -> m.status().toString().equals(status)).count(), "status", status.toLowerCase());
+    }
+    metrics.gauge("plaza.cluster.unreachable.members", "members this node's failure detector cannot reach", cluster,
+        c -> c.state().getUnreachable().size());
+  }
+
   static Overview of(ActorSystem<?> system) {
     var cluster = Cluster.get(system);
     var state = cluster.state();

@@ -75,6 +75,7 @@ public final class PlazaNode implements AutoCloseable {
     var tickets = StreamTickets.init(system, http.getDuration("stream-ticket-ttl"), askTimeout);
     endpoints.add(tickets.endpoint());
     endpoints.add(OpsOverview.endpoint(system, Admins.fromConfig(config)));
+    OpsOverview.registerClusterGauges(system);
     endpoints.addAll(Ledger.start(system, session, kafka, askTimeout));
     endpoints.addAll(Chat.start(system, session, kafka, askTimeout));
     endpoints.addAll(Timeline.start(system, session, kafka, askTimeout));

@@ -21,7 +21,7 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
- * The console in a real browser (headless Chromium, Debian's, installed by bin/setup-browser): two users in two
+ * The console in a real browser (headless Chromium, Debian's, installed by bin/setup-test-tools): two users in two
  * browser sessions chat over the WebSocket, and a post reaches a follower's feed live over the event stream. Each
  * step waits for what the user would see; screenshots go to target/screenshots.
  */

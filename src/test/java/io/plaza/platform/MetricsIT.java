@@ -129,6 +129,37 @@ class MetricsIT {
     });
   }
 
+  /**
+   * Every metric the Grafana dashboard and the Prometheus alert rules query exists on a real node once it has seen
+   * ordinary traffic (a request, a socket, a ledger check): a renamed meter breaks the build, not a dashboard.
+   */
+  @Test
+  void everyMetricTheDashboardAndTheAlertsQueryIsServed() throws Exception {
+    var admin = api.token("admin");
+    api.post("/v1/accounts", admin, "{\"currency\":\"EUR\"}", Map.of());
+    assertEquals(200, api.get("/v1/admin/ledger/check", admin).status());
+    var queried = new java.util.TreeSet<String>();
+    var yaml = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
+    var dashboard = Json.MAPPER.readTree(java.nio.file.Path.of("cluster-config/grafana/plaza-dashboard.json").toFile());
+    dashboard.path("panels").forEach(panel -> panel.path("targets").forEach(t ->
+        queried.addAll(PromQl.metricNames(t.path("expr").asText()))));
+    assertTrue(queried.size() >= 15, "the dashboard was read: " + queried);
+    var rules = yaml.readTree(java.nio.file.Path.of("cluster-config/prometheus/plaza-alerts.yml").toFile());
+    rules.path("groups").forEach(g -> g.path("rules").forEach(r -> queried.addAll(PromQl.metricNames(
+        r.path("expr").asText()))));
+    queried.remove("up"); // Prometheus's own, per scrape target
+    try (var socket = new WsClient(clients, node.httpPort(), "/v1/chat/ws", api.token("metrics-dashboard"))) {
+      assertEquals(101, socket.upgradeStatus);
+      eventually(WAIT, () -> {
+        var served = scrape().keySet().stream().map(k -> k.replaceAll("\\{.*", "")).collect(
+            java.util.stream.Collectors.toSet());
+        var missing = queried.stream().filter(name -> !served.contains(name)).toList();
+        assertEquals(java.util.List.of(), missing, "queried by the dashboard or the alerts, not on /metrics");
+        return null;
+      });
+    }
+  }
+
   private static java.util.List<String> names(Map<String, Double> scrape, String prefix) {
     return scrape.keySet().stream().filter(k -> k.startsWith(prefix)).map(k -> k.replaceAll("\\{.*", ""))
         .distinct().sorted().limit(40).toList();
