@@ -124,8 +124,38 @@ public final class CassandraSchema {
     }
   }
 
-  /** {@code bin/plaza schema}: prints the CQL for the configured keyspace, for cqlsh in production. */
+  /**
+   * {@code bin/plaza schema}: prints the CQL for the configured keyspace, for cqlsh in production. With
+   * {@code --apply} it applies it to the configured Cassandra (CASSANDRA_CONTACT_POINTS, PLAZA_KEYSPACE) and exits 0,
+   * or 1 when it could not: what the Kubernetes Job runs before the nodes, which do not create the schema there.
+   */
   public static void main(String[] args) {
-    for (var cql : statements(PlazaConfig.load())) System.out.println(cql + ";\n");
+    if (args.length == 0) {
+      for (var cql : statements(PlazaConfig.load())) System.out.println(cql + ";\n");
+      return;
+    }
+    if (!args[0].equals("--apply")) {
+      System.err.println("usage: CassandraSchema [--apply]");
+      System.exit(2);
+    }
+    var config = PlazaConfig.load(com.typesafe.config.ConfigFactory.parseString("""
+        pekko.actor.provider = local
+        pekko.loglevel = WARNING
+        pekko.persistence.cassandra.events-by-tag.pubsub-notification = off
+        """));
+    var system = org.apache.pekko.actor.typed.ActorSystem.create(
+        org.apache.pekko.actor.typed.javadsl.Behaviors.empty(), "plaza-schema", config);
+    int exit = 0;
+    try {
+      var session = Cassandra.underlying(system, java.time.Duration.ofSeconds(60));
+      create(session, config).toCompletableFuture().get(10, java.util.concurrent.TimeUnit.MINUTES);
+      System.out.println("schema applied to keyspace " + config.getString("plaza.cassandra.keyspace"));
+    } catch (Exception e) {
+      System.err.println("plaza schema --apply: could not apply the schema: " + e);
+      exit = 1;
+    } finally {
+      system.terminate();
+    }
+    System.exit(exit);
   }
 }

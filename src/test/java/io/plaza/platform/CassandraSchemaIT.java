@@ -42,4 +42,34 @@ class CassandraSchemaIT {
       }
     }
   }
+
+  /** What the Kubernetes schema Job runs: the image's CassandraSchema --apply, configured by environment only. */
+  @Test
+  void theSchemaJobCommandAppliesEverythingToTheConfiguredKeyspaceAndExitsZero() throws Exception {
+    var keyspace = TestNodes.KEYSPACE + "_job";
+    var javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var builder = new ProcessBuilder(javaBin, "-cp", NodeProcess.classpath(), "io.plaza.platform.CassandraSchema",
+        "--apply").redirectErrorStream(true);
+    builder.environment().put("CASSANDRA_CONTACT_POINTS", "127.0.0.1:" + TestNodes.CASSANDRA_PORT);
+    builder.environment().put("PLAZA_KEYSPACE", keyspace);
+    try (var session = CqlSession.builder()
+        .addContactPoint(new InetSocketAddress("127.0.0.1", TestNodes.CASSANDRA_PORT))
+        .withLocalDatacenter("datacenter1").build()) {
+      try {
+        var process = builder.start();
+        var output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(5, TimeUnit.MINUTES));
+        assertEquals(0, process.exitValue(), output);
+        assertTrue(output.contains("schema applied to keyspace " + keyspace), output);
+        session.refreshSchema();
+        var config = TestNodes.config(keyspace, TestNodes.ACCOUNTS_TOPIC, TestNodes.CASSANDRA_PORT,
+            TestNodes.KAFKA_PORT);
+        for (var cql : CassandraSchema.statements(config)) {
+          assertTrue(CassandraSchema.alreadyApplied(session.getMetadata(), cql), cql);
+        }
+      } finally {
+        session.execute("DROP KEYSPACE IF EXISTS " + keyspace);
+      }
+    }
+  }
 }
