@@ -252,6 +252,124 @@ class DeploymentFilesTest {
     }
   }
 
+  /**
+   * Every manifest read into the Kubernetes API model (fabric8): a wrong type fails to read, and a field the API does
+   * not have lands in some object's additionalProperties — both fail here, as kubeconform would.
+   */
+  @Test
+  void everyKubernetesObjectIsValidForTheKubernetesApi() throws IOException {
+    var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    int objects = 0;
+    try (var parser = YAML.createParser(Path.of("cluster-config/kubernetes/plaza.yaml").toFile())) {
+      var it = YAML.readValues(parser, JsonNode.class);
+      while (it.hasNext()) {
+        var doc = it.next();
+        var type = API_TYPES.get(doc.path("kind").asText());
+        assertNotNull(type, "a kind this test knows: " + doc.path("kind"));
+        var resource = mapper.treeToValue(doc, type);
+        assertEquals(newInstance(type).getApiVersion(), doc.path("apiVersion").asText(),
+            doc.path("kind") + "'s current API version");
+        var unknown = new java.util.ArrayList<String>();
+        unknownFields(resource, doc.path("kind").asText(), unknown, java.util.Collections.newSetFromMap(
+            new java.util.IdentityHashMap<>()));
+        assertEquals(List.of(), unknown, "fields the Kubernetes API does not have");
+        objects++;
+      }
+    }
+    assertEquals(7, objects, "Deployment, Service, PodDisruptionBudget, ServiceAccount, Role, RoleBinding, Job");
+  }
+
+  private static final Map<String, Class<? extends io.fabric8.kubernetes.api.model.HasMetadata>> API_TYPES = Map.of(
+      "Deployment", io.fabric8.kubernetes.api.model.apps.Deployment.class,
+      "Service", io.fabric8.kubernetes.api.model.Service.class,
+      "PodDisruptionBudget", io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget.class,
+      "ServiceAccount", io.fabric8.kubernetes.api.model.ServiceAccount.class,
+      "Role", io.fabric8.kubernetes.api.model.rbac.Role.class,
+      "RoleBinding", io.fabric8.kubernetes.api.model.rbac.RoleBinding.class,
+      "Job", io.fabric8.kubernetes.api.model.batch.v1.Job.class);
+
+  private static io.fabric8.kubernetes.api.model.HasMetadata newInstance(
+      Class<? extends io.fabric8.kubernetes.api.model.HasMetadata> type) {
+    try {
+      return type.getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static void unknownFields(Object value, String path, List<String> found, java.util.Set<Object> seen) {
+    if (value == null || !seen.add(value)) return;
+    if (value instanceof java.util.Collection<?> items) {
+      int i = 0;
+      for (var item : items) unknownFields(item, path + "[" + i++ + "]", found, seen);
+      return;
+    }
+    if (value instanceof Map<?, ?> map) {
+      map.forEach((k, v) -> unknownFields(v, path + "." + k, found, seen));
+      return;
+    }
+    if (!value.getClass().getName().startsWith("io.fabric8.kubernetes.api.model")) return;
+    for (var method : value.getClass().getMethods()) {
+      if (method.getParameterCount() != 0 || !method.getName().startsWith("get")
+          || method.getDeclaringClass() == Object.class) {
+        continue;
+      }
+      try {
+        var result = method.invoke(value);
+        if (method.getName().equals("getAdditionalProperties")) {
+          ((Map<?, ?>) result).keySet().forEach(k -> found.add(path + "." + k));
+        } else {
+          unknownFields(result, path + "." + method.getName().substring(3), found, seen);
+        }
+      } catch (ReflectiveOperationException e) {
+        throw new AssertionError(e);
+      }
+    }
+  }
+
+  /** Deployable as written: hardened pods, memory the JVM fits in, spread, the build's image, the schema Job. */
+  @Test
+  void thePodsAreHardenedSizedForTheJvmAndRunTheBuildsImage() throws IOException {
+    var version = System.getProperty("plaza.project.version");
+    var k8s = kubernetesByKind();
+    var dockerfile = Files.readString(Path.of("docker/Dockerfile"));
+    var ram = java.util.regex.Pattern.compile("MaxRAMPercentage=(\\d+)").matcher(dockerfile);
+    assertTrue(ram.find(), "the image sets -XX:MaxRAMPercentage");
+    int heapPercent = Integer.parseInt(ram.group(1));
+    for (var kind : List.of("Deployment", "Job")) {
+      var pod = k8s.get(kind).path("spec").path("template").path("spec");
+      assertTrue(pod.path("securityContext").path("runAsNonRoot").asBoolean(), kind + " runs as non-root");
+      assertEquals("RuntimeDefault", pod.path("securityContext").path("seccompProfile").path("type").asText());
+      for (var container : pod.path("containers")) {
+        var security = container.path("securityContext");
+        assertTrue(security.path("readOnlyRootFilesystem").asBoolean(), kind + ": read-only root filesystem");
+        assertFalse(security.path("allowPrivilegeEscalation").asBoolean(true), kind + ": no privilege escalation");
+        assertEquals("ALL", security.path("capabilities").path("drop").path(0).asText(), kind + ": no capabilities");
+        assertEquals("plaza:" + version, container.path("image").asText(), kind + ": the build's image");
+        var tmp = java.util.stream.StreamSupport.stream(container.path("volumeMounts").spliterator(), false)
+            .anyMatch(m -> m.path("mountPath").asText().equals("/tmp"));
+        assertTrue(tmp, kind + ": a writable /tmp for the JVM");
+        var resources = container.path("resources");
+        var limit = io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(
+            new io.fabric8.kubernetes.api.model.Quantity(resources.path("limits").path("memory").asText()));
+        assertEquals(resources.path("limits").path("memory"), resources.path("requests").path("memory"),
+            kind + ": memory request = limit");
+        // What the heap leaves of the limit: metaspace, threads, direct buffers, code cache need about 400 MiB.
+        var offHeap = limit.multiply(java.math.BigDecimal.valueOf(100 - heapPercent))
+            .divide(java.math.BigDecimal.valueOf(100));
+        assertTrue(offHeap.compareTo(java.math.BigDecimal.valueOf(150L << 20)) >= 0,
+            kind + ": " + offHeap + " bytes beside the heap");
+      }
+    }
+    var deployment = k8s.get("Deployment").path("spec").path("template").path("spec");
+    assertEquals("kubernetes.io/hostname",
+        deployment.path("topologySpreadConstraints").path(0).path("topologyKey").asText(), "spread across machines");
+    var jobCommand = k8s.get("Job").path("spec").path("template").path("spec").path("containers").path(0)
+        .path("command");
+    assertEquals(CassandraSchema.class.getName(), jobCommand.path(3).asText(), "the Job runs the schema tool");
+    assertEquals("--apply", jobCommand.path(4).asText());
+  }
+
   @Test
   void theClusterAppVersionIsTheBuildVersion() {
     var config = overlay("kubernetes.conf");
