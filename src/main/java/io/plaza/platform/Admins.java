@@ -8,7 +8,10 @@ import java.util.stream.Collectors;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** Who may call the admin endpoints: the user ids listed in {@code plaza.auth.admin-users}. */
+/**
+ * Who may call the admin endpoints: the user ids listed in {@code plaza.auth.admin-users}, and users whose OIDC token
+ * carries the admin role.
+ */
 public final class Admins {
 
   private final Set<String> userIds;
@@ -23,8 +26,8 @@ public final class Admins {
   }
 
   /** The inner route for an admin, else 403. */
-  public Route only(String userId, Supplier<Route> inner) {
-    if (!userIds.contains(userId)) {
+  public Route only(Endpoint.Call call, Supplier<Route> inner) {
+    if (!call.admin() && !userIds.contains(call.userId())) {
       return Problems.complete(StatusCodes.FORBIDDEN, "this endpoint is for administrators (plaza.auth.admin-users)");
     }
     return inner.get();

@@ -16,8 +16,15 @@ import org.apache.pekko.http.javadsl.server.Route;
  */
 public final class Endpoint {
 
-  /** What a handler gets: the path parameters by name and the authenticated user (null on public endpoints). */
-  public record Call(Map<String, String> params, String userId) {
+  /**
+   * What a handler gets: the path parameters by name, the authenticated user (null on public endpoints) and whether
+   * the token made them an administrator.
+   */
+  public record Call(Map<String, String> params, String userId, boolean admin) {
+    public Call(Map<String, String> params, String userId) {
+      this(params, userId, false);
+    }
+
     public String param(String name) {
       return params.get(name);
     }

@@ -90,7 +90,8 @@ public final class HttpApi {
         request.getAttribute(ROUTE).ifPresent(route -> route.set(endpoint.template()));
         return endpoint.requiresAuthentication()
             ? authenticated(endpoint.acceptsStreamTicket(),
-                user -> limited(user, () -> endpoint.handler().apply(new Endpoint.Call(params, user))))
+                user -> limited(user.userId(), () -> endpoint.handler().apply(
+                    new Endpoint.Call(params, user.userId(), user.admin()))))
             : endpoint.handler().apply(new Endpoint.Call(params, null));
       }));
     });
@@ -106,7 +107,7 @@ public final class HttpApi {
    * 401 with a reason when the bearer token is missing, malformed, expired or forged. A stream endpoint takes a
    * stream ticket ({@code ?ticket=}) instead, refused when unknown, expired or used before.
    */
-  private Route authenticated(boolean acceptsTicket, Function<String, Route> inner) {
+  private Route authenticated(boolean acceptsTicket, Function<JwtAuth.Authenticated, Route> inner) {
     return optionalHeaderValueByName("Authorization", header -> {
       if (header.isPresent() && header.get().regionMatches(true, 0, BEARER, 0, BEARER.length())) {
         return verdict(auth.verify(header.get().substring(BEARER.length()).strip()), inner);
@@ -120,8 +121,8 @@ public final class HttpApi {
     });
   }
 
-  private static Route verdict(JwtAuth.Verdict verdict, Function<String, Route> inner) {
-    if (verdict instanceof JwtAuth.Authenticated ok) return inner.apply(ok.userId());
+  private static Route verdict(JwtAuth.Verdict verdict, Function<JwtAuth.Authenticated, Route> inner) {
+    if (verdict instanceof JwtAuth.Authenticated ok) return inner.apply(ok);
     return unauthorized(((JwtAuth.Refused) verdict).reason());
   }
 

@@ -23,7 +23,11 @@ import java.util.Date;
 import java.util.Set;
 import java.util.regex.Pattern;
 
-/** HS256 bearer tokens (nimbus-jose-jwt): subject = user id, issuer and expiry checked. */
+/**
+ * Bearer tokens (nimbus-jose-jwt): HS256 tokens signed with the node's secret (dev tokens, internal clients:
+ * subject = user id, issuer and expiry checked) and, when {@code plaza.auth.oidc.jwks-url} is set, RS256 / ES256
+ * tokens of an OpenID Connect provider ({@link OidcTokens}).
+ */
 public final class JwtAuth {
 
   /** User ids are path- and log-safe. */
@@ -32,15 +36,26 @@ public final class JwtAuth {
   /** The outcome of checking a token: a user id, or why the token was refused. */
   public sealed interface Verdict {}
 
-  public record Authenticated(String userId) implements Verdict {}
+  /** {@code admin}: the token carries the administrator role (OIDC); admin-users are listed in {@link Admins}. */
+  public record Authenticated(String userId, boolean admin) implements Verdict {
+    public Authenticated(String userId) {
+      this(userId, false);
+    }
+  }
 
   public record Refused(String reason) implements Verdict {}
 
   private final byte[] secret;
   private final String issuer;
   private final DefaultJWTProcessor<SecurityContext> processor;
+  private final OidcTokens oidc;
 
   public JwtAuth(byte[] secret, String issuer, Duration clockSkew) {
+    this(secret, issuer, clockSkew, null);
+  }
+
+  JwtAuth(byte[] secret, String issuer, Duration clockSkew, OidcTokens oidc) {
+    this.oidc = oidc;
     if (secret.length < 32) {
       throw new IllegalArgumentException("plaza.auth.jwt-secret must be at least 32 bytes for HS256");
     }
@@ -66,7 +81,7 @@ public final class JwtAuth {
       secret = auth.getString("dev-jwt-secret");
     }
     return new JwtAuth(secret.getBytes(StandardCharsets.UTF_8), auth.getString("issuer"),
-        auth.getDuration("clock-skew"));
+        auth.getDuration("clock-skew"), OidcTokens.fromConfig(auth));
   }
 
   public String mint(String userId, Duration ttl) {
@@ -91,6 +106,12 @@ public final class JwtAuth {
 
   public Verdict verify(String token) {
     try {
+      var algorithm = com.nimbusds.jose.JWSHeader.parse(
+          com.nimbusds.jose.util.Base64URL.from(token.split("\\.", 2)[0])).getAlgorithm();
+      if (!JWSAlgorithm.HS256.equals(algorithm)) {
+        if (oidc == null) return new Refused("token algorithm " + algorithm + " is not accepted (no OIDC provider)");
+        return oidc.verify(token);
+      }
       var claims = processor.process(token, null);
       var subject = claims.getSubject();
       if (subject == null || !USER_ID.matcher(subject).matches()) return new Refused("token subject is not a user id");
@@ -103,6 +124,9 @@ public final class JwtAuth {
       return new Refused("token is not a JWT");
     } catch (BadJOSEException | JOSEException e) {
       return new Refused("token signature is invalid");
+    } catch (Exception e) {
+      // The provider's key set could not be fetched (network, a bad JWKS document): not the caller's fault to fix.
+      return new Refused("token could not be checked: " + e.getMessage());
     }
   }
 }
