@@ -177,4 +177,31 @@ class LedgerApiIT {
     assertEquals("FundsWithdrawn", received.get(6).get("type").asText());
     assertEquals(135, received.get(6).get("balance").asLong());
   }
+
+  /** The Java client the build generates from openapi.yaml (target/generated-clients/java), against this node. */
+  private io.plaza.client.api.LedgerApi generatedClient(String user) {
+    var token = api.token(user);
+    var client = new io.plaza.client.ApiClient();
+    client.updateBaseUri("http://127.0.0.1:" + node.httpPort());
+    client.setRequestInterceptor(request -> request.header("Authorization", "Bearer " + token));
+    return new io.plaza.client.api.LedgerApi(client);
+  }
+
+  @Test
+  void theGeneratedJavaClientOpensAnAccountDepositsAndReadsAProblem() throws Exception {
+    var ledger = generatedClient("gen-client");
+    var account = ledger.openAccount(new io.plaza.client.model.OpenAccountRequest().currency("EUR"), null);
+    assertEquals("gen-client", account.getOwner());
+    assertEquals(0L, account.getBalance());
+    var movement = ledger.deposit(account.getAccountId(), "gen-1",
+        new io.plaza.client.model.DepositRequest().amount(250L));
+    assertEquals(250L, movement.getBalanceAfter());
+    assertEquals(250L, ledger.getAccount(account.getAccountId()).getBalance());
+
+    var refused = org.junit.jupiter.api.Assertions.assertThrows(io.plaza.client.ApiException.class,
+        () -> generatedClient("gen-other").getAccount(account.getAccountId()));
+    assertEquals(403, refused.getCode());
+    org.junit.jupiter.api.Assertions.assertTrue(
+        refused.getResponseBody().contains("\"code\":\"not-account-owner\""), refused.getResponseBody());
+  }
 }
