@@ -51,13 +51,38 @@ final class Plaza {
   }
 
   /**
-   * Logs in as the user in session attribute {@code userKey}: the dev login of a dev-mode node (a real client's
-   * login flow; production issues its own JWTs), saving the bearer token as {@code <userKey>Token}.
+   * The secret of a production-mode node under test (PLAZA_JWT_SECRET with PLAZA_DEV_MODE=off): tokens are then
+   * minted here, before the load, as an identity provider would issue them; null for a dev-mode node.
+   */
+  private static final String PRODUCTION_SECRET = "off".equals(System.getenv("PLAZA_DEV_MODE"))
+      ? System.getenv("PLAZA_JWT_SECRET") : null;
+
+  /**
+   * Logs in as the user in session attribute {@code userKey}, saving the bearer token as {@code <userKey>Token}: the
+   * dev login of a dev-mode node, or against a production-mode node a token minted here with its secret.
    */
   static ChainBuilder login(String userKey) {
+    if (PRODUCTION_SECRET != null) {
+      return exec(session -> session.set(userKey + "Token", mint(session.getString(userKey))));
+    }
     return exec(http("login").post("/v1/dev/tokens")
         .body(StringBody("{\"userId\":\"#{" + userKey + "}\"}"))
         .check(status().is(201), jsonPath("$.token").saveAs(userKey + "Token")));
+  }
+
+  /** An HS256 token for {@code user} as the node checks them (issuer "plaza", a day long). */
+  static String mint(String user) {
+    try {
+      var now = java.time.Instant.now();
+      var jwt = new com.nimbusds.jwt.SignedJWT(new com.nimbusds.jose.JWSHeader(com.nimbusds.jose.JWSAlgorithm.HS256),
+          new com.nimbusds.jwt.JWTClaimsSet.Builder().subject(user).issuer("plaza")
+              .issueTime(java.util.Date.from(now)).expirationTime(java.util.Date.from(now.plus(Duration.ofDays(1))))
+              .build());
+      jwt.sign(new com.nimbusds.jose.crypto.MACSigner(PRODUCTION_SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      return jwt.serialize();
+    } catch (com.nimbusds.jose.JOSEException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   static String bearer(String userKey) {
