@@ -26,8 +26,10 @@ final class RawWebSocket implements AutoCloseable {
 
   private final Socket socket = new Socket();
   private final DataInputStream in;
+  private final String path;
 
   RawWebSocket(int port, String path, String token) throws IOException {
+    this.path = path;
     socket.setReceiveBufferSize(4096);
     socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
     socket.setSoTimeout(30_000);
@@ -68,7 +70,12 @@ final class RawWebSocket implements AutoCloseable {
       else if (length == 127) length = in.readLong();
       var payload = new byte[(int) length];
       in.readFully(payload);
-      frames.add(new Frame(opcode, payload));
+      var frame = new Frame(opcode, payload);
+      if (opcode == 1) {
+        var violations = io.plaza.platform.AsyncContract.get().violations(path, frame.text());
+        if (!violations.isEmpty()) throw new AssertionError("not as asyncapi.yaml says: " + violations);
+      }
+      frames.add(frame);
       if (opcode == 8) return frames;
     }
   }
