@@ -276,7 +276,8 @@ public final class Conversation
             + "user"));
       }
     } else if (members.size() > settings.maxMembers()) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(ChatProblem.GROUP_FULL, "a group has at most " + settings.maxMembers()
+      return reject(cmd.replyTo(), Rejection.unprocessable(ChatProblem.GROUP_FULL,
+          "a group has at most " + settings.maxMembers()
           + " members"));
     }
     var created = new ConversationCreated(conversationId, cmd.kind(), cmd.title(), cmd.requester(),
@@ -289,7 +290,8 @@ public final class Conversation
     if (state.kind() == Kind.DIRECT && cmd.kind() == Kind.DIRECT && state.members().contains(cmd.requester())) {
       return answer(cmd.replyTo(), info(state));
     }
-    return reject(cmd.replyTo(), Rejection.conflict(ChatProblem.CONVERSATION_EXISTS, "conversation " + conversationId + " already exists"));
+    return reject(cmd.replyTo(), Rejection.conflict(ChatProblem.CONVERSATION_EXISTS,
+        "conversation " + conversationId + " already exists"));
   }
 
   private Decision<Event, State> addMembers(Active state, AddMembers cmd) {
@@ -299,7 +301,8 @@ public final class Conversation
     added.removeAll(state.members());
     if (added.isEmpty()) return answer(cmd.replyTo(), info(state));
     if (state.members().size() + added.size() > settings.maxMembers()) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(ChatProblem.GROUP_FULL, "a group has at most " + settings.maxMembers()
+      return reject(cmd.replyTo(), Rejection.unprocessable(ChatProblem.GROUP_FULL,
+          "a group has at most " + settings.maxMembers()
           + " members; it has " + state.members().size()));
     }
     return persist(new MembersAdded(conversationId, cmd.requester(), Collections.unmodifiableSet(added),
@@ -314,7 +317,8 @@ public final class Conversation
     }
     if (!state.members().contains(cmd.user())) return answer(cmd.replyTo(), info(state));
     if (cmd.user().equals(state.owner())) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(ChatProblem.OWNER_CANNOT_LEAVE, "the owner cannot leave or be removed"));
+      return reject(cmd.replyTo(), Rejection.unprocessable(ChatProblem.OWNER_CANNOT_LEAVE,
+          "the owner cannot leave or be removed"));
     }
     return persist(new MemberRemoved(conversationId, cmd.requester(), cmd.user(), clock.instant()), cmd.replyTo(),
         s -> new Done());
@@ -360,24 +364,29 @@ public final class Conversation
   private Rejection ownRecentMessage(Active state, String sender, long seq, Duration window, String verb) {
     if (!state.members().contains(sender)) return Rejection.forbidden(ChatProblem.NOT_A_MEMBER, notMemberText());
     if (seq < 1 || seq > state.lastSeq()) {
-      return Rejection.notFound(ChatProblem.MESSAGE_NOT_FOUND, "message " + seq + " does not exist in conversation " + conversationId);
+      return Rejection.notFound(ChatProblem.MESSAGE_NOT_FOUND,
+          "message " + seq + " does not exist in conversation " + conversationId);
     }
     var recent = state.recent().get(seq);
     if (recent == null || recent.sentAt().plus(window).isBefore(clock.instant())) {
-      return Rejection.unprocessable(ChatProblem.EDIT_WINDOW_CLOSED, "message " + seq + " can no longer be " + verb + " (allowed for "
+      return Rejection.unprocessable(ChatProblem.EDIT_WINDOW_CLOSED,
+          "message " + seq + " can no longer be " + verb + " (allowed for "
           + window.toMinutes() + " minutes after sending)");
     }
     if (!recent.sender().equals(sender)) {
-      return Rejection.forbidden(ChatProblem.NOT_MESSAGE_AUTHOR, "only its author may " + verb.replace("ed", "") + " message " + seq);
+      return Rejection.forbidden(ChatProblem.NOT_MESSAGE_AUTHOR,
+          "only its author may " + verb.replace("ed", "") + " message " + seq);
     }
-    if (recent.deleted()) return Rejection.unprocessable(ChatProblem.MESSAGE_DELETED, "message " + seq + " was deleted");
+    if (recent.deleted()) return Rejection.unprocessable(ChatProblem.MESSAGE_DELETED,
+        "message " + seq + " was deleted");
     return null;
   }
 
   private Rejection bodyRefusal(String body) {
     if (body == null || body.isBlank()) return Rejection.badRequest("body must not be empty");
     if (body.getBytes(StandardCharsets.UTF_8).length > settings.maxBodyBytes()) {
-      return Rejection.unprocessable(ChatProblem.BODY_TOO_LARGE, "body is larger than " + settings.maxBodyBytes() + " bytes");
+      return Rejection.unprocessable(ChatProblem.BODY_TOO_LARGE,
+          "body is larger than " + settings.maxBodyBytes() + " bytes");
     }
     return null;
   }
@@ -385,7 +394,8 @@ public final class Conversation
   private Decision<Event, State> ack(Active state, Ack cmd) {
     if (!state.members().contains(cmd.user())) return notMember(cmd.replyTo());
     if (cmd.seq() > state.lastSeq()) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(ChatProblem.SEQ_BEYOND_LAST, "seq " + cmd.seq() + " is beyond the last message "
+      return reject(cmd.replyTo(), Rejection.unprocessable(ChatProblem.SEQ_BEYOND_LAST,
+          "seq " + cmd.seq() + " is beyond the last message "
           + state.lastSeq()));
     }
     var pointers = cmd.read() ? state.read() : state.delivered();
@@ -401,7 +411,8 @@ public final class Conversation
   }
 
   private Decision<Event, State> notFound(ActorRef<Reply> replyTo) {
-    return reject(replyTo, Rejection.notFound(ChatProblem.CONVERSATION_NOT_FOUND, "conversation " + conversationId + " does not exist"));
+    return reject(replyTo, Rejection.notFound(ChatProblem.CONVERSATION_NOT_FOUND,
+        "conversation " + conversationId + " does not exist"));
   }
 
   private Decision<Event, State> notMember(ActorRef<Reply> replyTo) {
@@ -414,11 +425,13 @@ public final class Conversation
 
   private Decision<Event, State> notAdmin(Active state, String requester, ActorRef<Reply> replyTo) {
     if (!state.members().contains(requester)) return notMember(replyTo);
-    return reject(replyTo, Rejection.forbidden(ChatProblem.NOT_AN_ADMIN, "only the group's admins may change its members"));
+    return reject(replyTo, Rejection.forbidden(ChatProblem.NOT_AN_ADMIN,
+        "only the group's admins may change its members"));
   }
 
   private static Rejection directIsFixed() {
-    return Rejection.unprocessable(ChatProblem.DIRECT_MEMBERS_FIXED, "a direct conversation always has exactly its two users");
+    return Rejection.unprocessable(ChatProblem.DIRECT_MEMBERS_FIXED,
+        "a direct conversation always has exactly its two users");
   }
 
   private Decision<Event, State> reject(ActorRef<Reply> replyTo, Rejection rejection) {

@@ -155,7 +155,8 @@ public final class DispatchRoutes {
       return Rejection.badRequest("vehicleType must be one of " + new java.util.TreeSet<>(Driver.VEHICLE_TYPES));
     }
     if (body.pickup().metersTo(body.dropoff()) > MAX_TRIP_METERS) {
-      return Rejection.unprocessable(DispatchProblem.TRIP_TOO_LONG, "dropoff is more than " + (int) (MAX_TRIP_METERS / 1000) + " km from pickup");
+      return Rejection.unprocessable(DispatchProblem.TRIP_TOO_LONG,
+          "dropoff is more than " + (int) (MAX_TRIP_METERS / 1000) + " km from pickup");
     }
     return null;
   }
@@ -263,7 +264,8 @@ public final class DispatchRoutes {
   private static Route withRide(Endpoint.Call call, Function<String, Route> inner) {
     var id = call.param("id");
     if (!RIDE_ID.matcher(id).matches()) {
-      return Problems.complete(Rejection.notFound(DispatchProblem.RIDE_NOT_FOUND, "'" + abbreviate(id) + "' is not a ride id"));
+      return Problems.complete(Rejection.notFound(DispatchProblem.RIDE_NOT_FOUND,
+          "'" + abbreviate(id) + "' is not a ride id"));
     }
     return inner.apply(id);
   }

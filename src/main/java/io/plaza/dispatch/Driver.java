@@ -285,7 +285,8 @@ public final class Driver
             .thenRun(s -> rides.apply(rideId).tell(new Ride.Declined(driverId)))
             .thenReply(cmd.replyTo(), s -> new Done());
       }
-      case ASSIGNED, ON_TRIP -> Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.RIDE_IN_PROGRESS,
+      case ASSIGNED, ON_TRIP -> Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(
+          DispatchProblem.RIDE_IN_PROGRESS,
           "you have ride " + state.rideId() + ": complete or cancel it before going offline")));
     };
   }
@@ -371,7 +372,8 @@ public final class Driver
       // Withdrawn (or already assigned by an earlier answer) meanwhile.
       return state.status() == Status.ASSIGNED && answered.rideId().equals(state.rideId())
           ? Effect().reply(replyTo, new Done())
-          : Effect().reply(replyTo, new Rejected(Rejection.conflict(DispatchProblem.OFFER_EXPIRED, "the offer for ride " + answered.rideId()
+          : Effect().reply(replyTo, new Rejected(Rejection.conflict(DispatchProblem.OFFER_EXPIRED,
+              "the offer for ride " + answered.rideId()
               + " is over")));
     }
     var now = clock.instant();
@@ -420,7 +422,8 @@ public final class Driver
     boolean onIt = (state.status() == Status.ASSIGNED || state.status() == Status.ON_TRIP)
         && cmd.rideId().equals(state.rideId());
     if (!onIt) {
-      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.NOT_YOUR_RIDE, "ride " + cmd.rideId()
+      return Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.NOT_YOUR_RIDE,
+          "ride " + cmd.rideId()
           + " is not your current ride")));
     }
     ctx.ask(Ride.Reply.class, rides.apply(cmd.rideId()), settings.askTimeout(),
@@ -435,7 +438,8 @@ public final class Driver
           "the ride did not answer in time; retry")));
     }
     if (answered.answer() instanceof Ride.Refused refused) {
-      return Effect().reply(answered.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.RIDE_STATE, refused.reason())));
+      return Effect().reply(answered.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.RIDE_STATE,
+          refused.reason())));
     }
     if (!answered.rideId().equals(state.rideId())) return Effect().reply(answered.replyTo(), new Done());
     var now = clock.instant();

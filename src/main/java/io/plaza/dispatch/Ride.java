@@ -357,7 +357,8 @@ public final class Ride extends EventSourcedBehaviorWithEnforcedReplies<Ride.Com
   private ReplyEffect<Event, State> request(State state, Request cmd) {
     if (state.request() != null) {
       return cmd.riderId().equals(state.request().riderId()) ? Effect().reply(cmd.replyTo(), view(state))
-          : Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.RIDE_ID_TAKEN, "ride id " + rideId + " is taken")));
+          : Effect().reply(cmd.replyTo(), new Rejected(Rejection.conflict(DispatchProblem.RIDE_ID_TAKEN,
+              "ride id " + rideId + " is taken")));
     }
     var requested = new Requested(rideId, cmd.riderId(), cmd.pickup(), cmd.dropoff(), cmd.vehicleType(), cmd.surge(),
         cmd.fareCents(), clock.instant());

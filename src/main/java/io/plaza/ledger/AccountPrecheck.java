@@ -33,9 +33,11 @@ final class AccountPrecheck {
         return why.kind() == Rejection.Kind.NOT_FOUND ? why.as(Rejection.Kind.UNPROCESSABLE) : why;
       }
       var account = ((LedgerAccount.AccountReply) fromReply).account();
-      if (account.closed()) return Rejection.unprocessable(LedgerProblem.ACCOUNT_CLOSED, "account " + from + " is closed");
+      if (account.closed()) return Rejection.unprocessable(LedgerProblem.ACCOUNT_CLOSED,
+          "account " + from + " is closed");
       if (!account.currency().equals(currency)) {
-        return Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH, "currency " + currency + " does not match account " + from + "'s "
+        return Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH,
+            "currency " + currency + " does not match account " + from + "'s "
             + account.currency());
       }
       return destinationRefusal(toReply, to, currency);
@@ -62,7 +64,8 @@ final class AccountPrecheck {
       return Rejection.unprocessable(LedgerProblem.ACCOUNT_CLOSED, "destination account " + to + " is closed");
     }
     if (!info.currency().equals(currency)) {
-      return Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH, "currency " + currency + " does not match destination account " + to
+      return Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH,
+          "currency " + currency + " does not match destination account " + to
           + "'s " + info.currency());
     }
     return null;

@@ -690,7 +690,8 @@ public final class LedgerAccount
 
   private Decision<Event, State> open(Open cmd) {
     if (!Currencies.isKnown(cmd.currency())) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.UNKNOWN_CURRENCY, "unknown currency '" + cmd.currency() + "'"));
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.UNKNOWN_CURRENCY,
+          "unknown currency '" + cmd.currency() + "'"));
     }
     if (cmd.overdraftLimit() < 0) {
       return reject(cmd.replyTo(), Rejection.badRequest("overdraftLimit must not be negative"));
@@ -705,7 +706,8 @@ public final class LedgerAccount
         && state.overdraftLimit() == cmd.overdraftLimit()) {
       return answer(cmd.replyTo(), new AccountReply(summary(state)));
     }
-    return reject(cmd.replyTo(), Rejection.conflict(LedgerProblem.ACCOUNT_EXISTS, "account " + accountId + " already exists with other terms"));
+    return reject(cmd.replyTo(), Rejection.conflict(LedgerProblem.ACCOUNT_EXISTS,
+        "account " + accountId + " already exists with other terms"));
   }
 
   private Decision<Event, State> deposit(OpenAccount state, Deposit cmd) {
@@ -718,7 +720,8 @@ public final class LedgerAccount
     try {
       after = Math.addExact(state.balance(), cmd.amount());
     } catch (ArithmeticException overflow) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.BALANCE_OVERFLOW, "deposit would overflow the balance"));
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.BALANCE_OVERFLOW,
+          "deposit would overflow the balance"));
     }
     var event = new FundsDeposited(accountId, cmd.operationId(), cmd.amount(), after, clock.instant());
     return persist(event, cmd.replyTo(), s -> movementReply(s, cmd.operationId()));
@@ -800,7 +803,8 @@ public final class LedgerAccount
     try {
       after = Math.addExact(state.balance(), cmd.amount());
     } catch (ArithmeticException overflow) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.BALANCE_OVERFLOW, "credit would overflow the balance"));
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.BALANCE_OVERFLOW,
+          "credit would overflow the balance"));
     }
     var event = new TransferCredited(accountId, cmd.transferId(), id, cmd.counterparty(), cmd.amount(), after,
         clock.instant());
@@ -898,17 +902,20 @@ public final class LedgerAccount
       if (amount == null || earlier.amount() == amount) {
         return answer(replyTo, new MovementReply(summary(state), earlier, true));
       }
-      return reject(replyTo, Rejection.conflict(LedgerProblem.HOLD_SETTLED, "transfer " + transferId + " was already posted with amount "
+      return reject(replyTo, Rejection.conflict(LedgerProblem.HOLD_SETTLED,
+          "transfer " + transferId + " was already posted with amount "
           + earlier.amount()));
     }
     var capture = kind == Operation.Kind.TRANSFER_DEBIT;
     var other = legId(transferId, capture ? Operation.Kind.HOLD_RELEASE : Operation.Kind.TRANSFER_DEBIT);
     if (state.recentOperations().containsKey(other)) {
-      return reject(replyTo, Rejection.conflict(LedgerProblem.HOLD_SETTLED, "the hold of transfer " + transferId + " was already "
+      return reject(replyTo, Rejection.conflict(LedgerProblem.HOLD_SETTLED,
+          "the hold of transfer " + transferId + " was already "
           + (capture ? "released" : "posted")));
     }
     if (retry && state.mayHaveForgotten(initiatedAt)) return answer(replyTo, new LegUnknown(transferId));
-    return reject(replyTo, Rejection.notFound(LedgerProblem.TRANSFER_NOT_FOUND, "no hold of transfer " + transferId + " on account " + accountId));
+    return reject(replyTo, Rejection.notFound(LedgerProblem.TRANSFER_NOT_FOUND,
+        "no hold of transfer " + transferId + " on account " + accountId));
   }
 
   // ---- Transfers this account coordinates (Send) ---------------------------------------------------------------
@@ -930,7 +937,8 @@ public final class LedgerAccount
     if (state.closed()) return closed(cmd.replyTo());
     if (r.amount() <= 0) return reject(cmd.replyTo(), Rejection.badRequest("amount must be positive"));
     if (!state.currency().equals(r.currency())) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH, "currency " + r.currency() + " does not match account "
+      return reject(cmd.replyTo(), Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH,
+          "currency " + r.currency() + " does not match account "
           + accountId + "'s " + state.currency()));
     }
     if (cmd.precheckRefusal() != null) return reject(cmd.replyTo(), cmd.precheckRefusal());
@@ -1112,7 +1120,8 @@ public final class LedgerAccount
   private static Rejection legRefusal(OpenAccount state, long amount, String currency) {
     if (amount <= 0) return Rejection.badRequest("amount must be positive");
     if (!state.currency().equals(currency)) {
-      return Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH, "currency " + currency + " does not match the account's " + state.currency());
+      return Rejection.unprocessable(LedgerProblem.CURRENCY_MISMATCH,
+          "currency " + currency + " does not match the account's " + state.currency());
     }
     return null;
   }
@@ -1147,15 +1156,18 @@ public final class LedgerAccount
   }
 
   private Decision<Event, State> unknown(ActorRef<Reply> replyTo) {
-    return reject(replyTo, Rejection.notFound(LedgerProblem.ACCOUNT_NOT_FOUND, "account " + accountId + " does not exist"));
+    return reject(replyTo, Rejection.notFound(LedgerProblem.ACCOUNT_NOT_FOUND,
+        "account " + accountId + " does not exist"));
   }
 
   private Decision<Event, State> closed(ActorRef<Reply> replyTo) {
-    return reject(replyTo, Rejection.unprocessable(LedgerProblem.ACCOUNT_CLOSED, "account " + accountId + " is closed"));
+    return reject(replyTo, Rejection.unprocessable(LedgerProblem.ACCOUNT_CLOSED,
+        "account " + accountId + " is closed"));
   }
 
   private Decision<Event, State> forbidden(ActorRef<Reply> replyTo) {
-    return reject(replyTo, Rejection.forbidden(LedgerProblem.NOT_ACCOUNT_OWNER, "account " + accountId + " belongs to another user"));
+    return reject(replyTo, Rejection.forbidden(LedgerProblem.NOT_ACCOUNT_OWNER,
+        "account " + accountId + " belongs to another user"));
   }
 
   private static Decision<Event, State> reject(ActorRef<Reply> replyTo, Rejection rejection) {

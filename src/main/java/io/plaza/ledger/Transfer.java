@@ -428,7 +428,8 @@ public final class Transfer
   }
 
   private Rejected notFound() {
-    return new Rejected(Rejection.notFound(LedgerProblem.TRANSFER_NOT_FOUND, "transfer " + transferId + " does not exist"));
+    return new Rejected(Rejection.notFound(LedgerProblem.TRANSFER_NOT_FOUND,
+        "transfer " + transferId + " does not exist"));
   }
 
   private ReplyEffect<Event, State> unknown(ActorRef<Reply> replyTo) {
@@ -544,9 +545,11 @@ public final class Transfer
     }
     if (!state.request().requester().equals(cmd.requester())) return otherUser().rejection();
     return switch (state.status()) {
-      case EXPIRED -> Rejection.conflict(LedgerProblem.HOLD_EXPIRED, "the hold of transfer " + transferId + " expired at " + state.expiresAt()
+      case EXPIRED -> Rejection.conflict(LedgerProblem.HOLD_EXPIRED,
+          "the hold of transfer " + transferId + " expired at " + state.expiresAt()
           + " and was released; it can no longer be posted");
-      case VOIDED -> Rejection.conflict(LedgerProblem.HOLD_SETTLED, "transfer " + transferId + " was voided and can no longer be posted");
+      case VOIDED -> Rejection.conflict(LedgerProblem.HOLD_SETTLED,
+          "transfer " + transferId + " was voided and can no longer be posted");
       default -> state.postedAmount() != null && state.postedAmount() == cmd.amount() ? null
           : state.postedAmount() != null ? postedWith(state.postedAmount()).rejection()
               : Rejection.conflict(LedgerProblem.TRANSFER_ENDED,

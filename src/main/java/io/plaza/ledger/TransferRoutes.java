@@ -256,7 +256,8 @@ public final class TransferRoutes {
     if (body.amount() <= 0) return Rejection.badRequest("amount must be a positive integer of minor units");
     if (body.currency() == null) return Rejection.badRequest("currency is required (ISO-4217 code, e.g. EUR)");
     if (!Currencies.isKnown(body.currency())) {
-      return Rejection.unprocessable(LedgerProblem.UNKNOWN_CURRENCY, "unknown currency '" + LedgerRoutes.abbreviate(body.currency()) + "'");
+      return Rejection.unprocessable(LedgerProblem.UNKNOWN_CURRENCY,
+          "unknown currency '" + LedgerRoutes.abbreviate(body.currency()) + "'");
     }
     if (body.reference() != null && body.reference().length() > MAX_REFERENCE) {
       return Rejection.badRequest("reference must be at most " + MAX_REFERENCE + " characters");
@@ -334,7 +335,8 @@ public final class TransferRoutes {
       case FAILED -> complete(Problems.response(StatusCodes.get(view.rejection().kind().status),
           view.rejection().code(), view.rejection().detail(), headers));
       case COMPENSATED -> complete(Problems.response(StatusCodes.UNPROCESSABLE_ENTITY,
-          LedgerProblem.CREDIT_REFUSED.code(), "the destination refused the credit (" + view.detail() + "); the debit was refunded", headers));
+          LedgerProblem.CREDIT_REFUSED.code(),
+          "the destination refused the credit (" + view.detail() + "); the debit was refunded", headers));
     };
   }
 

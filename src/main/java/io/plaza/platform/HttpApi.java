@@ -18,8 +18,10 @@ import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeout
 
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import org.apache.pekko.http.javadsl.model.AttributeKey;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
@@ -99,9 +101,8 @@ public final class HttpApi {
 
   /** The template of the endpoint that matched a request, set by the endpoint's route and read by {@link #logged}. */
   @SuppressWarnings({"unchecked", "rawtypes"})
-  private static final org.apache.pekko.http.javadsl.model.AttributeKey<java.util.concurrent.atomic.AtomicReference<String>>
-      ROUTE = (org.apache.pekko.http.javadsl.model.AttributeKey) org.apache.pekko.http.javadsl.model.AttributeKey.create(
-          "plaza-route", java.util.concurrent.atomic.AtomicReference.class);
+  private static final AttributeKey<AtomicReference<String>> ROUTE =
+      (AttributeKey) AttributeKey.create("plaza-route", AtomicReference.class);
 
   /**
    * 401 with a reason when the bearer token is missing, malformed, expired or forged. A stream endpoint takes a
@@ -150,7 +151,7 @@ public final class HttpApi {
   private Route logged(String requestId, Route inner) {
     return extractRequest(request -> {
       long start = System.nanoTime();
-      var route = new java.util.concurrent.atomic.AtomicReference<>("unmatched");
+      var route = new AtomicReference<>("unmatched");
       return mapResponse(response -> {
         metrics.httpResponse(request.method().name(), route.get(), response.status().intValue(),
             System.nanoTime() - start);

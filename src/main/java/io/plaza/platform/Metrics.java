@@ -201,8 +201,9 @@ public final class Metrics implements Extension {
   // --- HTTP and WebSockets --------------------------------------------------------------------------------------
 
   /**
-   * {@code plaza_http_responses_total{method,route,status}} and {@code plaza_http_request_seconds{method,route,status}};
-   * {@code route} is the matched endpoint's template ({@code /v1/accounts/{id}}), "unmatched" for unknown paths.
+   * {@code plaza_http_responses_total{method,route,status}} and
+   * {@code plaza_http_request_seconds{method,route,status}}; {@code route} is the matched endpoint's template
+   * ({@code /v1/accounts/{id}}), "unmatched" for unknown paths.
    */
   public void httpResponse(String method, String route, int status, long nanos) {
     var statusTag = String.valueOf(status);

@@ -321,7 +321,8 @@ public final class UserTimeline
     if (text == null || text.isBlank()) return Rejection.badRequest("text is required (1-" + max + " characters)");
     int length = text.codePointCount(0, text.length());
     if (length > max) {
-      return Rejection.unprocessable(TimelineProblem.TEXT_TOO_LONG, "text has " + length + " characters; at most " + max + " are allowed");
+      return Rejection.unprocessable(TimelineProblem.TEXT_TOO_LONG,
+          "text has " + length + " characters; at most " + max + " are allowed");
     }
     return null;
   }
@@ -330,10 +331,12 @@ public final class UserTimeline
     var author = authorOf(cmd.postId());
     long number = numberOf(cmd.postId());
     if (!userId.equals(author)) {
-      return reject(cmd.replyTo(), Rejection.forbidden(TimelineProblem.NOT_POST_AUTHOR, "only the author may delete post " + cmd.postId()));
+      return reject(cmd.replyTo(), Rejection.forbidden(TimelineProblem.NOT_POST_AUTHOR,
+          "only the author may delete post " + cmd.postId()));
     }
     if (number < 1 || number > state.postCount()) {
-      return reject(cmd.replyTo(), Rejection.notFound(TimelineProblem.POST_NOT_FOUND, "post " + cmd.postId() + " does not exist"));
+      return reject(cmd.replyTo(), Rejection.notFound(TimelineProblem.POST_NOT_FOUND,
+          "post " + cmd.postId() + " does not exist"));
     }
     if (state.deletedPosts().contains(number)) return Effect().reply(cmd.replyTo(), new Done());
     return Effect().persist(new PostDeleted(userId, cmd.postId(), clock.instant()))
@@ -344,7 +347,8 @@ public final class UserTimeline
     var refusal = relationRefusal(cmd.target());
     if (refusal != null) return reject(cmd.replyTo(), refusal);
     if (state.blocked().contains(cmd.target())) {
-      return reject(cmd.replyTo(), Rejection.conflict(TimelineProblem.YOU_BLOCK_THEM, "you block " + cmd.target() + "; unblock first"));
+      return reject(cmd.replyTo(), Rejection.conflict(TimelineProblem.YOU_BLOCK_THEM,
+          "you block " + cmd.target() + "; unblock first"));
     }
     if (state.following().contains(cmd.target())) {
       if (state.outbox().get(cmd.target()) != Relation.ADD_FOLLOWER) return Effect().reply(cmd.replyTo(), new Done());
@@ -353,7 +357,8 @@ public final class UserTimeline
       return Effect().noReply();
     }
     if (state.following().size() >= settings.maxFollowing()) {
-      return reject(cmd.replyTo(), Rejection.unprocessable(TimelineProblem.FOLLOW_LIMIT, "you follow " + state.following().size()
+      return reject(cmd.replyTo(), Rejection.unprocessable(TimelineProblem.FOLLOW_LIMIT,
+          "you follow " + state.following().size()
           + " users, the most allowed"));
     }
     var events = new java.util.ArrayList<Event>();
@@ -416,7 +421,8 @@ public final class UserTimeline
       case ADD_FOLLOWER -> {
         // A user who never used the timeline can be followed: the follow registers them.
         if (state.blocked().contains(cmd.from())) {
-          return reject(cmd.replyTo(), Rejection.forbidden(TimelineProblem.BLOCKED_BY_THEM, "you cannot follow " + userId));
+          return reject(cmd.replyTo(), Rejection.forbidden(TimelineProblem.BLOCKED_BY_THEM,
+              "you cannot follow " + userId));
         }
         if (state.followers().contains(cmd.from())) return Effect().reply(cmd.replyTo(), new Done());
         return registered(state, List.of(new FollowerAdded(userId, cmd.from(), state.followers().size() + 1, now)),
@@ -488,7 +494,8 @@ public final class UserTimeline
   }
 
   private Rejection relationRefusal(String target) {
-    return target.equals(userId) ? new Rejection(Rejection.Kind.BAD_REQUEST, "that is you: you cannot follow, mute or block yourself", TimelineProblem.SELF_TARGET.code())
+    return target.equals(userId) ? new Rejection(Rejection.Kind.BAD_REQUEST,
+        "that is you: you cannot follow, mute or block yourself", TimelineProblem.SELF_TARGET.code())
         : null;
   }
 

@@ -158,7 +158,8 @@ public final class LoadSuite {
    */
   private static String gatling(Simulation sim, List<Node> nodes, String runSuffix, long seconds)
       throws IOException, InterruptedException {
-    var command = new ArrayList<>(List.of(REPO.resolve("mvnw").toString(), "-B", "-q", "-f", REPO.resolve("loadtests/pom.xml").toString(),
+    var command = new ArrayList<>(List.of(REPO.resolve("mvnw").toString(), "-B", "-q", "-f",
+        REPO.resolve("loadtests/pom.xml").toString(),
         "gatling:test", "-Dgatling.simulationClass=io.plaza.loadtests." + sim.gatlingClass(),
         "-Dplaza.url=" + String.join(",", nodes.stream().map(n -> "http://127.0.0.1:" + n.http()).toList()),
         "-Dplaza.run=" + RUN + sim.name().replace("-", "") + runSuffix,

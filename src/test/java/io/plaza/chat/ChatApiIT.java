@@ -93,10 +93,12 @@ class ChatApiIT {
     assertEquals("alice", second.get("messages").get(1).get("sender").asText());
 
     // Outsiders see and post nothing; members are managed by the admins.
-    assertProblem(403, ChatProblem.NOT_A_MEMBER, api.get("/v1/conversations/" + id + "/messages", carol), "only members");
+    assertProblem(403, ChatProblem.NOT_A_MEMBER,
+        api.get("/v1/conversations/" + id + "/messages", carol), "only members");
     assertProblem(403, ChatProblem.NOT_A_MEMBER, post(carol, id, "c-1", "let me in"), "only members");
     assertProblem(403, ChatProblem.NOT_A_MEMBER, api.get("/v1/conversations/" + id, carol), "only members");
-    assertProblem(403, ChatProblem.NOT_AN_ADMIN, api.post("/v1/conversations/" + id + "/members", bob, "{\"users\":[\"carol\"]}", Map.of()),
+    assertProblem(403, ChatProblem.NOT_AN_ADMIN,
+        api.post("/v1/conversations/" + id + "/members", bob, "{\"users\":[\"carol\"]}", Map.of()),
         "admins");
     assertEquals(200, api.post("/v1/conversations/" + id + "/members", alice, "{\"users\":[\"carol\"]}",
         Map.of()).status());

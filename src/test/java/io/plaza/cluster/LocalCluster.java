@@ -75,7 +75,7 @@ final class LocalCluster implements AutoCloseable {
       throw new AssertionError(e);
     }
     nodes[i] = NodeProcess.start(ports.get(i), seedsFor(i), logs.resolve("node" + i + ".log"), classpath);
-    awaitReady(i, Duration.ofSeconds(120));
+    awaitReady(i, Duration.ofSeconds(180));
   }
 
   /**

@@ -58,7 +58,7 @@ class RollingUpgradeIT {
       for (int node : List.of(2, 1, 0)) { // node 0 is the oldest: the coordinator and singletons move once
         cluster.stop(node);
         cluster.start(node, next);
-        cluster.awaitUp(3, Duration.ofSeconds(120));
+        cluster.awaitUp(3, Duration.ofSeconds(180));
         // While old nodes run, a new node must not hand a transfer to a source account: the old ones could not read
         // its command or events. Plain transfers stay sagas until every member runs this build.
         if (node == 2) madeWhileMixed = traffic.transferOnce("mixed-" + node);

@@ -107,7 +107,8 @@ class LedgerApiIT {
     var withdrawals = "/v1/accounts/" + id + "/withdrawals";
     var key = Map.of("Idempotency-Key", "bad-1");
 
-    assertProblem(400, io.plaza.platform.ProblemCode.Common.INVALID_REQUEST, api.post(path, alice, "{\"amount\": 10", key),
+    assertProblem(400, io.plaza.platform.ProblemCode.Common.INVALID_REQUEST,
+        api.post(path, alice, "{\"amount\": 10", key),
         "malformed JSON");
     assertProblem(400, api.post(path, alice, "{\"amount\": \"ten\"}", key), "'amount' must be an integer");
     assertProblem(400, api.post(path, alice, "{\"amount\": 1.5}", key), "'amount' must be an integer");
@@ -122,7 +123,8 @@ class LedgerApiIT {
         "exceeds the limit");
     assertProblem(415, api.post(path, alice, "amount=10", Map.of("Idempotency-Key", "bad-2",
         "Content-Type", "text/plain")), "Content-Type");
-    assertProblem(422, LedgerProblem.UNKNOWN_CURRENCY, api.post("/v1/accounts", alice, "{\"currency\":\"EUX\"}", Map.of()),
+    assertProblem(422, LedgerProblem.UNKNOWN_CURRENCY,
+        api.post("/v1/accounts", alice, "{\"currency\":\"EUX\"}", Map.of()),
         "unknown currency");
     assertProblem(400, api.post("/v1/accounts", alice, "{}", Map.of()), "currency is required");
     assertProblem(422, LedgerProblem.INSUFFICIENT_FUNDS, api.post(withdrawals, alice, "{\"amount\": 501}", key),

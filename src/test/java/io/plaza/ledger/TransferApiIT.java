@@ -303,7 +303,8 @@ class TransferApiIT {
     assertEquals("VOIDED", voided.get("status").asText());
     assertEquals(650, balance(alice, a));
     assertEquals(0, api.get("/v1/accounts/" + a, alice).json().get("held").asLong());
-    assertProblem(409, LedgerProblem.HOLD_SETTLED, api.post("/v1/transfers/" + secondId + "/post", alice, "{}", Map.of()),
+    assertProblem(409, LedgerProblem.HOLD_SETTLED,
+        api.post("/v1/transfers/" + secondId + "/post", alice, "{}", Map.of()),
         "voided");
     assertProblem(400, api.post("/v1/transfers", alice, """
         {"from":"%s","to":"%s","amount":100,"currency":"EUR","timeoutSeconds":60}""".formatted(a, b),

@@ -79,8 +79,8 @@ public final class ApiClient {
     try {
       var raw = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
       // The contract cannot drift from the code: every answer a test sees is checked against openapi.yaml.
-      var violations = !checkContract ? java.util.List.<String>of() : ApiContract.get().violations(method, path, raw.statusCode(),
-          raw.headers().firstValue("Content-Type").orElse(null), raw.body());
+      var violations = !checkContract ? java.util.List.<String>of() : ApiContract.get().violations(method, path,
+          raw.statusCode(), raw.headers().firstValue("Content-Type").orElse(null), raw.body());
       if (!violations.isEmpty()) throw new AssertionError("not as openapi.yaml says: " + violations);
       return new Response(raw.statusCode(), raw);
     } catch (IOException e) {

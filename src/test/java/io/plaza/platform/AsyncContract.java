@@ -44,7 +44,8 @@ public final class AsyncContract {
       if (types.path("const").asText("").equals(type) || contains(types.path("enum"), type)) candidates.add(message);
     }
     if (candidates.isEmpty()) {
-      return List.of(address + ": Plaza sends no message of type '" + type + "' here: " + SchemaDocument.abbreviate(json));
+      return List.of(address + ": Plaza sends no message of type '" + type + "' here: "
+          + SchemaDocument.abbreviate(json));
     }
     var found = new ArrayList<String>();
     for (var message : candidates) {

@@ -129,7 +129,8 @@ class HttpApiTest {
     var scrape = Metrics.get(system).scrape();
     assertTrue(scrape.contains("plaza_http_responses_total{method=\"GET\",route=\"/v1/ping\",status=\"401\"}"),
         scrape);
-    assertTrue(scrape.contains("plaza_http_request_seconds_bucket{method=\"GET\",route=\"/v1/ping\",status=\"200\",le="),
+    assertTrue(scrape.contains(
+        "plaza_http_request_seconds_bucket{method=\"GET\",route=\"/v1/ping\",status=\"200\",le="),
         scrape);
   }
 

@@ -123,7 +123,8 @@ class MetricsIT {
       // The producer and the consumers (the timeline fan-out reads plaza.timeline.posts).
       assertTrue(now.keySet().stream().anyMatch(k -> k.startsWith("kafka_producer_record_send_total")),
           "producer metrics: " + names(now, "kafka_producer"));
-      assertTrue(now.keySet().stream().anyMatch(k -> k.startsWith("kafka_consumer_fetch_manager_records_consumed_total")),
+      assertTrue(now.keySet().stream()
+          .anyMatch(k -> k.startsWith("kafka_consumer_fetch_manager_records_consumed_total")),
           "consumer metrics: " + names(now, "kafka_consumer"));
       return null;
     });

@@ -40,7 +40,8 @@ public final class NodeProcess implements AutoCloseable {
    */
   public static NodeProcess start(Ports ports, Map<String, String> settings, Path log, String classpath) {
     var node = launch(ports, settings, log, classpath);
-    node.awaitUp(Duration.ofSeconds(120));
+    // Three nodes, Cassandra, Kafka and the traffic share 2 cores in the cluster tests: a start may take minutes.
+    node.awaitUp(Duration.ofSeconds(180));
     return node;
   }
 

@@ -69,8 +69,8 @@ class OpenApiDocumentTest {
   @Test
   void theDocumentedProblemCodesAreExactlyTheCodesTheNodeAnswersWith() {
     var served = new java.util.ArrayList<String>();
-    for (Class<? extends Enum<?>> kind : java.util.List.of(ProblemCode.Common.class, io.plaza.ledger.LedgerProblem.class,
-        io.plaza.chat.ChatProblem.class, io.plaza.timeline.TimelineProblem.class,
+    for (Class<? extends Enum<?>> kind : java.util.List.of(ProblemCode.Common.class,
+        io.plaza.ledger.LedgerProblem.class, io.plaza.chat.ChatProblem.class, io.plaza.timeline.TimelineProblem.class,
         io.plaza.dispatch.DispatchProblem.class)) {
       for (var constant : kind.getEnumConstants()) served.add(((ProblemCode) constant).code());
     }

@@ -268,7 +268,8 @@ class TimelineFeedIT {
           var violations = io.plaza.platform.AsyncContract.get().violations("/v1/timeline/stream", data.toString());
           assertEquals(List.of(), violations, "as asyncapi.yaml says");
           // The event name is the data's type: a client may dispatch on either.
-          assertEquals(event, io.plaza.platform.Json.MAPPER.readTree(data.toString()).path("type").asText(), data.toString());
+          var frame = io.plaza.platform.Json.MAPPER.readTree(data.toString());
+          assertEquals(event, frame.path("type").asText(), data.toString());
         }
         if (type.equals(event) && data.indexOf("\"" + postId + "\"") >= 0) return data.toString();
         event = null;

@@ -74,11 +74,13 @@ final class Plaza {
   static String mint(String user) {
     try {
       var now = java.time.Instant.now();
-      var jwt = new com.nimbusds.jwt.SignedJWT(new com.nimbusds.jose.JWSHeader(com.nimbusds.jose.JWSAlgorithm.HS256),
+      var header = new com.nimbusds.jose.JWSHeader(com.nimbusds.jose.JWSAlgorithm.HS256);
+      var jwt = new com.nimbusds.jwt.SignedJWT(header,
           new com.nimbusds.jwt.JWTClaimsSet.Builder().subject(user).issuer("plaza")
               .issueTime(java.util.Date.from(now)).expirationTime(java.util.Date.from(now.plus(Duration.ofDays(1))))
               .build());
-      jwt.sign(new com.nimbusds.jose.crypto.MACSigner(PRODUCTION_SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      var secret = PRODUCTION_SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      jwt.sign(new com.nimbusds.jose.crypto.MACSigner(secret));
       return jwt.serialize();
     } catch (com.nimbusds.jose.JOSEException e) {
       throw new IllegalStateException(e);
