@@ -1016,8 +1016,14 @@ public final class LedgerAccount
     var r = outgoing.request();
     if (reply instanceof MovementReply credited) {
       var creditedAt = credited.operation().occurredAt() != null ? credited.operation().occurredAt() : now;
-      return settled(transferId, new TransferSettled(accountId, transferId, creditedAt, null, now),
-          completedView(transferId, r, outgoing.debitedAt(), creditedAt));
+      var completed = completedView(transferId, r, outgoing.debitedAt(), creditedAt);
+      // Both legs are persisted: the transfer is complete whatever happens to the settlement write, which only
+      // stops this account delivering the credit again. So the callers hear it now, not one write later; one who
+      // asks again before the settlement is written waits for it.
+      timers.cancel(new AnswerPending(transferId));
+      answerWaiting(transferId, completed);
+      waiting.remove(transferId);
+      return settled(transferId, new TransferSettled(accountId, transferId, creditedAt, null, now), completed);
     }
     if (reply instanceof LegUnknown) {
       var reason = "account " + r.to() + " cannot tell whether the credit was applied";

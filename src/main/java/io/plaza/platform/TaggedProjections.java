@@ -1,5 +1,6 @@
 package io.plaza.platform;
 
+import com.datastax.oss.driver.api.core.uuid.Uuids;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.List;
@@ -18,6 +19,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
 import org.apache.pekko.persistence.cassandra.query.javadsl.CassandraReadJournal;
 import org.apache.pekko.persistence.query.Offset;
 import org.apache.pekko.persistence.query.TimeBasedUUID;
+import org.apache.pekko.projection.javadsl.GroupedProjection;
 import org.apache.pekko.projection.ProjectionBehavior;
 import org.apache.pekko.projection.ProjectionId;
 import org.apache.pekko.projection.cassandra.javadsl.CassandraProjection;
@@ -41,6 +43,12 @@ import org.apache.pekko.stream.javadsl.Source;
  * from the oldest offset those projections had saved for the tag, so none of their read models misses an event. The
  * events between that offset and the newer ones are handled again, which the handlers tolerate as they tolerate any
  * replay after a crash (read models are idempotent, Kafka delivery is at-least-once).
+ *
+ * <p>Every start from a saved offset begins {@code restart-rewind} before it. A tag write can land in `tag_views`
+ * after the query has passed its time (the journal's ack waits for it, but writes of other entities go on); while
+ * the query runs, its back-track finds such a row, but a query started after the offset was saved never looks behind
+ * that offset, and the row would be missed for good. Rewinding covers any row up to that late; what it costs is the
+ * events of the rewound window handled again, which the handlers tolerate as above.
  */
 public final class TaggedProjections {
 
@@ -51,23 +59,37 @@ public final class TaggedProjections {
       ActorSystem<?> system, CassandraSession session, String name, List<String> replaces, List<String> tags,
       int groupSize, Duration groupWithin,
       List<Function<String, Handler<List<EventEnvelope<E>>>>> handlers) {
-    var metrics = Metrics.get(system);
-    var offsets = new OffsetStore(session, system.settings().config().getString(
-        "pekko.projection.cassandra.offset-store.keyspace"), system.settings().config().getString(
-        "pekko.projection.cassandra.offset-store.table"));
+    var rewind = system.settings().config().getDuration("plaza.projections.restart-rewind");
     ShardedDaemonProcess.get(system).init(
         ProjectionBehavior.Command.class,
         name,
         tags.size(),
         i -> ProjectionBehavior.create(
-            CassandraProjection.groupedWithin(ProjectionId.of(name, tags.get(i)),
-                    new TakingOver<>(EventSourcedProvider.<E>eventsByTag(system, CassandraReadJournal.Identifier(),
-                        tags.get(i)), offsets, replaces, tags.get(i)),
-                    () -> new LagMeasured<>(name,
-                        new InOrder<>(handlers.stream().map(h -> h.apply(tags.get(i))).toList()), metrics))
-                .withGroup(groupSize, groupWithin)),
+            projection(system, session, name, replaces, tags.get(i), groupSize, groupWithin, handlers, rewind)),
         ShardedDaemonProcessSettings.create(system),
         Optional.of(ProjectionBehavior.stopMessage()));
+  }
+
+  /** The projection instance of one tag. */
+  static <E> GroupedProjection<Offset, EventEnvelope<E>> projection(
+      ActorSystem<?> system, CassandraSession session, String name, List<String> replaces, String tag,
+      int groupSize, Duration groupWithin, List<Function<String, Handler<List<EventEnvelope<E>>>>> handlers,
+      Duration rewind) {
+    var offsets = new OffsetStore(session, system.settings().config().getString(
+        "pekko.projection.cassandra.offset-store.keyspace"), system.settings().config().getString(
+        "pekko.projection.cassandra.offset-store.table"));
+    var metrics = Metrics.get(system);
+    return CassandraProjection.groupedWithin(ProjectionId.of(name, tag),
+            new TakingOver<>(EventSourcedProvider.<E>eventsByTag(system, CassandraReadJournal.Identifier(), tag),
+                offsets, replaces, tag, rewind),
+            () -> new LagMeasured<>(name, new InOrder<>(handlers.stream().map(h -> h.apply(tag)).toList()), metrics))
+        .withGroup(groupSize, groupWithin);
+  }
+
+  /** {@code offset} moved {@code by} back in time (a time-based UUID; any other offset as it is). */
+  static Offset rewound(Offset offset, Duration by) {
+    if (by.isZero() || !(offset instanceof TimeBasedUUID time)) return offset;
+    return Offset.timeBasedUUID(Uuids.startOf(Uuids.unixTimestamp(time.value()) - by.toMillis()));
   }
 
   /** The offsets pekko-projection-cassandra saves: one row per projection id, partitioned as it partitions them. */
@@ -101,19 +123,24 @@ public final class TaggedProjections {
     }
   }
 
-  /** The events-by-tag source, starting where the replaced projections left off when it has no offset yet. */
+  /**
+   * The events-by-tag source, starting where the replaced projections left off when it has no offset yet, and
+   * {@code rewind} before the offset it starts from.
+   */
   private static final class TakingOver<E> extends SourceProvider<Offset, EventEnvelope<E>> {
     private final SourceProvider<Offset, EventEnvelope<E>> events;
     private final OffsetStore offsets;
     private final List<String> replaces;
     private final String tag;
+    private final Duration rewind;
 
     TakingOver(SourceProvider<Offset, EventEnvelope<E>> events, OffsetStore offsets, List<String> replaces,
-        String tag) {
+        String tag, Duration rewind) {
       this.events = events;
       this.offsets = offsets;
       this.replaces = replaces;
       this.tag = tag;
+      this.rewind = rewind;
     }
 
     @Override
@@ -121,7 +148,7 @@ public final class TaggedProjections {
         Supplier<CompletionStage<Optional<Offset>>> offset) {
       return events.source(() -> offset.get().thenCompose(own -> own.isPresent() || replaces.isEmpty()
           ? CompletableFuture.completedFuture(own)
-          : offsets.oldest(replaces, tag)));
+          : offsets.oldest(replaces, tag)).thenApply(start -> start.map(o -> rewound(o, rewind))));
     }
 
     @Override

@@ -6,11 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.plaza.platform.HeldJournalWrite;
 import io.plaza.platform.Rejection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.SerializationTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -88,6 +91,40 @@ class SourceCoordinatedTransferTest {
     assertNull(settled.parkedReason());
     var serialization = new SerializationTestKit(testKit.system());
     for (var event : events) serialization.verifySerialization(event, true);
+  }
+
+  @Test
+  void theCallerHearsCompletedOnceTheCreditIsPersistedWithoutWaitingForTheSettlementWrite() throws Exception {
+    fixture.open(a, "alice", 100);
+    fixture.open(b, "bob", 0);
+    var journal = PersistenceTestKit.create(testKit.system());
+    var settlement = new HeldJournalWrite("LedgerAccount|" + a, false, LedgerAccount.TransferSettled.class);
+    journal.withPolicy(settlement);
+    try {
+      var caller = CompletableFuture.supplyAsync(() -> send("t1", request(30)));
+      settlement.awaitHeld();
+      // The settlement write is still held: the answer came from the persisted credit.
+      var done = answer(caller.get(5, TimeUnit.SECONDS));
+      assertEquals(Transfer.Status.COMPLETED, done.transfer().status());
+      assertFalse(done.replayed());
+      assertEquals(1, events(b).stream().filter(LedgerAccount.TransferCredited.class::isInstance).count());
+      assertFalse(events(a).stream().anyMatch(LedgerAccount.TransferSettled.class::isInstance));
+
+      // A retry meanwhile waits for the settlement and hears the same outcome as a replay.
+      var retry = CompletableFuture.supplyAsync(() -> send("t1", request(30)));
+      Thread.sleep(200);
+      assertFalse(retry.isDone(), "answered before the settlement was written");
+      settlement.release();
+      var again = answer(retry.get(5, TimeUnit.SECONDS));
+      assertTrue(again.replayed());
+      assertEquals(Transfer.Status.COMPLETED, again.transfer().status());
+    } finally {
+      settlement.release();
+      journal.resetPolicy();
+    }
+    assertInstanceOf(LedgerAccount.TransferSettled.class, events(a).get(events(a).size() - 1));
+    assertEquals(70, balance(a, "alice"));
+    assertEquals(30, balance(b, "bob"));
   }
 
   @Test

@@ -41,6 +41,14 @@ public final class ItSupport {
     throw last != null ? last : new AssertionError("timed out");
   }
 
+  /** {@link #eventually} for assertions that return nothing. */
+  public static void eventuallyHolds(Duration within, Runnable assertion) {
+    eventually(within, () -> {
+      assertion.run();
+      return null;
+    });
+  }
+
   public static void assertProblem(int status, ApiClient.Response response, String detailFragment) {
     assertEquals(status, response.status(), response.toString());
     assertEquals("application/problem+json", response.contentType(), response.toString());

@@ -1,17 +1,21 @@
 package io.plaza.platform;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.persistence.cassandra.query.javadsl.CassandraReadJournal;
@@ -22,7 +26,9 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.projection.ProjectionBehavior;
 import org.apache.pekko.projection.ProjectionId;
+import org.apache.pekko.projection.javadsl.GroupedProjection;
 import org.apache.pekko.projection.cassandra.internal.CassandraOffsetStore;
 import org.apache.pekko.projection.javadsl.Handler;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -36,6 +42,10 @@ import scala.jdk.javaapi.FutureConverters;
  * oldest offset they saved (so no read model misses an event), and from the start when one of them saved none. The
  * replaced projections' offsets are written by pekko-projection's own offset
  * store, so the test also pins the storage format the take-over reads.
+ *
+ * <p>And late tag writes (a `tag_views` row appearing seconds after its time, made by {@link
+ * BackdatingCassandraJournal}) with the node's short eventual-consistency delay: a running projection still gets
+ * one, and a restarted one gets one behind its saved offset only thanks to the restart rewind.
  */
 class TaggedProjectionsIT {
 
@@ -47,7 +57,17 @@ class TaggedProjectionsIT {
   private record Note(String text, String tag, ActorRef<Done> replyTo) {}
 
   private static Behavior<Note> notebook(String id) {
+    return notebook(id, "");
+  }
+
+  /** {@code journal}: the journal plugin's config path ("" for the default one). */
+  private static Behavior<Note> notebook(String id, String journal) {
     return new EventSourcedBehavior<Note, Noted, List<String>>(PersistenceId.of("TakeOverNotebook", id)) {
+      @Override
+      public String journalPluginId() {
+        return journal;
+      }
+
       @Override
       public List<String> emptyState() {
         return List.of();
@@ -71,9 +91,15 @@ class TaggedProjectionsIT {
     };
   }
 
+  /** The journal that backdates events noted "late <ms>:…". */
+  private static final String BACKDATING = "plaza.backdating-persistence.journal";
+
   @BeforeAll
   static void start() {
-    node = TestNodes.start();
+    node = PlazaNode.start(TestNodes.config("""
+        plaza.backdating-persistence = ${pekko.persistence.cassandra}
+        plaza.backdating-persistence.journal.class = "io.plaza.platform.BackdatingCassandraJournal"
+        """));
   }
 
   @AfterAll
@@ -102,9 +128,14 @@ class TaggedProjectionsIT {
     FutureConverters.asJava(store.saveOffset(ProjectionId.of(projection, tag), offset)).toCompletableFuture().join();
   }
 
-  /** Collects what the consolidated projection hands over, per tag. */
-  private static final class Collecting extends Handler<List<org.apache.pekko.projection.eventsourced.EventEnvelope<Noted>>> {
-    static final List<String> seen = new CopyOnWriteArrayList<>();
+  /** Collects the texts a projection hands over. */
+  private static final class Collecting
+      extends Handler<List<org.apache.pekko.projection.eventsourced.EventEnvelope<Noted>>> {
+    final List<String> seen;
+
+    Collecting(List<String> seen) {
+      this.seen = seen;
+    }
 
     @Override
     public CompletionStage<Done> process(
@@ -137,15 +168,115 @@ class TaggedProjectionsIT {
         store.oldest(List.of("old-fast", "old-slow"), resumed).toCompletableFuture().join().orElseThrow());
     assertTrue(store.oldest(List.of("old-fast", "old-slow"), fresh).toCompletableFuture().join().isEmpty());
 
-    TaggedProjections.<Noted>start(node.system(), Cassandra.session(node.system()), "merged-" + run,
-        List.of("old-fast", "old-slow"), List.of(resumed, fresh), 10, Duration.ofMillis(50),
-        List.of(tag -> new Collecting()));
+    var collected = new CopyOnWriteArrayList<String>();
+    for (var tag : List.of(resumed, fresh)) {
+      spawn(TaggedProjections.<Noted>projection(node.system(), Cassandra.session(node.system()), "merged-" + run,
+          List.of("old-fast", "old-slow"), tag, 10, Duration.ofMillis(50), List.of(t -> new Collecting(collected)),
+          Duration.ZERO)); // taking over exactly at the saved offsets here; the rewind is tested below
+    }
     ItSupport.eventually(Duration.ofSeconds(30), () -> {
-      var seen = new ArrayList<>(Collecting.seen);
+      var seen = new ArrayList<>(collected);
       seen.sort(String::compareTo);
       // a1 was handled by both old projections; a2..a4 by at least one not, so they come again; b from the start.
       assertEquals(List.of("a2", "a3", "a4", "b1", "b2"), seen);
       return seen;
     });
+  }
+
+  private static ActorRef<ProjectionBehavior.Command> spawn(
+      GroupedProjection<Offset, org.apache.pekko.projection.eventsourced.EventEnvelope<Noted>> projection) {
+    return node.system().systemActorOf(ProjectionBehavior.create(projection),
+        "projection-" + UUID.randomUUID(), Props.empty());
+  }
+
+  private static ActorRef<ProjectionBehavior.Command> project(String name, String tag, List<String> into,
+      Duration rewind) {
+    return spawn(TaggedProjections.<Noted>projection(node.system(), Cassandra.session(node.system()), name,
+        List.of(), tag, 10, Duration.ofMillis(50), List.of(t -> new Collecting(into)), rewind));
+  }
+
+  private static void stop(ActorRef<ProjectionBehavior.Command> projection) {
+    var probe = TestProbe.<Object>create(node.system());
+    projection.tell(ProjectionBehavior.stopMessage());
+    probe.expectTerminated(projection, Duration.ofSeconds(30));
+  }
+
+  private static ActorRef<Note> notebook(String name, String journal, String run) {
+    return node.system().systemActorOf(notebook(name + "-" + run, journal), name + "-" + run, Props.empty());
+  }
+
+  @Test
+  void aRunningProjectionGetsATagWriteThatLandsAfterTheQueryPassedItsTime() {
+    var run = TestNodes.RUN_ID;
+    var tag = "late-live-" + run;
+    var seen = new CopyOnWriteArrayList<String>();
+    var projection = project("late-live-" + run, tag, seen, Duration.ofSeconds(10));
+    note(notebook("live-a", "", run), "on time", tag);
+    ItSupport.eventuallyHolds(Duration.ofSeconds(30), () -> assertTrue(seen.contains("on time"), "seen: " + seen));
+
+    // Its time is 2.5 s ago: behind what the query has read (it read "on time"), 2 s past the consistency delay.
+    note(notebook("live-b", BACKDATING, run), "late 2500:behind", tag);
+    ItSupport.eventuallyHolds(Duration.ofSeconds(20),
+        () -> assertTrue(seen.contains("late 2500:behind"), "seen: " + seen));
+    stop(projection);
+  }
+
+  @Test
+  void aLateTagWriteBehindTheSavedOffsetIsMissedByAPlainRestartAndHandledByARewoundOne() {
+    var run = TestNodes.RUN_ID;
+    var tag = "late-restart-" + run;
+    var name = "late-restart-" + run;
+    var offsets = new TaggedProjections.OffsetStore(Cassandra.session(node.system()), TestNodes.KEYSPACE,
+        "offset_store");
+    var seen = new CopyOnWriteArrayList<String>();
+    var projection = project(name, tag, seen, Duration.ZERO);
+    note(notebook("restart-a", "", run), "first", tag);
+    var saved = ItSupport.eventually(Duration.ofSeconds(30), () -> {
+      assertTrue(seen.contains("first"), "seen: " + seen);
+      return offsets.read(name, tag).toCompletableFuture().join().orElseThrow();
+    });
+    stop(projection);
+
+    // While the projection is down, a row lands 8 s late: its time is before the offset the projection saved.
+    var late = notebook("restart-b", BACKDATING, run);
+    note(late, "late 8000:behind", tag);
+    note(late, "after", tag);
+    var rows = tagged(tag, 3);
+    assertEquals("late 8000:behind", ((Noted) rows.get(0).event()).text(), "the late row sorts first");
+    assertTrue(((org.apache.pekko.persistence.query.TimeBasedUUID) rows.get(0).offset()).compareTo(saved) < 0,
+        "the late row is behind the saved offset");
+
+    // Restarted from the saved offset as it is, the query starts after the late row and never looks back.
+    projection = project(name, tag, seen, Duration.ZERO);
+    ItSupport.eventuallyHolds(Duration.ofSeconds(30), () -> assertTrue(seen.contains("after"), "seen: " + seen));
+    sleep(Duration.ofSeconds(3)); // three back-track rounds
+    assertFalse(seen.contains("late 8000:behind"), "a plain restart misses it: " + seen);
+    stop(projection);
+
+    // Restarted 20 s before its saved offset, it handles the late row (and the window again).
+    project(name, tag, seen, Duration.ofSeconds(20));
+    ItSupport.eventuallyHolds(Duration.ofSeconds(30),
+        () -> assertTrue(seen.contains("late 8000:behind"), "seen: " + seen));
+  }
+
+  private static void sleep(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void aSavedOffsetIsRewoundByTheGivenTime() {
+    var saved = Offset.timeBasedUUID(UUID.fromString("8d7f0a00-0f2b-11f1-8000-000000000000"));
+    var rewound = (org.apache.pekko.persistence.query.TimeBasedUUID) TaggedProjections.rewound(saved,
+        Duration.ofSeconds(10));
+    assertEquals(10_000L, com.datastax.oss.driver.api.core.uuid.Uuids.unixTimestamp(
+        ((org.apache.pekko.persistence.query.TimeBasedUUID) saved).value())
+        - com.datastax.oss.driver.api.core.uuid.Uuids.unixTimestamp(rewound.value()));
+    assertEquals(saved, TaggedProjections.rewound(saved, Duration.ZERO));
+    assertEquals(Offset.sequence(5), TaggedProjections.rewound(Offset.sequence(5), Duration.ofSeconds(10)));
   }
 }

@@ -25,11 +25,21 @@ public final class TestNodes {
     return config(KEYSPACE, ACCOUNTS_TOPIC, CASSANDRA_PORT, KAFKA_PORT);
   }
 
-  /** A dev-mode node on ephemeral ports against the given servers, keyspace and topic. */
+  /** The test node's configuration with {@code extra} (HOCON, resolved with the rest) on top. */
+  public static Config config(String extra) {
+    return config(KEYSPACE, ACCOUNTS_TOPIC, CASSANDRA_PORT, KAFKA_PORT, extra);
+  }
+
   public static Config config(String keyspace, String accountsTopic, int cassandraPort, int kafkaPort) {
+    return config(keyspace, accountsTopic, cassandraPort, kafkaPort, "");
+  }
+
+  /** A dev-mode node on ephemeral ports against the given servers, keyspace and topic. */
+  public static Config config(String keyspace, String accountsTopic, int cassandraPort, int kafkaPort,
+      String extra) {
     // Overrides go in before resolution, so ${plaza.cassandra.keyspace} and friends pick them up. One client
     // drives many users' requests here: the per-user rate limit (unit-tested in RateLimiterTest) is not in the way.
-    return ConfigFactory.load(ConfigFactory.parseString("""
+    return ConfigFactory.load(ConfigFactory.parseString(extra).withFallback(ConfigFactory.parseString("""
             plaza.dev-mode = on
             plaza.auth.admin-users = "admin"
             plaza.cassandra.keyspace = "%s"
@@ -59,7 +69,7 @@ public final class TestNodes {
             """.formatted(keyspace, accountsTopic, accountsTopic.replace("accounts", "transfers"),
             accountsTopic.replace("ledger.accounts", "chat.messages"),
             accountsTopic.replace("ledger.accounts", "timeline.posts"),
-            accountsTopic.replace("ledger.accounts", "dispatch.rides"), kafkaPort, cassandraPort))
+            accountsTopic.replace("ledger.accounts", "dispatch.rides"), kafkaPort, cassandraPort)))
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }
 
