@@ -25,10 +25,11 @@ import org.slf4j.LoggerFactory;
  * Keeps `transfers` up to date for the transfers a source account coordinates ({@link LedgerAccount.Send}): their
  * rows come from the source account's events, in that account's order, with its sequence numbers as versions (a
  * saga transfer's rows come from its own events, {@link TransfersProjectionHandler}; its legs here change no row). The
- * changes of one transfer within a group are merged into one write: a debit and its settlement usually come together.
+ * changes of one transfer are merged into one write: a debit waits up to {@code pendingRowDelay} for its settlement
+ * (held in memory; almost all settle sooner), so a transfer usually costs one row write and no note.
  *
- * <p>It is also the sweeper that replaces remember-entities for these transfers: a debit whose settlement is not in
- * the same group is noted in `transfers_unsettled`, and every {@code interval} the handler of each tag reads the last
+ * <p>It is also the sweeper that replaces remember-entities for these transfers: a debit still unsettled after that
+ * delay is written as pending and noted in `transfers_unsettled`, and every {@code interval} the handler of each tag reads the last
  * minutes of its tag there, wakes the source account of every transfer still not settled after {@code settleWithin}
  * (its recovery delivers the credit again — after a crash nothing else would start it) and forgets the settled ones.
  */
@@ -36,8 +37,14 @@ public final class AccountTransfersProjectionHandler extends Handler<List<EventE
 
   private static final Logger log = LoggerFactory.getLogger(AccountTransfersProjectionHandler.class);
 
-  /** How often to sweep, how long a transfer may take before its source is woken, and how to wake it. */
-  public record Sweep(Duration interval, Duration settleWithin, Consumer<String> wakeAccount, Clock clock) {}
+  /**
+   * How often to sweep, how long a transfer may take before its source is woken, how to wake it, and how long a
+   * debit's row waits for its settlement before it is written as pending.
+   */
+  public record Sweep(Duration interval, Duration settleWithin, Consumer<String> wakeAccount, Clock clock,
+      Duration pendingRowDelay) {}
+
+  private static final Duration MIN_EXPIRY_TICK = Duration.ofMillis(100);
 
   /** Sweeps read this many minute partitions back; rows older are moved forward, so none is left behind. */
   static final int MINUTES_READ = 3;
@@ -48,6 +55,7 @@ public final class AccountTransfersProjectionHandler extends Handler<List<EventE
   private final Sweep sweep;
   private final AtomicBoolean sweeping = new AtomicBoolean();
   private volatile Cancellable scheduled;
+  private volatile Cancellable expiring;
 
   public AccountTransfersProjectionHandler(TransferRepository repository, String tag, ActorSystem<?> system,
       Sweep sweep) {
@@ -61,6 +69,10 @@ public final class AccountTransfersProjectionHandler extends Handler<List<EventE
   public CompletionStage<Done> start() {
     scheduled = system.classicSystem().scheduler().scheduleWithFixedDelay(sweep.interval(), sweep.interval(),
         () -> sweepOnce(), system.executionContext());
+    var every = sweep.pendingRowDelay().dividedBy(4);
+    if (every.compareTo(MIN_EXPIRY_TICK) < 0) every = MIN_EXPIRY_TICK;
+    expiring = system.classicSystem().scheduler().scheduleWithFixedDelay(every, every, () -> writeExpired(),
+        system.executionContext());
     return CompletableFuture.completedFuture(Done.getInstance());
   }
 
@@ -68,33 +80,117 @@ public final class AccountTransfersProjectionHandler extends Handler<List<EventE
   public CompletionStage<Done> stop() {
     var s = scheduled;
     if (s != null) s.cancel();
+    var e = expiring;
+    if (e != null) e.cancel();
     return CompletableFuture.completedFuture(Done.getInstance());
   }
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<LedgerAccount.Event>> envelopes) {
     var changes = new LinkedHashMap<String, TransferRepository.Change>();
-    var debits = new LinkedHashMap<String, LedgerAccount.TransferDebited>();
+    var debits = new LinkedHashMap<String, EnvelopedDebit>();
+    long latest = Long.MIN_VALUE;
     for (var env : envelopes) {
+      latest = Math.max(latest, env.timestamp());
       var change = changeFor(env.event(), env.sequenceNr());
       if (change == null) continue;
       changes.merge(change.transferId(), change, AccountTransfersProjectionHandler::merge);
-      if (env.event() instanceof LedgerAccount.TransferDebited debited) debits.put(debited.transferId(), debited);
-      else debits.remove(change.transferId()); // settled, refunded or refused in the same group
+      if (env.event() instanceof LedgerAccount.TransferDebited debited) {
+        debits.put(debited.transferId(), new EnvelopedDebit(debited, env.timestamp()));
+      } else {
+        debits.remove(change.transferId()); // settled, refunded or refused in the same group
+      }
     }
-    var unsettled = debits.values().stream().map(d -> new TransferRepository.Unsettled(tag, minuteOf(d.occurredAt()),
-        d.transferId(), d.accountId(), d.occurredAt())).toList();
-    // Notes this handler wrote for transfers now settled go at once; the sweep finds the others (after a restart).
+    var now = sweep.clock().instant();
+    var writes = new ArrayList<TransferRepository.Change>();
+    var notes = new ArrayList<TransferRepository.Unsettled>();
     var settled = new ArrayList<TransferRepository.Unsettled>();
-    for (var id : changes.keySet()) {
-      var note = debits.containsKey(id) ? null : marked.remove(id);
-      if (note != null) settled.add(note);
+    synchronized (held) {
+      for (var change : changes.values()) {
+        var id = change.transferId();
+        var earlier = held.remove(id);
+        var merged = earlier == null ? change : merge(earlier.change(), change);
+        var debit = debits.get(id);
+        if (debit != null) {
+          // Not settled yet: held back, most settle within a group or two and are then written once, completed.
+          held.put(id, new Held(merged, unsettledNote(debit.event()), debit.timestamp(), now));
+        } else {
+          writes.add(merged);
+          var note = marked.remove(id);
+          if (note != null) settled.add(note); // noted by this handler: forgotten at once, the sweep finds others
+        }
+      }
+      // Written before this group's offset is saved: no debit is held back further than the delay behind it.
+      takeExpired(latest, now, writes, notes);
     }
-    var done = repository.apply(List.copyOf(changes.values()));
-    if (!unsettled.isEmpty()) {
-      done = done.thenCompose(d -> repository.markUnsettled(unsettled));
-      unsettled.forEach(u -> marked.put(u.transferId(), u));
+    return write(writes, notes, settled);
+  }
+
+  /** A debit and the write time of its event (its envelope's timestamp). */
+  private record EnvelopedDebit(LedgerAccount.TransferDebited event, long timestamp) {}
+
+  /** A debit held back, as the change it makes and the note it would leave, and when it was written and seen. */
+  private record Held(TransferRepository.Change change, TransferRepository.Unsettled note, long writtenAtMillis,
+      Instant seenAt) {}
+
+  /**
+   * Debits seen without their settlement and not written yet, oldest first. Each stays at most {@code
+   * pendingRowDelay}, by the time of its event behind the newest one handled and by the wall clock (so an idle tag
+   * writes them too), then its row is written as pending and it is noted for the sweep. One lost with a crash is seen
+   * again: the projection restarts {@code plaza.projections.restart-rewind} (longer, checked at start) before its
+   * saved offset.
+   */
+  private final LinkedHashMap<String, Held> held = new LinkedHashMap<>();
+
+  private TransferRepository.Unsettled unsettledNote(LedgerAccount.TransferDebited d) {
+    return new TransferRepository.Unsettled(tag, minuteOf(d.occurredAt()), d.transferId(), d.accountId(),
+        d.occurredAt());
+  }
+
+  /**
+   * Moves the held debits due by {@code latestMillis} (event time; {@code Long.MIN_VALUE}: none) or {@code now}
+   * (wall clock) to the writes; the caller holds the lock.
+   */
+  private void takeExpired(long latestMillis, Instant now, List<TransferRepository.Change> writes,
+      List<TransferRepository.Unsettled> notes) {
+    var delay = sweep.pendingRowDelay();
+    for (var it = held.values().iterator(); it.hasNext();) {
+      var h = it.next();
+      var byEventTime = latestMillis != Long.MIN_VALUE && h.writtenAtMillis() <= latestMillis - delay.toMillis();
+      if (!byEventTime && h.seenAt().plus(delay).isAfter(now)) continue;
+      it.remove();
+      writes.add(h.change());
+      notes.add(h.note());
+      marked.put(h.change().transferId(), h.note());
     }
+  }
+
+  /** Writes the held debits the wall clock made due: run every so often, so that an idle tag writes them too. */
+  CompletionStage<Done> writeExpired() {
+    var writes = new ArrayList<TransferRepository.Change>();
+    var notes = new ArrayList<TransferRepository.Unsettled>();
+    synchronized (held) {
+      takeExpired(Long.MIN_VALUE, sweep.clock().instant(), writes, notes);
+    }
+    if (writes.isEmpty()) return CompletableFuture.completedFuture(Done.getInstance());
+    return write(writes, notes, List.of()).whenComplete((d, failure) -> {
+      if (failure == null) return;
+      // Held again, and due: the next run or the next group (before its offset is saved) writes them.
+      log.warn("writing {} pending transfers of {} failed; retrying", writes.size(), tag, failure);
+      synchronized (held) {
+        for (int i = 0; i < writes.size(); i++) {
+          var note = notes.get(i);
+          held.putIfAbsent(note.transferId(), new Held(writes.get(i), note, Long.MIN_VALUE, Instant.EPOCH));
+        }
+      }
+    });
+  }
+
+  private CompletionStage<Done> write(List<TransferRepository.Change> writes, List<TransferRepository.Unsettled> notes,
+      List<TransferRepository.Unsettled> settled) {
+    CompletionStage<Done> done = writes.isEmpty() ? CompletableFuture.completedFuture(Done.getInstance())
+        : repository.apply(List.copyOf(writes));
+    if (!notes.isEmpty()) done = done.thenCompose(d -> repository.markUnsettled(List.copyOf(notes)));
     if (!settled.isEmpty()) {
       done = done.thenCompose(d -> io.plaza.platform.Cassandra.writeAll(settled, repository::forgetUnsettled));
     }

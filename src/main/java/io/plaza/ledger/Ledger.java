@@ -43,7 +43,7 @@ public final class Ledger {
         ledger.getDuration("transfers.settle-within"),
         accountId -> sharding.entityRefFor(LedgerAccount.ENTITY_KEY, accountId)
             .tell(new LedgerAccount.Describe(system.ignoreRef())),
-        java.time.Clock.systemUTC());
+        java.time.Clock.systemUTC(), pendingRowDelay(system.settings().config()));
     // The account events also carry the transfers their source accounts coordinate: their rows and messages.
     TaggedProjections.<LedgerAccount.Event>start(system, session, "ledger-accounts",
         List.of("balances", "journal", "ledger-accounts-kafka"), LedgerAccount.TAGS, group, within, List.of(
@@ -73,5 +73,19 @@ public final class Ledger {
     endpoints.addAll(new TransferBatchRoutes(system, transfers, askTimeout).endpoints());
     endpoints.addAll(new LedgerAdminRoutes(system, Admins.fromConfig(config)).endpoints());
     return endpoints;
+  }
+
+  /**
+   * How long a coordinated transfer's row waits for its settlement. A debit held that long and lost with a crash is
+   * seen again only if the projection restarts further back than that: a configuration that breaks this is refused.
+   */
+  static java.time.Duration pendingRowDelay(com.typesafe.config.Config config) {
+    var delay = config.getDuration("plaza.ledger.transfers.pending-row-delay");
+    var rewind = config.getDuration("plaza.projections.restart-rewind");
+    if (delay.isNegative() || delay.compareTo(rewind) >= 0) {
+      throw new IllegalArgumentException("plaza.ledger.transfers.pending-row-delay (" + delay + ") must be at least 0"
+          + " and less than plaza.projections.restart-rewind (" + rewind + ")");
+    }
+    return delay;
   }
 }

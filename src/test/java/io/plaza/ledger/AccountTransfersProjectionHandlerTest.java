@@ -86,14 +86,112 @@ class AccountTransfersProjectionHandlerTest {
   private final InMemoryTransfers repository = new InMemoryTransfers();
   private final List<String> woken = new CopyOnWriteArrayList<>();
 
+  /** A handler that writes every debit's row at once (no pending-row delay), as seen at {@code now}. */
   private AccountTransfersProjectionHandler handler(Instant now) {
+    return handler(Clock.fixed(now, ZoneOffset.UTC), Duration.ZERO);
+  }
+
+  private AccountTransfersProjectionHandler handler(Clock clock, Duration pendingRowDelay) {
     return new AccountTransfersProjectionHandler(repository, "ledger-account-0", testKit.system(),
-        new AccountTransfersProjectionHandler.Sweep(Duration.ofHours(1), Duration.ofSeconds(5), woken::add,
-            Clock.fixed(now, ZoneOffset.UTC)));
+        new AccountTransfersProjectionHandler.Sweep(Duration.ofHours(1), Duration.ofSeconds(5), woken::add, clock,
+            pendingRowDelay));
   }
 
   private static EventEnvelope<LedgerAccount.Event> envelope(LedgerAccount.Event e, long seq) {
-    return EventEnvelope.create(Offset.sequence(seq), "LedgerAccount|" + e.accountId(), seq, e, 0L);
+    return envelope(e, seq, 0L);
+  }
+
+  /** {@code writtenAt}: the event's write time in epoch millis (what the handler holds debits back by). */
+  private static EventEnvelope<LedgerAccount.Event> envelope(LedgerAccount.Event e, long seq, long writtenAt) {
+    return EventEnvelope.create(Offset.sequence(seq), "LedgerAccount|" + e.accountId(), seq, e, writtenAt);
+  }
+
+  /** A clock the test moves. */
+  private static final class MovableClock extends Clock {
+    private volatile Instant now;
+
+    MovableClock(Instant now) {
+      this.now = now;
+    }
+
+    void advance(Duration by) {
+      now = now.plus(by);
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+  }
+
+  @Test
+  void aSettlementInALaterGroupWithinTheDelayMakesOneRowWriteAndNoNote() {
+    var handler = handler(Clock.fixed(T0, ZoneOffset.UTC), Duration.ofSeconds(1));
+    handler.process(List.of(envelope(debited("t1", T0), 5, 1_000))).toCompletableFuture().join();
+    assertTrue(repository.writes.isEmpty(), "the debit waits for its settlement: " + repository.writes);
+    assertTrue(repository.unsettled.isEmpty());
+    handler.process(List.of(envelope(settled("t1", T0.plusMillis(400)), 6, 1_400))).toCompletableFuture().join();
+    assertEquals(1, repository.writes.size(), repository.writes.toString());
+    var row = repository.rows.get("t1");
+    assertEquals(Transfer.Status.COMPLETED, row.status());
+    assertEquals(REQUEST, row.request());
+    assertEquals(Map.of("requested", T0, "debited", T0, "credited", T0.plusMillis(400)), row.steps());
+    assertTrue(repository.unsettled.isEmpty(), "nothing to sweep");
+  }
+
+  @Test
+  void aDebitStillUnsettledAfterTheDelayIsWrittenPendingAndNotedEvenWhenNoOtherEventComes() {
+    var clock = new MovableClock(T0);
+    var handler = handler(clock, Duration.ofSeconds(1));
+    handler.process(List.of(envelope(debited("t1", T0), 5, 1_000))).toCompletableFuture().join();
+    clock.advance(Duration.ofMillis(900));
+    handler.writeExpired().toCompletableFuture().join();
+    assertTrue(repository.writes.isEmpty(), "still within its delay");
+    clock.advance(Duration.ofMillis(100));
+    handler.writeExpired().toCompletableFuture().join();
+    assertEquals(Transfer.Status.PENDING, repository.rows.get("t1").status());
+    assertEquals(1, repository.unsettled.size(), "noted for the sweep");
+
+    handler.process(List.of(envelope(settled("t1", T0.plusSeconds(2)), 6, 3_000))).toCompletableFuture().join();
+    assertEquals(Transfer.Status.COMPLETED, repository.rows.get("t1").status());
+    assertTrue(repository.unsettled.isEmpty(), "its note is forgotten at once");
+  }
+
+  @Test
+  void aDebitIsWrittenBeforeTheOffsetOfAnEventWrittenTheDelayAfterItIsSaved() {
+    // The wall clock stands still (a projection catching up handles minutes of events in a second): what bounds the
+    // hold is the events' own time, so a restart rewound by more than the delay always sees the held debit again.
+    var handler = handler(Clock.fixed(T0, ZoneOffset.UTC), Duration.ofSeconds(1));
+    handler.process(List.of(envelope(debited("t1", T0), 5, 1_000))).toCompletableFuture().join();
+    handler.process(List.of(envelope(debited("t2", T0), 7, 1_999))).toCompletableFuture().join();
+    assertTrue(repository.writes.isEmpty(), repository.writes.toString());
+    var done = handler.process(List.of(envelope(debited("t3", T0), 9, 2_000)));
+    assertTrue(done.toCompletableFuture().isDone());
+    assertEquals(Transfer.Status.PENDING, repository.rows.get("t1").status(), "written within the group's process");
+    assertEquals(1, repository.unsettled.size());
+    assertEquals(List.of("t1"), repository.writes.stream().map(TransferRepository.Change::transferId).toList());
+  }
+
+  @Test
+  void aPendingRowDelayThatTheRestartRewindDoesNotCoverIsRefused() {
+    var base = com.typesafe.config.ConfigFactory.parseString("plaza.projections.restart-rewind = 10s");
+    assertEquals(Duration.ofSeconds(1), Ledger.pendingRowDelay(com.typesafe.config.ConfigFactory
+        .parseString("plaza.ledger.transfers.pending-row-delay = 1s").withFallback(base)));
+    var tooLong = com.typesafe.config.ConfigFactory.parseString("plaza.ledger.transfers.pending-row-delay = 10s")
+        .withFallback(base);
+    var refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> Ledger.pendingRowDelay(tooLong));
+    assertTrue(refused.getMessage().contains("restart-rewind"), refused.getMessage());
   }
 
   private static LedgerAccount.TransferDebited debited(String transferId, Instant at) {
