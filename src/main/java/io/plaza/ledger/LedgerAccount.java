@@ -202,6 +202,22 @@ public final class LedgerAccount
     }
   }
 
+  /** Local only: write the settlement that waits for this account's next write ({@link #riders}). */
+  record Settle(String transferId) implements Request {
+    @Override
+    public ActorRef<Reply> replyTo() {
+      return null;
+    }
+  }
+
+  /** Local only: the settlement delay is over: write the settlements still waiting, alone if need be. */
+  record SettleWaiting() implements Request {
+    @Override
+    public ActorRef<Reply> replyTo() {
+      return null;
+    }
+  }
+
   /** Gives back a debit whose credit could not happen. Never refused, also not on a closed account. */
   public record Refund(String transferId, long amount, Instant initiatedAt, boolean retry, ActorRef<Reply> replyTo)
       implements Request {
@@ -600,6 +616,10 @@ public final class LedgerAccount
   // each unanswered credit.
   private final Map<String, OutcomeWaiters<Reply>> waiting = new java.util.HashMap<>();
   private final Map<String, Duration> creditRetry = new java.util.HashMap<>();
+  // Settlements of credited transfers waiting to ride along with the next write, and what their callers hear.
+  private final Map<String, WaitingSettlement> settlements = new java.util.LinkedHashMap<>();
+
+  private record WaitingSettlement(TransferSettled event, Transfer.View view) {}
 
   private LedgerAccount(String accountId, Memory memory, Clock clock, ActorContext<Command> ctx,
       TimerScheduler<Command> timers, Transfer.Accounts accounts, Transfer.Settings transfers) {
@@ -636,6 +656,18 @@ public final class LedgerAccount
     if (state instanceof OpenAccount open) open.sending().forEach((transferId, outgoing) -> deliver(transferId, outgoing, true));
   }
 
+  /** The waiting settlements ride along with any write of this account (or go alone when their delay is over). */
+  @Override
+  protected List<Request> riders() {
+    if (settlements.isEmpty()) return List.of();
+    return settlements.keySet().stream().<Request>map(Settle::new).toList();
+  }
+
+  @Override
+  protected boolean flushesRiders(Request request) {
+    return request instanceof SettleWaiting;
+  }
+
   /** Every request comes in a {@link Batch} of those that queued while the previous write was in flight. */
   @Override
   protected Decision<Event, State> decide(State state, Request request) {
@@ -645,9 +677,11 @@ public final class LedgerAccount
     }
     if (request instanceof Send cmd) return send(open, cmd);
     if (request instanceof CreditAnswered cmd) return creditAnswered(open, cmd);
+    if (request instanceof Settle cmd) return settle(open, cmd.transferId());
+    if (request instanceof SettleWaiting) return nothing(); // its batch writes the riders
     if (request instanceof ResendCredit cmd) {
       var outgoing = open.sending().get(cmd.transferId());
-      if (outgoing != null) deliver(cmd.transferId(), outgoing, true);
+      if (outgoing != null && !settlements.containsKey(cmd.transferId())) deliver(cmd.transferId(), outgoing, true);
       return nothing();
     }
     if (request instanceof AnswerPending cmd) {
@@ -974,6 +1008,8 @@ public final class LedgerAccount
       return answer(cmd.replyTo(), new TransferAnswer(
           refusedView(transferId, debit.request(), debit.refusal(), debit.occurredAt()), true));
     }
+    var waitingSettlement = settlements.get(transferId);
+    if (waitingSettlement != null) return answer(cmd.replyTo(), new TransferAnswer(waitingSettlement.view(), true));
     var outgoing = state.sending().get(transferId);
     if (outgoing != null) {
       // Still delivering: wait with the original caller (answered as a replay), or hear PENDING after the wait.
@@ -1023,7 +1059,15 @@ public final class LedgerAccount
       timers.cancel(new AnswerPending(transferId));
       answerWaiting(transferId, completed);
       waiting.remove(transferId);
-      return settled(transferId, new TransferSettled(accountId, transferId, creditedAt, null, now), completed);
+      var settlement = new TransferSettled(accountId, transferId, creditedAt, null, now);
+      if (transfers.settlementDelay().isZero()) return settled(transferId, settlement, completed);
+      // It waits for the account's next write (a busy account writes again within the delay). Lost with a crash or
+      // a move, the recovery delivers the credit again and the destination answers it from memory.
+      settlements.put(transferId, new WaitingSettlement(settlement, completed));
+      if (!timers.isTimerActive(SETTLE_WAITING)) {
+        timers.startSingleTimer(SETTLE_WAITING, new SettleWaiting(), transfers.settlementDelay());
+      }
+      return nothing();
     }
     if (reply instanceof LegUnknown) {
       var reason = "account " + r.to() + " cannot tell whether the credit was applied";
@@ -1035,6 +1079,23 @@ public final class LedgerAccount
     var refunded = new TransferRefunded(accountId, transferId, legId(transferId, Operation.Kind.TRANSFER_REFUND),
         r.amount(), state.balance() + r.amount(), now, reason);
     return settled(transferId, refunded, compensatedView(transferId, r, outgoing.debitedAt(), reason, now));
+  }
+
+  private static final Object SETTLE_WAITING = "settle waiting";
+
+  /** A waiting settlement written (unless a write it rode along with failed and the recovery settled it since). */
+  private Decision<Event, State> settle(OpenAccount state, String transferId) {
+    var waitingSettlement = settlements.get(transferId);
+    if (waitingSettlement == null || !state.sending().containsKey(transferId)) {
+      settlements.remove(transferId);
+      return nothing();
+    }
+    return new Decision<>(waitingSettlement.event(), s -> () -> {
+      settlements.remove(transferId);
+      answerWaiting(transferId, waitingSettlement.view());
+      waiting.remove(transferId);
+      if (settlements.isEmpty()) timers.cancel(SETTLE_WAITING);
+    });
   }
 
   /** The transfer's outcome persisted, then its waiting callers answered. */

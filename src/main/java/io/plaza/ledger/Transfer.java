@@ -61,17 +61,26 @@ public final class Transfer
    * {@code pauseBeforeCredit}: fault injection for tests (zero in production): holds the saga between its debit and
    * its credit, so a test can crash a node exactly there.
    */
+  /**
+   * @param settlementDelay how long a source account's settlement may wait to ride along with its next write
+   *     (zero: written at once)
+   */
   public record Settings(
-      Duration completionWait, Duration legTimeout, Duration minRetry, Duration maxRetry, Duration pauseBeforeCredit) {
+      Duration completionWait, Duration legTimeout, Duration minRetry, Duration maxRetry, Duration pauseBeforeCredit,
+      Duration settlementDelay) {
 
     public Settings(Duration completionWait, Duration legTimeout, Duration minRetry, Duration maxRetry) {
-      this(completionWait, legTimeout, minRetry, maxRetry, Duration.ZERO);
+      this(completionWait, legTimeout, minRetry, maxRetry, Duration.ZERO, Duration.ZERO);
+    }
+
+    public Settings withSettlementDelay(Duration delay) {
+      return new Settings(completionWait, legTimeout, minRetry, maxRetry, pauseBeforeCredit, delay);
     }
 
     public static Settings fromConfig(com.typesafe.config.Config transfers) {
       return new Settings(transfers.getDuration("completion-wait"), transfers.getDuration("leg-timeout"),
           transfers.getDuration("min-retry"), transfers.getDuration("max-retry"),
-          transfers.getDuration("fault-injection.pause-before-credit"));
+          transfers.getDuration("fault-injection.pause-before-credit"), transfers.getDuration("settlement-delay"));
     }
   }
 

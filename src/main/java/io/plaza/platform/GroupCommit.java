@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.BehaviorInterceptor;
@@ -64,8 +66,27 @@ public final class GroupCommit<C> extends BehaviorInterceptor<C, C> {
    */
   public static <R, E, S> Decided<E> decide(S state, List<? extends R> requests,
       BiFunction<S, R, Decision<E, S>> decide, BiFunction<S, E, S> apply) {
+    return decide(state, requests, decide, apply, List::of, request -> false);
+  }
+
+  /**
+   * The same, and then the {@code riders} (requests that wait for the entity's next write rather than cost one of
+   * their own) when the batch persists something or one of its requests {@code flushes} them.
+   */
+  public static <R, E, S> Decided<E> decide(S state, List<? extends R> requests,
+      BiFunction<S, R, Decision<E, S>> decide, BiFunction<S, E, S> apply, Supplier<List<? extends R>> riders,
+      Predicate<? super R> flushes) {
     var events = new ArrayList<E>(requests.size());
     var afterWrite = new ArrayList<Runnable>(requests.size());
+    var current = decideAll(state, requests, decide, apply, events, afterWrite);
+    if (!events.isEmpty() || requests.stream().anyMatch(flushes)) {
+      decideAll(current, riders.get(), decide, apply, events, afterWrite);
+    }
+    return new Decided<>(events, () -> afterWrite.forEach(Runnable::run));
+  }
+
+  private static <R, E, S> S decideAll(S state, List<? extends R> requests, BiFunction<S, R, Decision<E, S>> decide,
+      BiFunction<S, E, S> apply, List<E> events, List<Runnable> afterWrite) {
     var current = state;
     for (R request : requests) {
       var decision = decide.apply(current, request);
@@ -75,7 +96,7 @@ public final class GroupCommit<C> extends BehaviorInterceptor<C, C> {
       }
       afterWrite.add(decision.afterWrite().apply(current));
     }
-    return new Decided<>(events, () -> afterWrite.forEach(Runnable::run));
+    return current;
   }
 
   /**
@@ -84,7 +105,14 @@ public final class GroupCommit<C> extends BehaviorInterceptor<C, C> {
    */
   public static <R, E, S> ReplyEffect<E, S> persist(EffectFactories<E, S> effects, S state, List<? extends R> requests,
       BiFunction<S, R, Decision<E, S>> decide, BiFunction<S, E, S> apply, Runnable written) {
-    var decided = decide(state, requests, decide, apply);
+    return persist(effects, state, requests, decide, apply, List::of, request -> false, written);
+  }
+
+  /** The same with riders ({@link #decide(Object, List, BiFunction, BiFunction, Supplier, Predicate)}). */
+  public static <R, E, S> ReplyEffect<E, S> persist(EffectFactories<E, S> effects, S state, List<? extends R> requests,
+      BiFunction<S, R, Decision<E, S>> decide, BiFunction<S, E, S> apply, Supplier<List<? extends R>> riders,
+      Predicate<? super R> flushes, Runnable written) {
+    var decided = decide(state, requests, decide, apply, riders, flushes);
     var effect = decided.events().isEmpty() ? effects.none() : effects.persist(decided.events());
     return effect.thenRun(after -> {
       decided.afterWrite().run();

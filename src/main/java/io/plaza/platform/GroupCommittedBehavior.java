@@ -69,9 +69,22 @@ public abstract class GroupCommittedBehavior<C, R extends C, E, S>
   /** Runs once recovery completed, before the first batch: for work a crash left unfinished. */
   protected void recovered(S state) {}
 
+  /**
+   * Requests whose events may wait for the entity's next write instead of costing one of their own: decided after
+   * the requests of any batch that persists something, or of one with a request that {@link #flushesRiders}.
+   */
+  protected List<R> riders() {
+    return List.of();
+  }
+
+  /** Whether {@code request} has the {@link #riders} written even when nothing else is. */
+  protected boolean flushesRiders(R request) {
+    return false;
+  }
+
   private ReplyEffect<E, S> persistBatch(S state, List<R> requests) {
-    return GroupCommit.persist(Effect(), state, requests, this::decide, this::applyEvent,
-        () -> self.tell(written.get()));
+    return GroupCommit.persist(Effect(), state, requests, this::decide, this::applyEvent, this::riders,
+        this::flushesRiders, () -> self.tell(written.get()));
   }
 
   private S applyEvent(S state, E event) {

@@ -237,6 +237,93 @@ class SourceCoordinatedTransferTest {
     assertEquals(1, events(b).stream().filter(LedgerAccount.TransferCredited.class::isInstance).count());
   }
 
+  /** Records the events of every journal write of one persistence id, by type, write by write. */
+  private static final class RecordedWrites
+      implements org.apache.pekko.persistence.testkit.ProcessingPolicy<org.apache.pekko.persistence.testkit.JournalOperation> {
+    final String persistenceId;
+    final List<List<String>> writes = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    RecordedWrites(String persistenceId) {
+      this.persistenceId = persistenceId;
+    }
+
+    @Override
+    public org.apache.pekko.persistence.testkit.ProcessingResult tryProcess(String pid,
+        org.apache.pekko.persistence.testkit.JournalOperation operation) {
+      if (pid.equals(persistenceId) && operation instanceof org.apache.pekko.persistence.testkit.WriteEvents write) {
+        writes.add(write.getBatch().stream().map(e -> (e instanceof org.apache.pekko.persistence.journal.Tagged t
+            ? t.payload() : e).getClass().getSimpleName()).toList());
+      }
+      return org.apache.pekko.persistence.testkit.ProcessingSuccess.getInstance();
+    }
+  }
+
+  @Test
+  void aSettlementRidesAlongWithTheSourcesNextWriteOrGoesAloneOnceItsDelayIsOver() throws Exception {
+    var delayed = new AccountsFixture(testKit, WAIT, new LedgerAccount.Memory(1000, Duration.ofHours(24)),
+        SETTINGS.withSettlementDelay(Duration.ofSeconds(2)));
+    delayed.open(a, "alice", 100);
+    delayed.open(b, "bob", 0);
+    var journal = PersistenceTestKit.create(testKit.system());
+    var recorded = new RecordedWrites("LedgerAccount|" + a);
+    journal.withPolicy(recorded);
+    try {
+      var first = answer(delayed.ask(a, r -> new LedgerAccount.Send("t1", request(30), null, false, r)));
+      assertEquals(Transfer.Status.COMPLETED, first.transfer().status());
+      assertEquals(List.of(List.of("TransferDebited")), recorded.writes, "the settlement waits");
+      // A retry meanwhile hears the outcome at once.
+      var retry = answer(delayed.ask(a, r -> new LedgerAccount.Send("t1", request(30), null, false, r)));
+      assertTrue(retry.replayed());
+      assertEquals(Transfer.Status.COMPLETED, retry.transfer().status());
+
+      var second = answer(delayed.ask(a, r -> new LedgerAccount.Send("t2", request(20), null, false, r)));
+      assertEquals(Transfer.Status.COMPLETED, second.transfer().status());
+      assertEquals(List.of("TransferDebited", "TransferSettled"), recorded.writes.get(1),
+          "t1's settlement rode along with t2's debit: " + recorded.writes);
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (recorded.writes.size() < 3 && System.nanoTime() < deadline) Thread.sleep(20);
+      assertEquals(List.of(List.of("TransferDebited"), List.of("TransferDebited", "TransferSettled"),
+          List.of("TransferSettled")), recorded.writes, "t2's settlement went alone once its delay was over");
+    } finally {
+      journal.resetPolicy();
+    }
+    var settled = events(a).stream().filter(LedgerAccount.TransferSettled.class::isInstance)
+        .map(e -> ((LedgerAccount.TransferSettled) e).transferId()).toList();
+    assertEquals(List.of("t1", "t2"), settled);
+    assertEquals(50, delayed.summary(a, "alice").balance());
+    assertEquals(50, delayed.summary(b, "bob").balance());
+  }
+
+  @Test
+  void aSettlementLostWithTheSourcesCrashIsWrittenByTheNextIncarnationAndTheMoneyMovesOnce() throws Exception {
+    var delayed = new AccountsFixture(testKit, WAIT, new LedgerAccount.Memory(1000, Duration.ofHours(24)),
+        SETTINGS.withSettlementDelay(Duration.ofSeconds(30)));
+    delayed.open(a, "alice", 100);
+    delayed.open(b, "bob", 0);
+    var done = answer(delayed.ask(a, r -> new LedgerAccount.Send("t1", request(30), null, false, r)));
+    assertEquals(Transfer.Status.COMPLETED, done.transfer().status());
+    assertFalse(events(a).stream().anyMatch(LedgerAccount.TransferSettled.class::isInstance));
+    delayed.stop(a); // its node dies with the settlement still waiting
+
+    // The next incarnation delivers the credit again; the destination answers it from memory, and the settlement
+    // waits for this incarnation's next write.
+    assertEquals(Transfer.Status.COMPLETED, answer(delayed.ask(a,
+        r -> new LedgerAccount.Send("t1", request(30), null, false, r))).transfer().status());
+    var next = answer(delayed.ask(a, r -> new LedgerAccount.Send("t2", request(20), null, false, r)));
+    assertEquals(Transfer.Status.COMPLETED, next.transfer().status());
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (events(a).stream().noneMatch(LedgerAccount.TransferSettled.class::isInstance)
+        && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertTrue(events(a).stream().anyMatch(e -> e instanceof LedgerAccount.TransferSettled s
+        && s.transferId().equals("t1")), events(a).toString());
+    assertEquals(1, events(b).stream().filter(e -> e instanceof LedgerAccount.TransferCredited c
+        && c.transferId().equals("t1")).count(), "credited once");
+    assertEquals(50, delayed.summary(a, "alice").balance());
+    assertEquals(50, delayed.summary(b, "bob").balance());
+  }
+
   @Test
   void aCrashBetweenDebitAndCreditIsFinishedByTheNextIncarnationAlone() throws Exception {
     fixture.open(a, "alice", 100);
