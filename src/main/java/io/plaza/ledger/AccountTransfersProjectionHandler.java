@@ -29,9 +29,10 @@ import org.slf4j.LoggerFactory;
  * (held in memory; almost all settle sooner), so a transfer usually costs one row write and no note.
  *
  * <p>It is also the sweeper that replaces remember-entities for these transfers: a debit still unsettled after that
- * delay is written as pending and noted in `transfers_unsettled`, and every {@code interval} the handler of each tag reads the last
- * minutes of its tag there, wakes the source account of every transfer still not settled after {@code settleWithin}
- * (its recovery delivers the credit again — after a crash nothing else would start it) and forgets the settled ones.
+ * delay is written as pending and noted in `transfers_unsettled`, and every {@code interval} the handler of each tag
+ * reads the last minutes of its tag there, wakes the source account of every transfer still not settled after {@code
+ * settleWithin} (its recovery delivers the credit again — after a crash nothing else would start it) and forgets the
+ * settled ones.
  */
 public final class AccountTransfersProjectionHandler extends Handler<List<EventEnvelope<LedgerAccount.Event>>> {
 

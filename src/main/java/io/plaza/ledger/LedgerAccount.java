@@ -641,6 +641,11 @@ public final class LedgerAccount
   }
 
   @Override
+  public String journalPluginId() {
+    return io.plaza.platform.Cassandra.ledgerJournal(ctx.getSystem());
+  }
+
+  @Override
   public Set<String> tagsFor(Event event) {
     return Set.of(tagFor(accountId));
   }

@@ -13,8 +13,8 @@ import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSessionRegistry;
 
 /**
- * The Cassandra session of a node, shared by journal, snapshots, projections and read models (the one-shot journal
- * has a second one).
+ * The Cassandra session of a node, shared by journal, snapshots, projections and read models (the one-shot and the
+ * ledger journals have one each).
  */
 public final class Cassandra {
 
@@ -23,6 +23,7 @@ public final class Cassandra {
 
   private static final String DEFAULT_JOURNAL = SESSION_CONFIG + ".journal";
   private static final String ONE_SHOT_JOURNAL = "plaza.one-shot-persistence.journal";
+  private static final String LEDGER_JOURNAL = "plaza.ledger-persistence.journal";
 
   private Cassandra() {}
 
@@ -33,8 +34,21 @@ public final class Cassandra {
    * Only where the Cassandra journal is the default: entity tests on the in-memory journal keep theirs.
    */
   public static String oneShotJournal(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    return insteadOfTheDefault(system, ONE_SHOT_JOURNAL);
+  }
+
+  /**
+   * The journal of ledger accounts: the Cassandra journal gathering tag writes for a few ms into one batch
+   * (persistence.conf), a `tag_views` write for many events. Same tables; only where the Cassandra journal is the
+   * default.
+   */
+  public static String ledgerJournal(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    return insteadOfTheDefault(system, LEDGER_JOURNAL);
+  }
+
+  private static String insteadOfTheDefault(org.apache.pekko.actor.typed.ActorSystem<?> system, String journal) {
     var plugin = system.settings().config().getString("pekko.persistence.journal.plugin");
-    return DEFAULT_JOURNAL.equals(plugin) ? ONE_SHOT_JOURNAL : "";
+    return DEFAULT_JOURNAL.equals(plugin) ? journal : "";
   }
 
   public static CassandraSession session(ClassicActorSystemProvider system) {

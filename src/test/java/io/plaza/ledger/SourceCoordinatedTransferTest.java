@@ -238,8 +238,8 @@ class SourceCoordinatedTransferTest {
   }
 
   /** Records the events of every journal write of one persistence id, by type, write by write. */
-  private static final class RecordedWrites
-      implements org.apache.pekko.persistence.testkit.ProcessingPolicy<org.apache.pekko.persistence.testkit.JournalOperation> {
+  private static final class RecordedWrites implements
+      org.apache.pekko.persistence.testkit.ProcessingPolicy<org.apache.pekko.persistence.testkit.JournalOperation> {
     final String persistenceId;
     final List<List<String>> writes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -258,25 +258,35 @@ class SourceCoordinatedTransferTest {
     }
   }
 
-  @Test
-  void aSettlementRidesAlongWithTheSourcesNextWriteOrGoesAloneOnceItsDelayIsOver() throws Exception {
+  /** Accounts a (100) and b (0) whose settlements wait {@code delay} for a write to ride along with. */
+  private AccountsFixture accountsWithSettlementDelay(Duration delay) {
     var delayed = new AccountsFixture(testKit, WAIT, new LedgerAccount.Memory(1000, Duration.ofHours(24)),
-        SETTINGS.withSettlementDelay(Duration.ofSeconds(2)));
+        SETTINGS.withSettlementDelay(delay));
     delayed.open(a, "alice", 100);
     delayed.open(b, "bob", 0);
+    return delayed;
+  }
+
+  private static LedgerAccount.TransferAnswer send(AccountsFixture via, String transferId, Transfer.Request request) {
+    return answer(via.ask(request.from(), r -> new LedgerAccount.Send(transferId, request, null, false, r)));
+  }
+
+  @Test
+  void aSettlementRidesAlongWithTheSourcesNextWriteOrGoesAloneOnceItsDelayIsOver() throws Exception {
+    var delayed = accountsWithSettlementDelay(Duration.ofSeconds(2));
     var journal = PersistenceTestKit.create(testKit.system());
     var recorded = new RecordedWrites("LedgerAccount|" + a);
     journal.withPolicy(recorded);
     try {
-      var first = answer(delayed.ask(a, r -> new LedgerAccount.Send("t1", request(30), null, false, r)));
+      var first = send(delayed, "t1", request(30));
       assertEquals(Transfer.Status.COMPLETED, first.transfer().status());
       assertEquals(List.of(List.of("TransferDebited")), recorded.writes, "the settlement waits");
       // A retry meanwhile hears the outcome at once.
-      var retry = answer(delayed.ask(a, r -> new LedgerAccount.Send("t1", request(30), null, false, r)));
+      var retry = send(delayed, "t1", request(30));
       assertTrue(retry.replayed());
       assertEquals(Transfer.Status.COMPLETED, retry.transfer().status());
 
-      var second = answer(delayed.ask(a, r -> new LedgerAccount.Send("t2", request(20), null, false, r)));
+      var second = send(delayed, "t2", request(20));
       assertEquals(Transfer.Status.COMPLETED, second.transfer().status());
       assertEquals(List.of("TransferDebited", "TransferSettled"), recorded.writes.get(1),
           "t1's settlement rode along with t2's debit: " + recorded.writes);
@@ -296,20 +306,16 @@ class SourceCoordinatedTransferTest {
 
   @Test
   void aSettlementLostWithTheSourcesCrashIsWrittenByTheNextIncarnationAndTheMoneyMovesOnce() throws Exception {
-    var delayed = new AccountsFixture(testKit, WAIT, new LedgerAccount.Memory(1000, Duration.ofHours(24)),
-        SETTINGS.withSettlementDelay(Duration.ofSeconds(30)));
-    delayed.open(a, "alice", 100);
-    delayed.open(b, "bob", 0);
-    var done = answer(delayed.ask(a, r -> new LedgerAccount.Send("t1", request(30), null, false, r)));
+    var delayed = accountsWithSettlementDelay(Duration.ofSeconds(30));
+    var done = send(delayed, "t1", request(30));
     assertEquals(Transfer.Status.COMPLETED, done.transfer().status());
     assertFalse(events(a).stream().anyMatch(LedgerAccount.TransferSettled.class::isInstance));
     delayed.stop(a); // its node dies with the settlement still waiting
 
     // The next incarnation delivers the credit again; the destination answers it from memory, and the settlement
     // waits for this incarnation's next write.
-    assertEquals(Transfer.Status.COMPLETED, answer(delayed.ask(a,
-        r -> new LedgerAccount.Send("t1", request(30), null, false, r))).transfer().status());
-    var next = answer(delayed.ask(a, r -> new LedgerAccount.Send("t2", request(20), null, false, r)));
+    assertEquals(Transfer.Status.COMPLETED, send(delayed, "t1", request(30)).transfer().status());
+    var next = send(delayed, "t2", request(20));
     assertEquals(Transfer.Status.COMPLETED, next.transfer().status());
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (events(a).stream().noneMatch(LedgerAccount.TransferSettled.class::isInstance)
