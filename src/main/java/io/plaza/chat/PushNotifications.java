@@ -16,8 +16,10 @@ import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession;
 /**
  * Consumes `plaza.chat.messages` (consumer group, committed offsets, on every node: Kafka spreads the partitions) and,
  * for each new message, records and sends a push notification to every member other than the sender who has no
- * device connected at that moment. At-least-once: the record is keyed by (user, conversation, seq), so a redelivered
- * message records nothing new; the sender may see a rare duplicate push after a crash.
+ * device connected at that moment. Messages come again after a crash or whenever a projection restarts (it rewinds
+ * a few seconds, plaza.projections.restart-rewind): the record, keyed by (user, conversation, seq), is written only if
+ * absent, and only the write that created it sends the push — so one push per member and message, or none if the
+ * node dies between the record and the send.
  */
 public final class PushNotifications {
 
@@ -26,8 +28,7 @@ public final class PushNotifications {
   public static void start(ActorSystem<?> system, CassandraSession session, String keyspace, String topic,
       PushSender sender, Duration askTimeout) {
     var sharding = ClusterSharding.get(system);
-    CompletionStage<PreparedStatement> insert = session.prepare("INSERT INTO " + keyspace
-        + ".chat_push_notifications (user_id, conversation_id, seq, sender, created_at) VALUES (?, ?, ?, ?, ?)");
+    var insert = prepareRecord(session, keyspace);
     Kafka.consume(system, topic, system.settings().config().getString("plaza.chat.push-consumer-group"), 4,
         json -> decide(json, sharding, session, insert, sender, askTimeout));
   }
@@ -58,14 +59,21 @@ public final class PushNotifications {
         });
   }
 
-  private static CompletionStage<Done> record(String member, ChatEventMessage event, CassandraSession session,
+  static CompletionStage<PreparedStatement> prepareRecord(CassandraSession session, String keyspace) {
+    return session.prepare("INSERT INTO " + keyspace + ".chat_push_notifications (user_id, conversation_id, seq, "
+        + "sender, created_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS");
+  }
+
+  /** Records the push and sends it, unless an earlier delivery of the same message recorded it already. */
+  static CompletionStage<Done> record(String member, ChatEventMessage event, CassandraSession session,
       CompletionStage<PreparedStatement> insert, PushSender sender) {
     var preview = event.body() == null ? "" : event.body().substring(0, Math.min(80, event.body().length()));
     var notification = new PushSender.Notification(member, event.conversationId(), event.seq(), event.sender(),
         preview, event.occurredAt());
-    return insert.thenCompose(ps -> session.executeWrite(ps.bind(member, event.conversationId(), event.seq(),
+    return insert.thenCompose(ps -> session.selectOne(ps.bind(member, event.conversationId(), event.seq(),
             event.sender(), event.occurredAt())))
-        .thenCompose(done -> sender.send(notification));
+        .thenCompose(result -> result.map(row -> row.getBoolean("[applied]")).orElse(false)
+            ? sender.send(notification) : CompletableFuture.completedFuture(Done.getInstance()));
   }
 
   /** For tests and operators: which messages a user was notified about. */

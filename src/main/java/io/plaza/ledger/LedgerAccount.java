@@ -1060,7 +1060,7 @@ public final class LedgerAccount
       var completed = completedView(transferId, r, outgoing.debitedAt(), creditedAt);
       // Both legs are persisted: the transfer is complete whatever happens to the settlement write, which only
       // stops this account delivering the credit again. So the callers hear it now, not one write later; one who
-      // asks again before the settlement is written waits for it.
+      // asks again before the settlement is written hears it from `settlements` (or waits, with no delay).
       timers.cancel(new AnswerPending(transferId));
       answerWaiting(transferId, completed);
       waiting.remove(transferId);
@@ -1095,10 +1095,9 @@ public final class LedgerAccount
       settlements.remove(transferId);
       return nothing();
     }
+    // Its callers have their answer: retries meanwhile were answered from `settlements`.
     return new Decision<>(waitingSettlement.event(), s -> () -> {
       settlements.remove(transferId);
-      answerWaiting(transferId, waitingSettlement.view());
-      waiting.remove(transferId);
       if (settlements.isEmpty()) timers.cancel(SETTLE_WAITING);
     });
   }

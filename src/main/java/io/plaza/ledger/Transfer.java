@@ -59,11 +59,8 @@ public final class Transfer
   /**
    * {@code completionWait}: how long a caller waits for the outcome before it is told "pending".
    * {@code pauseBeforeCredit}: fault injection for tests (zero in production): holds the saga between its debit and
-   * its credit, so a test can crash a node exactly there.
-   */
-  /**
-   * @param settlementDelay how long a source account's settlement may wait to ride along with its next write
-   *     (zero: written at once)
+   * its credit, so a test can crash a node exactly there. {@code settlementDelay}: how long a source account's
+   * settlement may wait to ride along with its next write (zero: written at once).
    */
   public record Settings(
       Duration completionWait, Duration legTimeout, Duration minRetry, Duration maxRetry, Duration pauseBeforeCredit,

@@ -187,6 +187,20 @@ class ChatWebSocketIT {
           .toCompletableFuture().join());
       assertEquals(List.of(), PushNotifications.notifiedSeqs(session, TestNodes.KEYSPACE, "alice", conv)
           .toCompletableFuture().join());
+
+      // The same message delivered again (after a crash, or a projection's restart rewind) pushes nothing again.
+      var pushed = new java.util.concurrent.CopyOnWriteArrayList<String>();
+      PushSender counting = n -> {
+        pushed.add(n.userId());
+        return java.util.concurrent.CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+      };
+      var insert = PushNotifications.prepareRecord(session, TestNodes.KEYSPACE);
+      var again = new ChatEventMessage(ChatEventMessage.SCHEMA_VERSION, "MessagePosted", conv, 1,
+          java.time.Instant.now(), 1L, "alice", "p-1", "are you there?", null, null, null);
+      PushNotifications.record("bob", again, session, insert, counting).toCompletableFuture().join();
+      assertEquals(List.of(), pushed, "bob was notified of it once already");
+      PushNotifications.record("dave", again, session, insert, counting).toCompletableFuture().join();
+      assertEquals(List.of("dave"), pushed, "a member not notified yet is");
     }
   }
 
