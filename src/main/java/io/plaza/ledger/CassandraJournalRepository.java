@@ -4,6 +4,7 @@ import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.datastax.oss.driver.api.core.cql.Row;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import io.plaza.platform.Cassandra;
@@ -22,6 +23,7 @@ public final class CassandraJournalRepository implements JournalRepository {
   private final CassandraSession session;
   private final CompletionStage<PreparedStatement> insert;
   private final CompletionStage<PreparedStatement> select;
+  private final CompletionStage<PreparedStatement> selectLatest;
 
   public CassandraJournalRepository(CassandraSession session, String keyspace) {
     this.session = session;
@@ -31,6 +33,9 @@ public final class CassandraJournalRepository implements JournalRepository {
     select = session.prepare("SELECT account_id, seq, entry_type, side, amount, balance_after, transfer_id, "
         + "operation_id, counterparty, occurred_at FROM " + keyspace + ".journal_entries "
         + "WHERE account_id = ? AND bucket = ? AND seq > ? LIMIT ?");
+    selectLatest = session.prepare("SELECT account_id, seq, entry_type, side, amount, balance_after, transfer_id, "
+        + "operation_id, counterparty, occurred_at FROM " + keyspace + ".journal_entries "
+        + "WHERE account_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1");
   }
 
   public static long bucketOf(long seq) {
@@ -49,6 +54,15 @@ public final class CassandraJournalRepository implements JournalRepository {
       if (e.occurredAt() != null) b = b.setInstant("occurred_at", e.occurredAt());
       return session.executeWrite(b.build());
     }));
+  }
+
+  @Override
+  public CompletionStage<Optional<Entry>> latest(String accountId, long bucketHint) {
+    return selectLatest.thenCompose(ps -> session.selectOne(ps.bind(accountId, bucketHint))).thenCompose(row -> {
+      // The hint can be written before the first entry of its bucket lands: the newest entry is then in the one before.
+      if (row.isEmpty() && bucketHint > 0) return latest(accountId, bucketHint - 1);
+      return CompletableFuture.completedFuture(row.map(CassandraJournalRepository::toEntry));
+    });
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.plaza.ledger;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 
@@ -20,6 +21,12 @@ public interface JournalRepository {
       String operationId, String counterparty, Instant occurredAt) {}
 
   CompletionStage<Done> append(List<Entry> entries);
+
+  /**
+   * The account's newest entry, looked up from {@code bucketHint} (the highest bucket its entries are known to have
+   * reached): its {@code balanceAfter} is the account's balance as far as this read model has it.
+   */
+  CompletionStage<Optional<Entry>> latest(String accountId, long bucketHint);
 
   /** Up to {@code limit} entries of the account with a sequence number above {@code afterSeq}, oldest first. */
   CompletionStage<List<Entry>> page(String accountId, long afterSeq, int limit);

@@ -33,8 +33,8 @@ public final class Ledger {
     int group = ledger.getInt("projection-group-size");
     var within = ledger.getDuration("projection-group-within");
     // One projection per entity type feeds all its read models and then Kafka (see TaggedProjections).
-    var balances = new CassandraBalanceRepository(session, keyspace);
     var journal = new CassandraJournalRepository(session, keyspace);
+    var balances = new CassandraBalanceRepository(session, keyspace, journal);
     var accountsTopic = ledger.getString("accounts-topic");
     var transfers = new CassandraTransferRepository(session, keyspace);
     var transfersTopic = ledger.getString("transfers-topic");

@@ -115,10 +115,13 @@ public final class LedgerCheck {
     var legs = new HashMap<String, Legs>();
     var orphanEntries = new ArrayList<String>();
     long entries = 0;
-    for (var row : session.execute(SimpleStatement.newInstance("SELECT account_id, side, entry_type, amount, "
-        + "transfer_id FROM " + keyspace + ".journal_entries").setPageSize(5_000))) {
+    var newestEntries = new HashMap<String, Account>(); // seq and balance_after of each account's newest entry
+    for (var row : session.execute(SimpleStatement.newInstance("SELECT account_id, seq, side, entry_type, amount, "
+        + "balance_after, transfer_id FROM " + keyspace + ".journal_entries").setPageSize(5_000))) {
       entries++;
       var accountId = row.getString("account_id");
+      var entry = new Account(null, 0, row.getLong("balance_after"), row.getLong("seq"));
+      newestEntries.merge(accountId, entry, (a, b) -> b.version() > a.version() ? b : a);
       long amount = row.getLong("amount");
       boolean credit = "CREDIT".equals(row.getString("side"));
       journalSums.merge(accountId, credit ? amount : -amount, Long::sum);
@@ -136,6 +139,12 @@ public final class LedgerCheck {
       }
     }
 
+    // The read model's balance is its newest journal entry's, as the API serves it (BalanceRepository.Balance.of).
+    accounts.replaceAll((id, a) -> {
+      var newest = newestEntries.get(id);
+      return newest == null || newest.version() < a.version() ? a
+          : new Account(a.currency(), a.overdraftLimit(), newest.balance(), newest.version());
+    });
     var checks = new ArrayList<Check>();
     checks.add(doubleEntry(transfers, legs, orphanEntries));
     checks.add(balancesAgree(accounts, journalSums, entityBalances(accounts), entries));
@@ -195,7 +204,7 @@ public final class LedgerCheck {
       var entity = entityBalances.get(id);
       if (readModel != journal || entity == null || entity != readModel) {
         violations.add("account " + id + ": balances " + readModel + ", Σjournal " + journal + ", entity "
-            + (entity == null ? "unreadable" : entity));
+            + (entity == null ? "has no event " + e.getValue().version() : entity));
       }
     }
     return new Check("read-model balance = Σjournal = entity balance", violations.isEmpty(),
@@ -243,6 +252,9 @@ public final class LedgerCheck {
    * Each account's balance after its last movement, read from the event journal from the read model's version on
    * (usually one event): the entity's own state, independent of every projection.
    */
+  private static final long NO_EVENT = Long.MIN_VALUE;
+  private static final long NO_MOVEMENT = Long.MIN_VALUE + 1;
+
   private Map<String, Long> entityBalances(Map<String, Account> accounts) {
     var journal = PersistenceQuery.get(system).getReadJournalFor(CassandraReadJournal.class,
         CassandraReadJournal.Identifier());
@@ -250,13 +262,18 @@ public final class LedgerCheck {
       return Source.from(accounts.entrySet())
           .mapAsyncUnordered(8, e -> journal.currentEventsByPersistenceId(
                   LedgerAccount.ENTITY_KEY.name() + "|" + e.getKey(), e.getValue().version(), Long.MAX_VALUE)
-              .map(env -> env.event() instanceof LedgerAccount.Movement m ? m.balanceAfter() : Long.MIN_VALUE)
-              .runWith(Sink.fold(Long.MIN_VALUE, (last, b) -> b == Long.MIN_VALUE ? last : b), system)
-              // Only an opening (no movement yet) from that version on: the balance is the read model's, 0.
-              .thenApply(b -> Map.entry(e.getKey(), b == Long.MIN_VALUE ? e.getValue().balance() : b)))
+              .map(env -> env.event() instanceof LedgerAccount.Movement m ? m.balanceAfter() : NO_MOVEMENT)
+              .runWith(Sink.fold(NO_EVENT, (last, b) -> b == NO_MOVEMENT ? (last == NO_EVENT ? b : last) : b), system)
+              .thenApply(b -> {
+                // Only an opening (no movement yet) from that version on: the balance is the read model's, 0. No
+                // event at all: the read model names a version the entity never wrote, which no balance explains.
+                Long balance = b == NO_EVENT ? null : b == NO_MOVEMENT ? e.getValue().balance() : b;
+                return new java.util.AbstractMap.SimpleEntry<>(e.getKey(), balance);
+              }))
           .runWith(Sink.seq(), system)
           .toCompletableFuture().get(10, TimeUnit.MINUTES)
-          .stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+          .stream().filter(e -> e.getValue() != null)
+          .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
     } catch (Exception e) {
       throw new IllegalStateException("cannot read account events from the journal", e);
     }

@@ -180,6 +180,44 @@ class LedgerApiIT {
     assertEquals(135, received.get(6).get("balance").asLong());
   }
 
+  @Test
+  void theBalanceIsTheNewestJournalEntryFoundAcrossBuckets() {
+    var session = io.plaza.platform.Cassandra.session(node.system());
+    var journal = new CassandraJournalRepository(session, TestNodes.KEYSPACE);
+    var balances = new CassandraBalanceRepository(session, TestNodes.KEYSPACE, journal);
+    var id = "bucketed-" + UUID.randomUUID();
+    var owner = "owner-" + id;
+    var at = java.time.Instant.parse("2026-12-07T10:00:00Z");
+    long lastOfFirst = CassandraJournalRepository.BUCKET_SIZE - 1;
+    balances.apply(java.util.List.of(new BalanceRepository.Opened(id, owner, "EUR", 0, at, 1)))
+        .toCompletableFuture().join();
+    assertEquals(0, balances.find(id).toCompletableFuture().join().orElseThrow().balance(), "opened, no movement");
+
+    journal.append(java.util.List.of(deposit(id, lastOfFirst - 1, 40, at), deposit(id, lastOfFirst, 90, at)))
+        .toCompletableFuture().join();
+    var inFirst = balances.find(id).toCompletableFuture().join().orElseThrow();
+    assertEquals(90, inFirst.balance());
+    assertEquals(lastOfFirst, inFirst.version());
+
+    // The projection may note the next bucket before its first entry lands: the read falls back a bucket.
+    balances.apply(java.util.List.of(new BalanceRepository.JournalReached(id, 1))).toCompletableFuture().join();
+    assertEquals(90, balances.find(id).toCompletableFuture().join().orElseThrow().balance());
+
+    journal.append(java.util.List.of(deposit(id, lastOfFirst + 1, 95, at.plusSeconds(1))))
+        .toCompletableFuture().join();
+    var inSecond = balances.find(id).toCompletableFuture().join().orElseThrow();
+    assertEquals(95, inSecond.balance());
+    assertEquals(lastOfFirst + 1, inSecond.version());
+    assertEquals(at.plusSeconds(1), inSecond.updatedAt());
+    assertEquals(java.util.List.of(95L), balances.ofOwner(owner, 10).toCompletableFuture().join().stream()
+        .map(BalanceRepository.Balance::balance).toList(), "the owner's list reads the same balance");
+  }
+
+  private static JournalRepository.Entry deposit(String account, long seq, long balanceAfter, java.time.Instant at) {
+    return JournalProjectionHandler.entryFor(
+        new LedgerAccount.FundsDeposited(account, "op-" + seq, 5, balanceAfter, at), seq);
+  }
+
   /** The Java client the build generates from openapi.yaml (target/generated-clients/java), against this node. */
   private io.plaza.client.api.LedgerApi generatedClient(String user) {
     var token = api.token(user);
