@@ -17,6 +17,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
 import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeoutResponse;
 
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -73,14 +74,50 @@ public final class HttpApi {
           RetryAfter.create(1L)));
 
   public Route route() {
-    var routes = endpoints.stream().map(this::routeFor).toArray(Route[]::new);
-    var api = concat(routes[0], java.util.Arrays.copyOfRange(routes, 1, routes.length));
+    var api = dispatchByPathPrefix();
     // A request still unanswered at pekko.http.server.request-timeout gets a problem too, not Pekko's plain text.
     return withRequestId(requestId ->
         logged(requestId,
             withRequestTimeoutResponse(request -> REQUEST_TIMED_OUT, () ->
                 handleExceptions(ErrorMapper.exceptionHandler(), () ->
                     handleRejections(ErrorMapper.rejectionHandler(), () -> browsers.route(() -> api))))));
+  }
+
+  /**
+   * The endpoints' routes, tried in order as one {@code concat} would, but only those whose path can match: a request
+   * picks its candidates by its first two path segments ({@code /v1/accounts}) from a table built once, instead of
+   * trying every endpoint's pattern in turn (route evaluation was 7 % of a transfer's node CPU).
+   */
+  private Route dispatchByPathPrefix() {
+    var byPrefix = new java.util.HashMap<String, List<Endpoint>>();
+    for (var endpoint : endpoints) byPrefix.putIfAbsent(prefixOf(endpoint.template()), new java.util.ArrayList<>());
+    var anyPrefix = endpoints.stream().filter(e -> prefixOf(e.template()).contains("{")).toList();
+    for (var endpoint : endpoints) {
+      var prefix = prefixOf(endpoint.template());
+      // A template with a parameter in its first two segments is a candidate for every prefix.
+      byPrefix.forEach((key, list) -> {
+        if (key.equals(prefix) || anyPrefix.contains(endpoint)) list.add(endpoint);
+      });
+    }
+    var routes = new java.util.IdentityHashMap<Endpoint, Route>();
+    endpoints.forEach(e -> routes.put(e, routeFor(e)));
+    var table = new java.util.HashMap<String, Route>();
+    byPrefix.forEach((key, list) -> table.put(key, tryInOrder(list, routes)));
+    Route otherwise = tryInOrder(anyPrefix, routes);
+    return extractUnmatchedPath(path -> table.getOrDefault(prefixOf(path), otherwise));
+  }
+
+  private static Route tryInOrder(List<Endpoint> candidates, Map<Endpoint, Route> routes) {
+    if (candidates.isEmpty()) return reject();
+    var tried = candidates.stream().map(routes::get).toArray(Route[]::new);
+    return tried.length == 1 ? tried[0] : concat(tried[0], java.util.Arrays.copyOfRange(tried, 1, tried.length));
+  }
+
+  /** A path or template up to its third slash: {@code /v1/accounts/42/balance} → {@code /v1/accounts}. */
+  static String prefixOf(String path) {
+    int second = path.indexOf('/', 1);
+    int third = second < 0 ? -1 : path.indexOf('/', second + 1);
+    return third < 0 ? path : path.substring(0, third);
   }
 
   private Route routeFor(Endpoint endpoint) {

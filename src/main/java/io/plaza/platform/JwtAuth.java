@@ -45,8 +45,18 @@ public final class JwtAuth {
 
   public record Refused(String reason) implements Verdict {}
 
+  /** Verified HS256 tokens: a client sends the same token with every request until it expires. */
+  private static final int VERIFIED_TOKENS = 50_000;
+
+  /** A token verified before, good until {@code expires} (its exp plus the allowed clock skew). */
+  private record Verified(Authenticated user, Instant expires) {}
+
   private final byte[] secret;
   private final String issuer;
+  private final Duration clockSkew;
+  private final java.time.Clock clock;
+  private final com.github.benmanes.caffeine.cache.Cache<String, Verified> verified =
+      com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(VERIFIED_TOKENS).build();
   private final DefaultJWTProcessor<SecurityContext> processor;
   private final OidcTokens oidc;
 
@@ -55,7 +65,13 @@ public final class JwtAuth {
   }
 
   JwtAuth(byte[] secret, String issuer, Duration clockSkew, OidcTokens oidc) {
+    this(secret, issuer, clockSkew, oidc, java.time.Clock.systemUTC());
+  }
+
+  JwtAuth(byte[] secret, String issuer, Duration clockSkew, OidcTokens oidc, java.time.Clock clock) {
     this.oidc = oidc;
+    this.clockSkew = clockSkew;
+    this.clock = clock;
     if (secret.length < 32) {
       throw new IllegalArgumentException("plaza.auth.jwt-secret must be at least 32 bytes for HS256");
     }
@@ -65,7 +81,12 @@ public final class JwtAuth {
     processor.setJWSKeySelector(
         new JWSVerificationKeySelector<>(JWSAlgorithm.HS256, new ImmutableSecret<>(this.secret)));
     var verifier = new DefaultJWTClaimsVerifier<SecurityContext>(
-        new JWTClaimsSet.Builder().issuer(issuer).build(), Set.of("sub", "exp"));
+        new JWTClaimsSet.Builder().issuer(issuer).build(), Set.of("sub", "exp")) {
+      @Override
+      protected Date currentTime() {
+        return Date.from(clock.instant()); // the clock the cache of verified tokens expires by
+      }
+    };
     verifier.setMaxClockSkew((int) clockSkew.toSeconds());
     processor.setJWTClaimsSetVerifier(verifier);
   }
@@ -88,7 +109,7 @@ public final class JwtAuth {
     if (!USER_ID.matcher(userId).matches()) {
       throw new IllegalArgumentException("user id must match " + USER_ID.pattern());
     }
-    var now = Instant.now();
+    var now = clock.instant();
     var claims = new JWTClaimsSet.Builder()
         .subject(userId)
         .issuer(issuer)
@@ -105,6 +126,12 @@ public final class JwtAuth {
   }
 
   public Verdict verify(String token) {
+    // The same string verified before: its signature, issuer and subject are what they were, only time moves on.
+    var known = verified.getIfPresent(token);
+    if (known != null) {
+      if (clock.instant().isBefore(known.expires())) return known.user();
+      verified.invalidate(token);
+    }
     try {
       var algorithm = com.nimbusds.jose.JWSHeader.parse(
           com.nimbusds.jose.util.Base64URL.from(token.split("\\.", 2)[0])).getAlgorithm();
@@ -115,7 +142,9 @@ public final class JwtAuth {
       var claims = processor.process(token, null);
       var subject = claims.getSubject();
       if (subject == null || !USER_ID.matcher(subject).matches()) return new Refused("token subject is not a user id");
-      return new Authenticated(subject);
+      var user = new Authenticated(subject);
+      verified.put(token, new Verified(user, claims.getExpirationTime().toInstant().plus(clockSkew)));
+      return user;
     } catch (ExpiredJWTException e) {
       return new Refused("token expired");
     } catch (BadJWTException e) {

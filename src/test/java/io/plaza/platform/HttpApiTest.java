@@ -48,6 +48,9 @@ class HttpApiTest {
     });
     var stream = Endpoint.stream("/v1/stream", call -> Directives.complete(StatusCodes.OK, "streaming " + call.userId()));
     var post = Endpoint.post("/v1/things", call -> Directives.complete(StatusCodes.CREATED, "made"));
+    var thing = Endpoint.get("/v1/things/{id}", call -> Directives.complete(StatusCodes.OK, "thing " + call.param("id")));
+    var page = Endpoint.open(org.apache.pekko.http.javadsl.model.HttpMethods.GET, "/{page}",
+        call -> Directives.complete(StatusCodes.OK, "page " + call.param("page")));
     HttpApi.TicketRedeemer redeemer = ticket -> {
       var user = tickets.remove(ticket);
       return java.util.concurrent.CompletableFuture.completedFuture(user != null ? new JwtAuth.Authenticated(user)
@@ -55,7 +58,7 @@ class HttpApiTest {
     };
     var browsers = new BrowserAccess(List.of("http://app.example:3000"),
         org.apache.pekko.http.cors.javadsl.settings.CorsSettings.create(system.settings().config()));
-    var api = new HttpApi(List.of(ping, stream, post), auth, redeemer, browsers, new RateLimiter(1, BURST),
+    var api = new HttpApi(List.of(ping, stream, post, thing, page), auth, redeemer, browsers, new RateLimiter(1, BURST),
         Metrics.get(system));
     binding = Http.get(system).newServerAt("127.0.0.1", 0).bind(api.route()).toCompletableFuture().get();
   }
@@ -132,6 +135,29 @@ class HttpApiTest {
     assertTrue(scrape.contains(
         "plaza_http_request_seconds_bucket{method=\"GET\",route=\"/v1/ping\",status=\"200\",le="),
         scrape);
+  }
+
+  private HttpResponse<String> getAs(String user, String path) throws Exception {
+    var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + binding.localAddress().getPort() + path));
+    if (user != null) request.header("Authorization", "Bearer " + auth.mint(user, Duration.ofMinutes(1)));
+    return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void requestsReachTheirEndpointThroughThePathPrefixTableAsThroughOneConcat() throws Exception {
+    assertEquals("thing 42", getAs("gina", "/v1/things/42").body());
+    assertEquals("thing 42", getAs("gina", "/v1/things/42/").body(), "a trailing slash matches, as before");
+    assertEquals("page about", getAs(null, "/about").body(), "a parameter in the first segment matches any prefix");
+    // The path matches an endpoint of another method only: 405 naming the allowed one, not 404.
+    var wrongMethod = getAs("gina", "/v1/things");
+    assertEquals(405, wrongMethod.statusCode(), wrongMethod.body());
+    assertEquals("POST", wrongMethod.headers().firstValue("Allow").orElseThrow());
+    assertEquals(404, getAs("gina", "/v1/things/42/parts").statusCode());
+    assertEquals(404, getAs("gina", "/v2/ping").statusCode());
+    assertEquals("/v1/accounts", HttpApi.prefixOf("/v1/accounts/42/balance"));
+    assertEquals("/v1/accounts", HttpApi.prefixOf("/v1/accounts"));
+    assertEquals("/v1/", HttpApi.prefixOf("/v1/"));
+    assertEquals("/", HttpApi.prefixOf("/"));
   }
 
   /** Sends raw bytes and reads the status line and the rest: for requests an HTTP client would refuse to send. */
