@@ -48,7 +48,8 @@ class HttpApiTest {
     });
     var stream = Endpoint.stream("/v1/stream", call -> Directives.complete(StatusCodes.OK, "streaming " + call.userId()));
     var post = Endpoint.post("/v1/things", call -> Directives.complete(StatusCodes.CREATED, "made"));
-    var thing = Endpoint.get("/v1/things/{id}", call -> Directives.complete(StatusCodes.OK, "thing " + call.param("id")));
+    var thing = Endpoint.get("/v1/things/{id}",
+        call -> Directives.complete(StatusCodes.OK, "thing " + call.param("id")));
     var page = Endpoint.open(org.apache.pekko.http.javadsl.model.HttpMethods.GET, "/{page}",
         call -> Directives.complete(StatusCodes.OK, "page " + call.param("page")));
     HttpApi.TicketRedeemer redeemer = ticket -> {
