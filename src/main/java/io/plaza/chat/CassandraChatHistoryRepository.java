@@ -22,6 +22,7 @@ public final class CassandraChatHistoryRepository implements ChatHistoryReposito
   private final CompletionStage<PreparedStatement> delete;
   private final CompletionStage<PreparedStatement> select;
   private final CompletionStage<PreparedStatement> selectAfter;
+  private final CompletionStage<PreparedStatement> selectNewest;
 
   public CassandraChatHistoryRepository(CassandraSession session, String keyspace) {
     this.session = session;
@@ -36,6 +37,8 @@ public final class CassandraChatHistoryRepository implements ChatHistoryReposito
         + "FROM " + table + " WHERE conversation_id = ? AND bucket = ? AND seq < ? LIMIT ?");
     selectAfter = session.prepare("SELECT conversation_id, seq, sender, client_msg_id, body, sent_at, edited_at, "
         + "deleted FROM " + table + " WHERE conversation_id = ? AND bucket = ? AND seq > ? ORDER BY seq ASC LIMIT ?");
+    selectNewest = session.prepare("SELECT conversation_id, seq, sender, client_msg_id, body, sent_at, edited_at, "
+        + "deleted FROM " + table + " WHERE conversation_id = ? AND bucket = ? LIMIT 1");
   }
 
   static long bucketOf(long seq) {
@@ -94,6 +97,15 @@ public final class CassandraChatHistoryRepository implements ChatHistoryReposito
           if (found.size() >= limit || rows.isEmpty()) return CompletableFuture.completedFuture(found);
           return afterFrom(conversationId, bucket + 1, found.get(found.size() - 1).seq(), limit, found);
         });
+  }
+
+  @Override
+  public CompletionStage<java.util.Optional<Message>> newest(String conversationId, long bucketHint) {
+    return selectNewest.thenCompose(ps -> session.selectOne(ps.bind(conversationId, bucketHint))).thenCompose(row -> {
+      // The hint can land before the bucket's first message does: the newest message is then in the one before.
+      if (row.isEmpty() && bucketHint > 0) return newest(conversationId, bucketHint - 1);
+      return CompletableFuture.completedFuture(row.map(CassandraChatHistoryRepository::toMessage));
+    });
   }
 
   private static Message toMessage(Row row) {

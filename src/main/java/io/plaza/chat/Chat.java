@@ -33,7 +33,8 @@ public final class Chat {
     var settings = Conversation.Settings.fromConfig(config.getConfig("plaza.chat"));
     var sharding = ClusterSharding.get(system);
     var keyspace = config.getString("plaza.cassandra.keyspace");
-    var inbox = new CassandraChatInboxRepository(session, keyspace);
+    var history = new CassandraChatHistoryRepository(session, keyspace);
+    var inbox = new CassandraChatInboxRepository(session, keyspace, history);
     var sessionSettings = ChatSession.Settings.fromConfig(config.getConfig("plaza.chat"), askTimeout);
     var directory = new ChatSession.Directory() {
       @Override
@@ -69,7 +70,6 @@ public final class Chat {
         Conversation.create(ctx.getEntityId(), settings, Clock.systemUTC(), fanout)));
 
     var chat = config.getConfig("plaza.chat");
-    var history = new CassandraChatHistoryRepository(session, config.getString("plaza.cassandra.keyspace"));
     var topic = chat.getString("messages-topic");
     // One projection feeds both read models and then Kafka (see TaggedProjections).
     TaggedProjections.<Conversation.Event>start(system, session, "chat-conversations",

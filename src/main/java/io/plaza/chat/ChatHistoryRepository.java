@@ -36,4 +36,10 @@ public interface ChatHistoryRepository {
 
   /** Up to {@code limit} messages with a seq above {@code afterSeq}, oldest first. */
   CompletionStage<List<Message>> after(String conversationId, long afterSeq, int limit);
+
+  /**
+   * The conversation's newest message, looked up from {@code bucketHint} (the highest bucket its messages are known
+   * to have reached): the inbox's "last message" and unread count come from it.
+   */
+  CompletionStage<java.util.Optional<Message>> newest(String conversationId, long bucketHint);
 }

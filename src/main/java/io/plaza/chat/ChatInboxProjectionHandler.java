@@ -8,7 +8,10 @@ import org.apache.pekko.Done;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.javadsl.Handler;
 
-/** Keeps `chat_inbox` up to date: memberships and read pointers per user, the last message per conversation. */
+/**
+ * Keeps `chat_inbox` up to date: memberships and read pointers per user, and where each conversation's newest
+ * message is in `chat_history` (one write per 1,000 messages; the message itself is that read model's row).
+ */
 public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope<Conversation.Event>>> {
 
   private final ChatInboxRepository repository;
@@ -20,9 +23,6 @@ public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<Conversation.Event>> envelopes) {
     var writes = new ArrayList<ChatInboxRepository.Write>();
-    // Only the newest message of each conversation in the group is written: the older ones would lose to it anyway
-    // (the write timestamp is the sequence number), so a busy conversation costs one summary write per group.
-    var lastMessages = new java.util.LinkedHashMap<String, ChatInboxRepository.LastMessage>();
     for (var env : envelopes) {
       long v = env.sequenceNr();
       var event = env.event();
@@ -41,13 +41,13 @@ public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope
         e.users().forEach(user -> writes.add(new ChatInboxRepository.Joined(user, id, e.at(), v)));
       } else if (event instanceof Conversation.MemberRemoved e) {
         writes.add(new ChatInboxRepository.Left(e.user(), id, v));
-      } else if (event instanceof Conversation.MessagePosted e) {
-        lastMessages.put(id, new ChatInboxRepository.LastMessage(id, e.seq(), e.sender(), e.body(), e.sentAt(), v));
+      } else if (event instanceof Conversation.MessagePosted e
+          && e.seq() % CassandraChatHistoryRepository.BUCKET_SIZE == 0) {
+        writes.add(new ChatInboxRepository.HistoryReached(id, CassandraChatHistoryRepository.bucketOf(e.seq()), v));
       } else if (event instanceof Conversation.PointerMoved e && e.read()) {
         writes.add(new ChatInboxRepository.Read(e.user(), id, e.seq(), v));
       }
     }
-    writes.addAll(lastMessages.values());
     return repository.apply(writes);
   }
 }

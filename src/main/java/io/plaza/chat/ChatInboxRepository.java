@@ -6,8 +6,9 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 
 /**
- * The `chat_inbox` read model (projections/chat_inbox.cql): who is in which conversation, its last message, and who
- * sees whose presence.
+ * The `chat_inbox` read model (projections/chat_inbox.cql): who is in which conversation and who sees whose presence.
+ * A conversation's last message is not written here: an inbox read takes its newest `chat_history` row, which every
+ * message writes anyway, so a message costs one read-model write, not two.
  */
 public interface ChatInboxRepository {
 
@@ -32,8 +33,11 @@ public interface ChatInboxRepository {
 
   record Read(String userId, String conversationId, long seq, long version) implements Write {}
 
-  record LastMessage(String conversationId, long seq, String sender, String body, Instant at, long version)
-      implements Write {}
+  /**
+   * The conversation's messages reached {@code bucket} of `chat_history` (written by its first message there: message
+   * numbers have no gaps), so the inbox knows where the newest message is.
+   */
+  record HistoryReached(String conversationId, long bucket, long version) implements Write {}
 
   /** Two users who share a direct conversation see each other's presence. */
   record Contact(String userId, String contactId, long version) implements Write {}

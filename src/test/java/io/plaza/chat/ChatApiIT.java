@@ -122,6 +122,47 @@ class ChatApiIT {
     });
   }
 
+  @Test
+  void theInboxTakesTheNewestMessageFromTheHistoryAcrossBuckets() {
+    var session = io.plaza.platform.Cassandra.session(node.system());
+    var history = new CassandraChatHistoryRepository(session, TestNodes.KEYSPACE);
+    var inbox = new CassandraChatInboxRepository(session, TestNodes.KEYSPACE, history);
+    var id = "bucketed-" + UUID.randomUUID();
+    var user = "reader-" + UUID.randomUUID().toString().substring(0, 8);
+    var at = java.time.Instant.parse("2026-12-07T10:00:00Z");
+    long first = CassandraChatHistoryRepository.BUCKET_SIZE;
+    inbox.apply(List.of(new ChatInboxRepository.Created(id, "group", "big", 1),
+        new ChatInboxRepository.Joined(user, id, at, 1), new ChatInboxRepository.Read(user, id, first - 10, 2)))
+        .toCompletableFuture().join();
+    history.apply(List.of(new ChatHistoryRepository.Posted(id, first - 1, "dora", "d-1", "last of the first", at, 3)))
+        .toCompletableFuture().join();
+    var entry = inboxEntry(inbox, user);
+    assertEquals(first - 1, entry.lastSeq());
+    assertEquals("last of the first", entry.lastBody());
+    assertEquals(9, entry.unread());
+    assertEquals("big", entry.title());
+
+    // The pointer may land before the bucket's first message: the read falls back a bucket.
+    inbox.apply(List.of(new ChatInboxRepository.HistoryReached(id, 1, 4))).toCompletableFuture().join();
+    assertEquals(first - 1, inboxEntry(inbox, user).lastSeq());
+    history.apply(List.of(new ChatHistoryRepository.Posted(id, first, "erin", "e-1", "first of the next", at, 4)))
+        .toCompletableFuture().join();
+    entry = inboxEntry(inbox, user);
+    assertEquals(first, entry.lastSeq());
+    assertEquals("erin", entry.lastSender());
+    assertEquals(10, entry.unread());
+    // An edit shows in the inbox too: it is the history's row.
+    history.apply(List.of(new ChatHistoryRepository.Edited(id, first, "first of the next (edited)", at, 5)))
+        .toCompletableFuture().join();
+    assertEquals("first of the next (edited)", inboxEntry(inbox, user).lastBody());
+  }
+
+  private static ChatInboxRepository.Entry inboxEntry(ChatInboxRepository inbox, String user) {
+    var entries = inbox.inbox(user).toCompletableFuture().join();
+    assertEquals(1, entries.size(), entries.toString());
+    return entries.get(0);
+  }
+
   private static com.fasterxml.jackson.databind.JsonNode findConversation(
       com.fasterxml.jackson.databind.JsonNode list, String id) {
     for (var item : list) {
