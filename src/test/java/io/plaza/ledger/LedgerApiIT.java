@@ -189,28 +189,36 @@ class LedgerApiIT {
     var owner = "owner-" + id;
     var at = java.time.Instant.parse("2026-12-07T10:00:00Z");
     long lastOfFirst = CassandraJournalRepository.BUCKET_SIZE - 1;
-    balances.apply(java.util.List.of(new BalanceRepository.Opened(id, owner, "EUR", 0, at, 1)))
-        .toCompletableFuture().join();
-    assertEquals(0, balances.find(id).toCompletableFuture().join().orElseThrow().balance(), "opened, no movement");
+    try {
+      balances.apply(java.util.List.of(new BalanceRepository.Opened(id, owner, "EUR", 0, at, 1)))
+          .toCompletableFuture().join();
+      assertEquals(0, balances.find(id).toCompletableFuture().join().orElseThrow().balance(), "opened, no movement");
 
-    journal.append(java.util.List.of(deposit(id, lastOfFirst - 1, 40, at), deposit(id, lastOfFirst, 90, at)))
-        .toCompletableFuture().join();
-    var inFirst = balances.find(id).toCompletableFuture().join().orElseThrow();
-    assertEquals(90, inFirst.balance());
-    assertEquals(lastOfFirst, inFirst.version());
+      journal.append(java.util.List.of(deposit(id, lastOfFirst - 1, 40, at), deposit(id, lastOfFirst, 90, at)))
+          .toCompletableFuture().join();
+      var inFirst = balances.find(id).toCompletableFuture().join().orElseThrow();
+      assertEquals(90, inFirst.balance());
+      assertEquals(lastOfFirst, inFirst.version());
 
-    // The projection may note the next bucket before its first entry lands: the read falls back a bucket.
-    balances.apply(java.util.List.of(new BalanceRepository.JournalReached(id, 1))).toCompletableFuture().join();
-    assertEquals(90, balances.find(id).toCompletableFuture().join().orElseThrow().balance());
+      // The projection may note the next bucket before its first entry lands: the read falls back a bucket.
+      balances.apply(java.util.List.of(new BalanceRepository.JournalReached(id, 1))).toCompletableFuture().join();
+      assertEquals(90, balances.find(id).toCompletableFuture().join().orElseThrow().balance());
 
-    journal.append(java.util.List.of(deposit(id, lastOfFirst + 1, 95, at.plusSeconds(1))))
-        .toCompletableFuture().join();
-    var inSecond = balances.find(id).toCompletableFuture().join().orElseThrow();
-    assertEquals(95, inSecond.balance());
-    assertEquals(lastOfFirst + 1, inSecond.version());
-    assertEquals(at.plusSeconds(1), inSecond.updatedAt());
-    assertEquals(java.util.List.of(95L), balances.ofOwner(owner, 10).toCompletableFuture().join().stream()
-        .map(BalanceRepository.Balance::balance).toList(), "the owner's list reads the same balance");
+      journal.append(java.util.List.of(deposit(id, lastOfFirst + 1, 95, at.plusSeconds(1))))
+          .toCompletableFuture().join();
+      var inSecond = balances.find(id).toCompletableFuture().join().orElseThrow();
+      assertEquals(95, inSecond.balance());
+      assertEquals(lastOfFirst + 1, inSecond.version());
+      assertEquals(at.plusSeconds(1), inSecond.updatedAt());
+      assertEquals(java.util.List.of(95L), balances.ofOwner(owner, 10).toCompletableFuture().join().stream()
+          .map(BalanceRepository.Balance::balance).toList(), "the owner's list reads the same balance");
+    } finally {
+      // The keyspace is shared by the run's other tests, which run the ledger checker: these rows have no events.
+      var cql = io.plaza.platform.Cassandra.underlying(node.system(), Duration.ofSeconds(10));
+      cql.execute("DELETE FROM " + TestNodes.KEYSPACE + ".journal_entries WHERE account_id = '" + id
+          + "' AND bucket IN (0, 1)");
+      cql.execute("DELETE FROM " + TestNodes.KEYSPACE + ".balances WHERE account_id = '" + id + "'");
+    }
   }
 
   private static JournalRepository.Entry deposit(String account, long seq, long balanceAfter, java.time.Instant at) {
