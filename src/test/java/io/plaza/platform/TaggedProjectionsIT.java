@@ -233,7 +233,9 @@ class TaggedProjectionsIT {
     note(notebook("restart-a", "", run), "first", tag);
     var saved = ItSupport.eventually(Duration.ofSeconds(30), () -> {
       assertTrue(seen.contains("first"), "seen: " + seen);
-      return offsets.read(name, tag).toCompletableFuture().join().orElseThrow();
+      // The offset is saved after the handler ran: not yet there is a reason to look again, not a failure.
+      return offsets.read(name, tag).toCompletableFuture().join()
+          .orElseThrow(() -> new AssertionError("no offset saved yet"));
     });
     stop(projection);
 
