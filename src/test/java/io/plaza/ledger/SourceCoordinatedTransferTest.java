@@ -313,8 +313,15 @@ class SourceCoordinatedTransferTest {
     delayed.stop(a); // its node dies with the settlement still waiting
 
     // The next incarnation delivers the credit again; the destination answers it from memory, and the settlement
-    // waits for this incarnation's next write.
-    assertEquals(Transfer.Status.COMPLETED, send(delayed, "t1", request(30)).transfer().status());
+    // waits for this incarnation's next write. A retry that arrives before that answer hears PENDING, as a client
+    // would, and asks again.
+    long retryDeadline = System.nanoTime() + WAIT.toNanos();
+    var retried = send(delayed, "t1", request(30)).transfer().status();
+    while (retried == Transfer.Status.PENDING && System.nanoTime() < retryDeadline) {
+      Thread.sleep(20);
+      retried = send(delayed, "t1", request(30)).transfer().status();
+    }
+    assertEquals(Transfer.Status.COMPLETED, retried);
     var next = send(delayed, "t2", request(20));
     assertEquals(Transfer.Status.COMPLETED, next.transfer().status());
     long deadline = System.nanoTime() + WAIT.toNanos();
