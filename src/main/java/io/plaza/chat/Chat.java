@@ -5,6 +5,7 @@ import io.plaza.platform.Json;
 import io.plaza.platform.KafkaProjectionHandler;
 import io.plaza.platform.KafkaPublisher;
 import io.plaza.platform.Metrics;
+import io.plaza.platform.SameRelease;
 import io.plaza.platform.TaggedProjections;
 import java.time.Clock;
 import java.time.Duration;
@@ -66,12 +67,17 @@ public final class Chat {
       var json = Json.write(frame);
       for (var member : members) sharding.entityRefFor(ChatSession.ENTITY_KEY, member).tell(new ChatSession.Push(json));
     };
-    sharding.init(Metrics.get(system).entity(Conversation.ENTITY_KEY, Conversation.Command.class, ctx ->
-        Conversation.create(ctx.getEntityId(), settings, Clock.systemUTC(), fanout)));
-
     var chat = config.getConfig("plaza.chat");
     var topic = chat.getString("messages-topic");
-    // One projection feeds both read models and then Kafka (see TaggedProjections).
+    // The entity delivers its events itself once every node runs this release (see Conversation.Delivery).
+    var sameRelease = new SameRelease(system);
+    boolean byEntity = chat.getBoolean("delivered-by-entity");
+    var delivery = new ConversationDelivery(system, () -> byEntity && sameRelease.getAsBoolean(), history, inbox,
+        kafka, topic, Metrics.get(system).projectionLag("chat-conversations-by-entity"));
+    sharding.init(Metrics.get(system).entity(Conversation.ENTITY_KEY, Conversation.Command.class, ctx ->
+        Conversation.create(ctx.getEntityId(), settings, Clock.systemUTC(), fanout, delivery)));
+
+    // One projection feeds both read models and then Kafka (see TaggedProjections), for the tagged events.
     TaggedProjections.<Conversation.Event>start(system, session, "chat-conversations",
         List.of("chat-history", "chat-inbox", "chat-messages-kafka"), Conversation.TAGS,
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"), List.of(

@@ -1,5 +1,6 @@
 package io.plaza.chat;
 
+import io.plaza.platform.OrderedDelivery;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
@@ -18,14 +19,16 @@ public final class ChatHistoryProjectionHandler extends Handler<List<EventEnvelo
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<Conversation.Event>> envelopes) {
-    return repository.apply(writesFor(envelopes));
+    return repository.apply(writesFor(envelopes.stream()
+        .map(env -> new OrderedDelivery.Sequenced<>(env.sequenceNr(), env.event())).toList()));
   }
 
-  static List<ChatHistoryRepository.Write> writesFor(List<EventEnvelope<Conversation.Event>> envelopes) {
+  /** The rows of the events (also delivered by the entity itself, {@link ConversationDelivery}). */
+  static List<ChatHistoryRepository.Write> writesFor(List<OrderedDelivery.Sequenced<Conversation.Event>> events) {
     var writes = new ArrayList<ChatHistoryRepository.Write>();
-    for (var env : envelopes) {
-      long version = env.sequenceNr();
-      var event = env.event();
+    for (var sequenced : events) {
+      long version = sequenced.sequenceNr();
+      var event = sequenced.event();
       if (event instanceof Conversation.MessagePosted p) {
         writes.add(new ChatHistoryRepository.Posted(p.conversationId(), p.seq(), p.sender(), p.clientMsgId(),
             p.body(), p.sentAt(), version));

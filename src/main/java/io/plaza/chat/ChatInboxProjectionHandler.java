@@ -1,5 +1,6 @@
 package io.plaza.chat;
 
+import io.plaza.platform.OrderedDelivery;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -22,10 +23,16 @@ public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<Conversation.Event>> envelopes) {
+    return repository.apply(writesFor(envelopes.stream()
+        .map(env -> new OrderedDelivery.Sequenced<>(env.sequenceNr(), env.event())).toList()));
+  }
+
+  /** The rows of the events (also delivered by the entity itself, {@link ConversationDelivery}). */
+  static List<ChatInboxRepository.Write> writesFor(List<OrderedDelivery.Sequenced<Conversation.Event>> events) {
     var writes = new ArrayList<ChatInboxRepository.Write>();
-    for (var env : envelopes) {
-      long v = env.sequenceNr();
-      var event = env.event();
+    for (var sequenced : events) {
+      long v = sequenced.sequenceNr();
+      var event = sequenced.event();
       var id = event.conversationId();
       if (event instanceof Conversation.ConversationCreated e) {
         writes.add(new ChatInboxRepository.Created(id, e.kind().name().toLowerCase(Locale.ROOT), e.title(), v));
@@ -48,6 +55,6 @@ public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope
         writes.add(new ChatInboxRepository.Read(e.user(), id, e.seq(), v));
       }
     }
-    return repository.apply(writes);
+    return writes;
   }
 }

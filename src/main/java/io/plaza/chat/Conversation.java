@@ -4,6 +4,7 @@ import io.plaza.platform.CborSerializable;
 import io.plaza.platform.GroupCommit;
 import io.plaza.platform.GroupCommit.Decision;
 import io.plaza.platform.GroupCommittedBehavior;
+import io.plaza.platform.OrderedDelivery;
 import io.plaza.platform.Rejection;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -17,11 +18,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -126,30 +130,71 @@ public final class Conversation
 
   // ---- Events -----------------------------------------------------------------------------------------------
 
+  /**
+   * {@code deliveredThrough}: null for an event a projection delivers (it is tagged; every event before this release
+   * and while the cluster runs an older one); otherwise the event is delivered by the entity itself and not tagged, and
+   * this is how far the entity's delivery ({@link OrderedDelivery}) had got when it decided the event — its recovery
+   * delivers again what came after.
+   */
   public sealed interface Event extends CborSerializable {
     String conversationId();
+
+    Long deliveredThrough();
   }
 
   public record ConversationCreated(
-      String conversationId, Kind kind, String title, String owner, Set<String> members, Instant at)
-      implements Event {}
+      String conversationId, Kind kind, String title, String owner, Set<String> members, Instant at,
+      Long deliveredThrough) implements Event {
+    public ConversationCreated(String conversationId, Kind kind, String title, String owner, Set<String> members,
+        Instant at) {
+      this(conversationId, kind, title, owner, members, at, null);
+    }
+  }
 
-  public record MembersAdded(String conversationId, String by, Set<String> users, Instant at) implements Event {}
+  public record MembersAdded(String conversationId, String by, Set<String> users, Instant at, Long deliveredThrough)
+      implements Event {
+    public MembersAdded(String conversationId, String by, Set<String> users, Instant at) {
+      this(conversationId, by, users, at, null);
+    }
+  }
 
-  public record MemberRemoved(String conversationId, String by, String user, Instant at) implements Event {}
+  public record MemberRemoved(String conversationId, String by, String user, Instant at, Long deliveredThrough)
+      implements Event {
+    public MemberRemoved(String conversationId, String by, String user, Instant at) {
+      this(conversationId, by, user, at, null);
+    }
+  }
 
   public record MessagePosted(
-      String conversationId, long seq, String sender, String clientMsgId, String body, Instant sentAt)
-      implements Event {}
+      String conversationId, long seq, String sender, String clientMsgId, String body, Instant sentAt,
+      Long deliveredThrough) implements Event {
+    public MessagePosted(String conversationId, long seq, String sender, String clientMsgId, String body,
+        Instant sentAt) {
+      this(conversationId, seq, sender, clientMsgId, body, sentAt, null);
+    }
+  }
 
-  public record MessageEdited(String conversationId, long seq, String sender, String body, Instant at)
-      implements Event {}
+  public record MessageEdited(String conversationId, long seq, String sender, String body, Instant at,
+      Long deliveredThrough) implements Event {
+    public MessageEdited(String conversationId, long seq, String sender, String body, Instant at) {
+      this(conversationId, seq, sender, body, at, null);
+    }
+  }
 
   /** The message stays in the history as a tombstone without its body. */
-  public record MessageDeleted(String conversationId, long seq, String sender, Instant at) implements Event {}
+  public record MessageDeleted(String conversationId, long seq, String sender, Instant at, Long deliveredThrough)
+      implements Event {
+    public MessageDeleted(String conversationId, long seq, String sender, Instant at) {
+      this(conversationId, seq, sender, at, null);
+    }
+  }
 
-  public record PointerMoved(String conversationId, String user, long seq, boolean read, Instant at)
-      implements Event {}
+  public record PointerMoved(String conversationId, String user, long seq, boolean read, Instant at,
+      Long deliveredThrough) implements Event {
+    public PointerMoved(String conversationId, String user, long seq, boolean read, Instant at) {
+      this(conversationId, user, seq, read, at, null);
+    }
+  }
 
   // ---- State ------------------------------------------------------------------------------------------------
 
@@ -162,12 +207,19 @@ public final class Conversation
 
   /**
    * {@code clientMsgIds}: "sender\nclientMsgId" → seq of the last messages; {@code recent}: seq → author and time of
-   * the last messages. Both bounded by {@link Settings#rememberedMessages()}.
+   * the last messages. Both bounded by {@link Settings#rememberedMessages()}. {@code deliveredThrough}: the newest
+   * event's of that name that is not null (null: the entity has never delivered an event itself).
    */
   public record Active(
       Kind kind, String title, String owner, Set<String> admins, Set<String> members, long lastSeq,
-      Map<String, Long> clientMsgIds, Map<Long, Recent> recent, Map<String, Long> delivered, Map<String, Long> read)
-      implements State {}
+      Map<String, Long> clientMsgIds, Map<Long, Recent> recent, Map<String, Long> delivered, Map<String, Long> read,
+      Long deliveredThrough) implements State {
+
+    Active withDeliveredThrough(Long through) {
+      return through == null ? this : new Active(kind, title, owner, admins, members, lastSeq, clientMsgIds, recent,
+          delivered, read, through);
+    }
+  }
 
   // ---- Behavior ---------------------------------------------------------------------------------------------
 
@@ -185,6 +237,46 @@ public final class Conversation
     return create(conversationId, settings, clock, Fanout.NONE);
   }
 
+  public static Behavior<Command> create(String conversationId, Settings settings, Clock clock, Fanout fanout) {
+    return create(conversationId, settings, clock, fanout, Delivery.BY_PROJECTION);
+  }
+
+  /**
+   * How the entity delivers its events to the read models (`chat_history`, `chat_inbox`) and to Kafka itself, once
+   * they are persisted, instead of the projection over its tag: a message then costs no `tag_views` and
+   * `tag_write_progress` writes, and its read models lag by a round trip, not by the events-by-tag delay. The
+   * projection still runs, for the tagged events (older ones, and those written while an older release is in the
+   * cluster: its nodes could not deliver again what this one did not finish).
+   */
+  public interface Delivery {
+    /** The projection delivers everything: every event is tagged. */
+    Delivery BY_PROJECTION = new Delivery() {
+      @Override
+      public boolean byEntity() {
+        return false;
+      }
+
+      @Override
+      public CompletionStage<org.apache.pekko.Done> deliver(List<OrderedDelivery.Sequenced<Event>> events) {
+        return CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+      }
+
+      @Override
+      public CompletionStage<List<OrderedDelivery.Sequenced<Event>>> load(String conversationId, long from, long to) {
+        return CompletableFuture.completedFuture(List.of());
+      }
+    };
+
+    /** Whether an event decided now is delivered by the entity (and so not tagged). */
+    boolean byEntity();
+
+    /** Writes the events' read-model rows and Kafka messages; idempotent (after a crash some come again). */
+    CompletionStage<org.apache.pekko.Done> deliver(List<OrderedDelivery.Sequenced<Event>> events);
+
+    /** The conversation's events {@code from}..{@code to} (journal sequence numbers), read back from the journal. */
+    CompletionStage<List<OrderedDelivery.Sequenced<Event>>> load(String conversationId, long from, long to);
+  }
+
   /**
    * At most this many requests per journal write (group commit: a busy group's messages that queue behind a write
    * go to Cassandra in the next one). A message body is at most {@code max-body-size}, so this keeps a write's
@@ -192,24 +284,37 @@ public final class Conversation
    */
   static final int MAX_BATCH = 8;
 
-  public static Behavior<Command> create(String conversationId, Settings settings, Clock clock, Fanout fanout) {
+  public static Behavior<Command> create(String conversationId, Settings settings, Clock clock, Fanout fanout,
+      Delivery delivery) {
     return GroupCommit.around(Command.class, requests -> new Batch(requests.stream().map(Request.class::cast).toList()),
-        MAX_BATCH, Behaviors.setup(ctx -> new Conversation(conversationId, settings, clock, fanout, ctx.getSelf())));
+        MAX_BATCH, Behaviors.setup(ctx -> new Conversation(conversationId, settings, clock, fanout, delivery, ctx)));
   }
 
   private final String conversationId;
   private final Settings settings;
   private final Clock clock;
   private final Fanout fanout;
+  private final Delivery delivery;
+  private final ActorContext<Command> ctx;
+  /** This incarnation's delivery of its events (used only when {@link Delivery#byEntity()}). */
+  private final OrderedDelivery<Event> ordered;
 
-  private Conversation(String conversationId, Settings settings, Clock clock, Fanout fanout, ActorRef<Command> self) {
+  private Conversation(String conversationId, Settings settings, Clock clock, Fanout fanout, Delivery delivery,
+      ActorContext<Command> ctx) {
     super(PersistenceId.of(ENTITY_KEY.name(), conversationId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1), Request.class, self,
-        BatchWritten::new);
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1), Request.class,
+        ctx.getSelf(), BatchWritten::new);
     this.conversationId = conversationId;
     this.settings = settings;
     this.clock = clock;
     this.fanout = fanout;
+    this.delivery = delivery;
+    this.ctx = ctx;
+    var system = ctx.getSystem();
+    this.ordered = new OrderedDelivery<>(conversationId, delivery::deliver,
+        (from, to) -> delivery.load(conversationId, from, to),
+        (delay, task) -> system.scheduler().scheduleOnce(delay, task, system.executionContext()),
+        Duration.ofMillis(200), Duration.ofSeconds(10));
   }
 
   @Override
@@ -217,9 +322,34 @@ public final class Conversation
     return new NotCreated();
   }
 
+  /** Only events the projection delivers are tagged: the entity delivers the others itself. */
   @Override
   public Set<String> tagsFor(Event event) {
-    return Set.of(tagFor(conversationId));
+    return event.deliveredThrough() == null ? Set.of(tagFor(conversationId)) : Set.of();
+  }
+
+  /** For an event decided now: null if the projection delivers it, else how far this entity's delivery has got. */
+  private Long deliveredThrough() {
+    return delivery.byEntity() ? ordered.deliveredThrough() : null;
+  }
+
+  /** Delivery of what an earlier incarnation persisted but may not have delivered, before anything new. */
+  @Override
+  protected void recovered(State state) {
+    long last = lastSequenceNumber(ctx);
+    var through = state instanceof Active active ? active.deliveredThrough() : null;
+    ordered.start(through == null ? last : through, last);
+  }
+
+  @Override
+  protected void persisted(List<Event> events) {
+    long sequenceNr = lastSequenceNumber(ctx) - events.size();
+    for (var event : events) ordered.submit(++sequenceNr, event, event.deliveredThrough() != null);
+  }
+
+  @Override
+  protected void stopped() {
+    ordered.stop();
   }
 
   @Override
@@ -281,7 +411,7 @@ public final class Conversation
           + " members"));
     }
     var created = new ConversationCreated(conversationId, cmd.kind(), cmd.title(), cmd.requester(),
-        Collections.unmodifiableSet(members), clock.instant());
+        Collections.unmodifiableSet(members), clock.instant(), deliveredThrough());
     return persist(created, cmd.replyTo(), this::info);
   }
 
@@ -306,7 +436,7 @@ public final class Conversation
           + " members; it has " + state.members().size()));
     }
     return persist(new MembersAdded(conversationId, cmd.requester(), Collections.unmodifiableSet(added),
-        clock.instant()), cmd.replyTo(), this::info);
+        clock.instant(), deliveredThrough()), cmd.replyTo(), this::info);
   }
 
   private Decision<Event, State> removeMember(Active state, RemoveMember cmd) {
@@ -320,8 +450,8 @@ public final class Conversation
       return reject(cmd.replyTo(), Rejection.unprocessable(ChatProblem.OWNER_CANNOT_LEAVE,
           "the owner cannot leave or be removed"));
     }
-    return persist(new MemberRemoved(conversationId, cmd.requester(), cmd.user(), clock.instant()), cmd.replyTo(),
-        s -> new Done());
+    return persist(new MemberRemoved(conversationId, cmd.requester(), cmd.user(), clock.instant(),
+        deliveredThrough()), cmd.replyTo(), s -> new Done());
   }
 
   private Decision<Event, State> post(Active state, Post cmd) {
@@ -336,7 +466,7 @@ public final class Conversation
     var invalid = bodyRefusal(cmd.body());
     if (invalid != null) return reject(cmd.replyTo(), invalid);
     var posted = new MessagePosted(conversationId, state.lastSeq() + 1, cmd.sender(), cmd.clientMsgId(), cmd.body(),
-        clock.instant());
+        clock.instant(), deliveredThrough());
     return published(posted, cmd.replyTo(), s -> new Posted(conversationId, posted.seq(), posted.sentAt(), false));
   }
 
@@ -344,7 +474,8 @@ public final class Conversation
     var refusal = ownRecentMessage(state, cmd.sender(), cmd.seq(), settings.editWindow(), "edited");
     if (refusal == null) refusal = bodyRefusal(cmd.body());
     if (refusal != null) return reject(cmd.replyTo(), refusal);
-    var edited = new MessageEdited(conversationId, cmd.seq(), cmd.sender(), cmd.body(), clock.instant());
+    var edited = new MessageEdited(conversationId, cmd.seq(), cmd.sender(), cmd.body(), clock.instant(),
+        deliveredThrough());
     return published(edited, cmd.replyTo(), s -> new Done());
   }
 
@@ -356,7 +487,7 @@ public final class Conversation
     }
     var refusal = ownRecentMessage(state, cmd.sender(), cmd.seq(), settings.deleteWindow(), "deleted");
     if (refusal != null) return reject(cmd.replyTo(), refusal);
-    var deleted = new MessageDeleted(conversationId, cmd.seq(), cmd.sender(), clock.instant());
+    var deleted = new MessageDeleted(conversationId, cmd.seq(), cmd.sender(), clock.instant(), deliveredThrough());
     return published(deleted, cmd.replyTo(), s -> new Done());
   }
 
@@ -401,7 +532,8 @@ public final class Conversation
     var pointers = cmd.read() ? state.read() : state.delivered();
     // Pointers only move forward; an old or repeated receipt changes nothing and needs no event.
     if (cmd.seq() <= pointers.getOrDefault(cmd.user(), 0L)) return answer(cmd.replyTo(), new Done());
-    var moved = new PointerMoved(conversationId, cmd.user(), cmd.seq(), cmd.read(), clock.instant());
+    var moved = new PointerMoved(conversationId, cmd.user(), cmd.seq(), cmd.read(), clock.instant(),
+        deliveredThrough());
     return published(moved, cmd.replyTo(), s -> new Done());
   }
 
@@ -443,9 +575,10 @@ public final class Conversation
     var builder = newEventHandlerBuilder();
     builder.forStateType(NotCreated.class)
         .onEvent(ConversationCreated.class, (state, e) -> new Active(e.kind(), e.title(), e.owner(),
-            Set.of(e.owner()), e.members(), 0, Map.of(), Map.of(), Map.of(), Map.of()));
+            Set.of(e.owner()), e.members(), 0, Map.of(), Map.of(), Map.of(), Map.of(), e.deliveredThrough()));
     builder.forStateType(Active.class)
-        .onEvent(MembersAdded.class, (s, e) -> withMembers(s, union(s.members(), e.users())))
+        .onEvent(MembersAdded.class, (s, e) -> withMembers(s, union(s.members(), e.users()))
+            .withDeliveredThrough(e.deliveredThrough()))
         .onEvent(MemberRemoved.class, (s, e) -> {
           var members = new LinkedHashSet<>(s.members());
           members.remove(e.user());
@@ -453,28 +586,30 @@ public final class Conversation
           admins.remove(e.user());
           return new Active(s.kind(), s.title(), s.owner(), Collections.unmodifiableSet(admins),
               Collections.unmodifiableSet(members), s.lastSeq(), s.clientMsgIds(), s.recent(), s.delivered(),
-              s.read());
+              s.read(), s.deliveredThrough()).withDeliveredThrough(e.deliveredThrough());
         })
         .onEvent(MessagePosted.class, (s, e) -> {
           // Copy on write and bounded: snapshots serialize the state asynchronously.
           var ids = bounded(s.clientMsgIds(), e.sender() + "\n" + e.clientMsgId(), e.seq());
           var recent = bounded(s.recent(), e.seq(), new Recent(e.sender(), e.sentAt(), false));
           return new Active(s.kind(), s.title(), s.owner(), s.admins(), s.members(), e.seq(), ids, recent,
-              s.delivered(), s.read());
+              s.delivered(), s.read(), s.deliveredThrough()).withDeliveredThrough(e.deliveredThrough());
         })
-        .onEvent(MessageEdited.class, (s, e) -> s)
+        .onEvent(MessageEdited.class, (s, e) -> s.withDeliveredThrough(e.deliveredThrough()))
         .onEvent(MessageDeleted.class, (s, e) -> {
           var recent = new LinkedHashMap<>(s.recent());
           recent.computeIfPresent(e.seq(), (seq, r) -> new Recent(r.sender(), r.sentAt(), true));
           return new Active(s.kind(), s.title(), s.owner(), s.admins(), s.members(), s.lastSeq(), s.clientMsgIds(),
-              Collections.unmodifiableMap(recent), s.delivered(), s.read());
+              Collections.unmodifiableMap(recent), s.delivered(), s.read(), s.deliveredThrough())
+              .withDeliveredThrough(e.deliveredThrough());
         })
         .onEvent(PointerMoved.class, (s, e) -> {
           var pointers = new LinkedHashMap<>(e.read() ? s.read() : s.delivered());
           pointers.merge(e.user(), e.seq(), Math::max);
           var map = Collections.unmodifiableMap(pointers);
           return new Active(s.kind(), s.title(), s.owner(), s.admins(), s.members(), s.lastSeq(), s.clientMsgIds(),
-              s.recent(), e.read() ? s.delivered() : map, e.read() ? map : s.read());
+              s.recent(), e.read() ? s.delivered() : map, e.read() ? map : s.read(), s.deliveredThrough())
+              .withDeliveredThrough(e.deliveredThrough());
         });
     return builder.build();
   }
@@ -498,6 +633,6 @@ public final class Conversation
 
   private static Active withMembers(Active s, Set<String> members) {
     return new Active(s.kind(), s.title(), s.owner(), s.admins(), members, s.lastSeq(), s.clientMsgIds(), s.recent(),
-        s.delivered(), s.read());
+        s.delivered(), s.read(), s.deliveredThrough());
   }
 }

@@ -3,6 +3,7 @@ package io.plaza.platform;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -105,16 +106,20 @@ public final class GroupCommit<C> extends BehaviorInterceptor<C, C> {
    */
   public static <R, E, S> ReplyEffect<E, S> persist(EffectFactories<E, S> effects, S state, List<? extends R> requests,
       BiFunction<S, R, Decision<E, S>> decide, BiFunction<S, E, S> apply, Runnable written) {
-    return persist(effects, state, requests, decide, apply, List::of, request -> false, written);
+    return persist(effects, state, requests, decide, apply, List::of, request -> false, events -> { }, written);
   }
 
-  /** The same with riders ({@link #decide(Object, List, BiFunction, BiFunction, Supplier, Predicate)}). */
+  /**
+   * The same with riders ({@link #decide(Object, List, BiFunction, BiFunction, Supplier, Predicate)}), and
+   * {@code persisted} told the events once they are written, before the answers.
+   */
   public static <R, E, S> ReplyEffect<E, S> persist(EffectFactories<E, S> effects, S state, List<? extends R> requests,
       BiFunction<S, R, Decision<E, S>> decide, BiFunction<S, E, S> apply, Supplier<List<? extends R>> riders,
-      Predicate<? super R> flushes, Runnable written) {
+      Predicate<? super R> flushes, Consumer<List<E>> persisted, Runnable written) {
     var decided = decide(state, requests, decide, apply, riders, flushes);
     var effect = decided.events().isEmpty() ? effects.none() : effects.persist(decided.events());
     return effect.thenRun(after -> {
+      if (!decided.events().isEmpty()) persisted.accept(decided.events());
       decided.afterWrite().run();
       written.run();
     }).thenNoReply();

@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.BackoffSupervisorStrategy;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
@@ -63,11 +65,19 @@ public abstract class GroupCommittedBehavior<C, R extends C, E, S>
           recovered(state);
           self.tell(written.get());
         })
+        .onSignal(PostStop.class, (state, signal) -> stopped())
+        .onSignal(PreRestart.class, (state, signal) -> stopped())
         .build();
   }
 
   /** Runs once recovery completed, before the first batch: for work a crash left unfinished. */
   protected void recovered(S state) {}
+
+  /** Runs once a batch's events are written, in order, before its requests are answered. */
+  protected void persisted(List<E> events) {}
+
+  /** Runs when this incarnation stops or restarts (after a failed write). */
+  protected void stopped() {}
 
   /**
    * Requests whose events may wait for the entity's next write instead of costing one of their own: decided after
@@ -84,7 +94,7 @@ public abstract class GroupCommittedBehavior<C, R extends C, E, S>
 
   private ReplyEffect<E, S> persistBatch(S state, List<R> requests) {
     return GroupCommit.persist(Effect(), state, requests, this::decide, this::applyEvent, this::riders,
-        this::flushesRiders, () -> self.tell(written.get()));
+        this::flushesRiders, this::persisted, () -> self.tell(written.get()));
   }
 
   private S applyEvent(S state, E event) {

@@ -221,4 +221,87 @@ class ConversationTest {
       journal.resetPolicy();
     }
   }
+
+  /** A Delivery that records what it is given and completes only when the test says so. */
+  private static final class HeldDelivery implements Conversation.Delivery {
+    final java.util.List<Conversation.Event> journal = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final java.util.List<Long> delivered = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final java.util.List<long[]> loads = new java.util.concurrent.CopyOnWriteArrayList<>();
+    volatile boolean hold;
+
+    @Override
+    public boolean byEntity() {
+      return true;
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<org.apache.pekko.Done> deliver(
+        java.util.List<io.plaza.platform.OrderedDelivery.Sequenced<Conversation.Event>> events) {
+      if (hold) return new java.util.concurrent.CompletableFuture<>();
+      events.forEach(e -> delivered.add(e.sequenceNr()));
+      return java.util.concurrent.CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<java.util.List<io.plaza.platform.OrderedDelivery.Sequenced<
+        Conversation.Event>>> load(String conversationId, long from, long to) {
+      loads.add(new long[] {from, to});
+      var events = new java.util.ArrayList<io.plaza.platform.OrderedDelivery.Sequenced<Conversation.Event>>();
+      for (long n = from; n <= to; n++) {
+        events.add(new io.plaza.platform.OrderedDelivery.Sequenced<>(n, journal.get((int) n - 1)));
+      }
+      return java.util.concurrent.CompletableFuture.completedFuture(events);
+    }
+  }
+
+  @Test
+  void anEntityThatDeliversItsEventsWritesHowFarItHasGotIntoThemAndDeliversAgainAfterACrash() {
+    var delivery = new HeldDelivery();
+    var c = EventSourcedBehaviorTestKit.<Conversation.Command, Conversation.Event, Conversation.State>create(
+        testKit.system(), Conversation.create("g-" + java.util.UUID.randomUUID(), SETTINGS, clock,
+            Conversation.Fanout.NONE, delivery));
+    var created = c.<Conversation.Reply>runCommand(r -> new Conversation.Create("alice", Conversation.Kind.GROUP,
+        "team", Set.of("bob"), r));
+    delivery.journal.addAll(created.events());
+    assertEquals(0L, created.event().deliveredThrough(), "nothing was delivered before the first event");
+    for (int i = 1; i <= 2; i++) {
+      int n = i;
+      var posted = c.<Conversation.Reply>runCommand(r -> new Conversation.Post("alice", "m" + n, "hi " + n, r));
+      delivery.journal.addAll(posted.events());
+    }
+    org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<Void> wait = testKit.createTestProbe();
+    wait.awaitAssert(() -> {
+      assertEquals(java.util.List.of(1L, 2L, 3L), delivery.delivered);
+      return null;
+    });
+    delivery.hold = true; // from here on a delivery never completes: the node "crashes" with these undelivered
+    var third = c.<Conversation.Reply>runCommand(r -> new Conversation.Post("bob", "b1", "yo", r));
+    delivery.journal.addAll(third.events());
+    assertEquals(3L, third.event().deliveredThrough(), "the event says how far the delivery had got");
+    var read = c.<Conversation.Reply>runCommand(r -> new Conversation.Ack("alice", 3, true, r));
+    delivery.journal.addAll(read.events());
+    assertEquals(3L, read.event().deliveredThrough());
+    assertEquals(3L, ((Conversation.Active) c.getState()).deliveredThrough());
+
+    delivery.hold = false;
+    c.restart();
+    // The new incarnation reads events 4..5 back and delivers them before anything new.
+    var fourth = c.<Conversation.Reply>runCommand(r -> new Conversation.Post("bob", "b2", "again", r));
+    delivery.journal.addAll(fourth.events());
+    wait.awaitAssert(() -> {
+      assertEquals(java.util.List.of(1L, 2L, 3L, 4L, 5L, 6L), delivery.delivered);
+      return null;
+    });
+    assertEquals(1, delivery.loads.size());
+    assertEquals(4, delivery.loads.get(0)[0]);
+    assertEquals(5, delivery.loads.get(0)[1]);
+  }
+
+  @Test
+  void withoutDeliveryByTheEntityEventsSayNothingAboutIt() {
+    var c = group("alice", "bob");
+    var posted = c.<Conversation.Reply>runCommand(r -> new Conversation.Post("alice", "m1", "hi", r));
+    assertEquals(null, posted.event().deliveredThrough(), "tagged: the projection delivers it");
+    assertEquals(null, ((Conversation.Active) c.getState()).deliveredThrough());
+  }
 }

@@ -63,6 +63,11 @@ final class ClusterTraffic implements AutoCloseable {
   private final List<Throwable> workerFailures = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private String conversation;
+
+  /** The group conversation the chat writer posts to. */
+  String conversation() {
+    return conversation;
+  }
   private final List<String> accounts = new ArrayList<>();
   private final Map<String, Long> ackedChat = new ConcurrentHashMap<>(); // clientMsgId -> seq
   private final Set<String> ackedTransfers = ConcurrentHashMap.newKeySet();

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * {@code PostCreated} schema migration, was this test's previous step; {@code PostCreatedMigrationTest} keeps it.)
  * N+1 (0.4.0) lets a source account coordinate a plain transfer, with a command and events N cannot read: it does so
  * only once every member reports its version, so a transfer made while N's nodes still run is a saga, and one made
- * after the last is replaced has no saga (both checked in the journal).
+ * after the last is replaced has no saga (both checked in the journal). Likewise a conversation delivers its events
+ * itself, untagged, only once every member runs N+1 (checked in the tag progress; the history must still be complete).
  * Afterwards: no acknowledged write lost or duplicated, the ledger invariants hold, N+1 reads the events N wrote (a
  * post made on N replayed by its Idempotency-Key on N+1 is the same post), and fewer than 1 % of requests needed a
  * client retry.
@@ -75,6 +76,20 @@ class RollingUpgradeIT {
       double upgradeSeconds = (System.nanoTime() - upgradeStarted) / 1e9;
       Thread.sleep(Math.min(LOAD.toMillis(), 10_000));
       traffic.stop();
+      try (var cql = com.datastax.oss.driver.api.core.CqlSession.builder()
+          .addContactPoint(new java.net.InetSocketAddress("127.0.0.1", io.plaza.platform.TestNodes.CASSANDRA_PORT))
+          .withLocalDatacenter("datacenter1").build()) {
+        // N tagged every conversation event; once every node runs N+1 the conversation delivers its events itself
+        // and tags none, so its journal goes on past its tag progress (and verify() finds every message in history).
+        var persistenceId = "Conversation|" + traffic.conversation();
+        long journal = cql.execute("SELECT max(sequence_nr) FROM " + cluster.keyspace + ".messages WHERE "
+            + "persistence_id = ? AND partition_nr = 0", persistenceId).one().getLong(0);
+        long tagged = cql.execute("SELECT sequence_nr FROM " + cluster.keyspace + ".tag_write_progress WHERE "
+            + "persistence_id = ?", persistenceId).one().getLong(0);
+        assertTrue(tagged > 0, "release N tagged the conversation's events");
+        assertTrue(journal > tagged, "after the upgrade the conversation's events are untagged: journal " + journal
+            + ", tagged through " + tagged);
+      }
 
       // Each author's newest post made on N, if the author has not since posted so much that its entity forgot the
       // key by design; at least one must be left to replay.
