@@ -75,7 +75,8 @@ class ChatApiIT {
     assertEquals(4, info.get("lastSeq").asLong());
     assertEquals(4, info.get("unread").asLong());
 
-    // Newest first, two per page, stable cursors; the history lags the entity by about a second.
+    // Newest first, two per page, stable cursors; the history lags the entity (by a round trip, or about a second for
+    // events the projection delivers).
     var first = eventually(Duration.ofSeconds(20), () -> {
       var r = api.get("/v1/conversations/" + id + "/messages?limit=2", bob);
       assertEquals(200, r.status(), r.toString());
