@@ -296,8 +296,11 @@ public final class Conversation
   private final Fanout fanout;
   private final Delivery delivery;
   private final ActorContext<Command> ctx;
-  /** This incarnation's delivery of its events (used only when {@link Delivery#byEntity()}). */
-  private final OrderedDelivery<Event> ordered;
+  /**
+   * The delivery of this incarnation's events, made anew by each recovery: a restart after a failed write reuses this
+   * object, and what the stopped one had not delivered is read back from the journal by the new one.
+   */
+  private OrderedDelivery<Event> ordered;
 
   private Conversation(String conversationId, Settings settings, Clock clock, Fanout fanout, Delivery delivery,
       ActorContext<Command> ctx) {
@@ -310,11 +313,6 @@ public final class Conversation
     this.fanout = fanout;
     this.delivery = delivery;
     this.ctx = ctx;
-    var system = ctx.getSystem();
-    this.ordered = new OrderedDelivery<>(conversationId, delivery::deliver,
-        (from, to) -> delivery.load(conversationId, from, to),
-        (delay, task) -> system.scheduler().scheduleOnce(delay, task, system.executionContext()),
-        Duration.ofMillis(200), Duration.ofSeconds(10));
   }
 
   @Override
@@ -336,6 +334,12 @@ public final class Conversation
   /** Delivery of what an earlier incarnation persisted but may not have delivered, before anything new. */
   @Override
   protected void recovered(State state) {
+    if (ordered != null) ordered.stop();
+    var system = ctx.getSystem();
+    ordered = new OrderedDelivery<>(conversationId, delivery::deliver,
+        (from, to) -> delivery.load(conversationId, from, to),
+        (delay, task) -> system.scheduler().scheduleOnce(delay, task, system.executionContext()),
+        Duration.ofMillis(200), Duration.ofSeconds(10));
     long last = lastSequenceNumber(ctx);
     var through = state instanceof Active active ? active.deliveredThrough() : null;
     ordered.start(through == null ? last : through, last);
@@ -349,7 +353,7 @@ public final class Conversation
 
   @Override
   protected void stopped() {
-    ordered.stop();
+    if (ordered != null) ordered.stop();
   }
 
   @Override

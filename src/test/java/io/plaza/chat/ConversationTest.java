@@ -228,6 +228,8 @@ class ConversationTest {
     final java.util.List<Long> delivered = new java.util.concurrent.CopyOnWriteArrayList<>();
     final java.util.List<long[]> loads = new java.util.concurrent.CopyOnWriteArrayList<>();
     volatile boolean hold;
+    /** Where {@link #load} reads: the events the test collected, or else the journal itself. */
+    volatile java.util.function.Supplier<java.util.List<?>> storage = () -> journal;
 
     @Override
     public boolean byEntity() {
@@ -248,7 +250,8 @@ class ConversationTest {
       loads.add(new long[] {from, to});
       var events = new java.util.ArrayList<io.plaza.platform.OrderedDelivery.Sequenced<Conversation.Event>>();
       for (long n = from; n <= to; n++) {
-        events.add(new io.plaza.platform.OrderedDelivery.Sequenced<>(n, journal.get((int) n - 1)));
+        events.add(new io.plaza.platform.OrderedDelivery.Sequenced<>(n,
+            (Conversation.Event) storage.get().get((int) n - 1)));
       }
       return java.util.concurrent.CompletableFuture.completedFuture(events);
     }
@@ -295,6 +298,38 @@ class ConversationTest {
     assertEquals(1, delivery.loads.size());
     assertEquals(4, delivery.loads.get(0)[0]);
     assertEquals(5, delivery.loads.get(0)[1]);
+  }
+
+  /** A failed journal write restarts the entity in place (the same object): its delivery must go on after it. */
+  @Test
+  void deliveryGoesOnAfterAFailedWriteRestartsTheEntity() {
+    var id = java.util.UUID.randomUUID().toString();
+    var delivery = new HeldDelivery();
+    var group = testKit.spawn(Conversation.create(id, SETTINGS, clock, Conversation.Fanout.NONE, delivery));
+    var replies = testKit.<Conversation.Reply>createTestProbe();
+    group.tell(new Conversation.Create("ann", Conversation.Kind.GROUP, "team", Set.of("bob"), replies.getRef()));
+    replies.expectMessageClass(Conversation.Info.class);
+    group.tell(new Conversation.Post("ann", "m1", "one", replies.getRef()));
+    assertEquals(1, replies.expectMessageClass(Conversation.Posted.class).seq());
+    replies.awaitAssert(() -> {
+      assertEquals(java.util.List.of(1L, 2L), delivery.delivered);
+      return null;
+    });
+    var journal = org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit.create(testKit.system());
+    delivery.storage = () -> journal.persistedInStorage("Conversation|" + id);
+    journal.failNextPersisted("Conversation|" + id);
+    group.tell(new Conversation.Post("ann", "m2", "lost with the write", replies.getRef()));
+    replies.expectNoMessage(Duration.ofMillis(300));
+    // Restarted after its backoff, recovered from the journal: the next message is persisted and delivered.
+    replies.awaitAssert(Duration.ofSeconds(10), () -> {
+      group.tell(new Conversation.Post("ann", "m3", "three", replies.getRef()));
+      assertInstanceOf(Conversation.Posted.class, replies.receiveMessage(Duration.ofSeconds(1)));
+      return null;
+    });
+    replies.awaitAssert(() -> {
+      assertEquals(java.util.List.of(1L, 2L, 3L), delivery.delivered.stream().distinct().toList());
+      return null;
+    });
   }
 
   @Test
