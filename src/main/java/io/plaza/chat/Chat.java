@@ -73,7 +73,7 @@ public final class Chat {
     var sameRelease = new SameRelease(system);
     boolean byEntity = chat.getBoolean("delivered-by-entity");
     var delivery = new ConversationDelivery(system, () -> byEntity && sameRelease.getAsBoolean(), history, inbox,
-        kafka, topic, Metrics.get(system).projectionLag("chat-conversations-by-entity"));
+        messagesTopic(kafka, topic), Metrics.get(system).projectionLag("chat-conversations-by-entity"));
     sharding.init(Metrics.get(system).entity(Conversation.ENTITY_KEY, Conversation.Command.class, ctx ->
         Conversation.create(ctx.getEntityId(), settings, Clock.systemUTC(), fanout, delivery)));
 
@@ -83,8 +83,7 @@ public final class Chat {
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"), List.of(
             tag -> new ChatHistoryProjectionHandler(history),
             tag -> new ChatInboxProjectionHandler(inbox),
-            tag -> new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId,
-                ChatEventMessage::of)));
+            tag -> messagesTopic(kafka, topic)));
     PushNotifications.start(system, session, config.getString("plaza.cassandra.keyspace"), topic,
         new PushSender.Logging(), askTimeout);
     var socket = new ChatSocket(system, history, askTimeout, sessionSettings.heartbeatInterval(),
@@ -92,5 +91,10 @@ public final class Chat {
     var endpoints = new java.util.ArrayList<>(new ChatRoutes(system, history, inbox, askTimeout).endpoints());
     endpoints.add(Endpoint.stream("/v1/chat/ws", call -> socket.route(call.userId())));
     return endpoints;
+  }
+
+  /** The conversation events' contract messages on {@code plaza.chat.messages}, keyed by conversation. */
+  private static KafkaProjectionHandler<Conversation.Event> messagesTopic(KafkaPublisher kafka, String topic) {
+    return new KafkaProjectionHandler<>(kafka, topic, Conversation.Event::conversationId, ChatEventMessage::of);
   }
 }

@@ -23,8 +23,7 @@ public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<Conversation.Event>> envelopes) {
-    return repository.apply(writesFor(envelopes.stream()
-        .map(env -> new OrderedDelivery.Sequenced<>(env.sequenceNr(), env.event())).toList()));
+    return repository.apply(writesFor(OrderedDelivery.Sequenced.of(envelopes)));
   }
 
   /** The rows of the events (also delivered by the entity itself, {@link ConversationDelivery}). */

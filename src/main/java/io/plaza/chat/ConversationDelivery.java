@@ -1,17 +1,14 @@
 package io.plaza.chat;
 
 import io.micrometer.core.instrument.Timer;
-import io.plaza.platform.Json;
-import io.plaza.platform.KafkaPublisher;
+import io.plaza.platform.KafkaProjectionHandler;
 import io.plaza.platform.OrderedDelivery.Sequenced;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.persistence.cassandra.query.javadsl.CassandraReadJournal;
@@ -30,19 +27,17 @@ final class ConversationDelivery implements Conversation.Delivery {
   private final BooleanSupplier byEntity;
   private final ChatHistoryRepository history;
   private final ChatInboxRepository inbox;
-  private final KafkaPublisher kafka;
-  private final String topic;
+  private final KafkaProjectionHandler<Conversation.Event> kafka;
   private final CassandraReadJournal journal;
   private final Timer lag;
 
   ConversationDelivery(ActorSystem<?> system, BooleanSupplier byEntity, ChatHistoryRepository history,
-      ChatInboxRepository inbox, KafkaPublisher kafka, String topic, Timer lag) {
+      ChatInboxRepository inbox, KafkaProjectionHandler<Conversation.Event> kafka, Timer lag) {
     this.system = system;
     this.byEntity = byEntity;
     this.history = history;
     this.inbox = inbox;
     this.kafka = kafka;
-    this.topic = topic;
     this.journal = PersistenceQuery.get(system).getReadJournalFor(CassandraReadJournal.class,
         CassandraReadJournal.Identifier());
     this.lag = lag;
@@ -56,19 +51,13 @@ final class ConversationDelivery implements Conversation.Delivery {
   /** The read models first, then Kafka: a consumer that reads the history on a message finds it there. */
   @Override
   public CompletionStage<Done> deliver(List<Sequenced<Conversation.Event>> events) {
-    var records = new ArrayList<ProducerRecord<String, String>>(events.size());
-    Instant oldest = null;
-    for (var sequenced : events) {
-      var message = ChatEventMessage.of(sequenced.event(), sequenced.sequenceNr());
-      if (oldest == null) oldest = message.occurredAt();
-      records.add(new ProducerRecord<>(topic, message.conversationId(), Json.write(message)));
-    }
-    var since = oldest;
+    var first = events.get(0);
+    var since = ChatEventMessage.of(first.event(), first.sequenceNr()).occurredAt();
     var rows = CompletableFuture.allOf(
         history.apply(ChatHistoryProjectionHandler.writesFor(events)).toCompletableFuture(),
         inbox.apply(ChatInboxProjectionHandler.writesFor(events)).toCompletableFuture());
-    return rows.thenCompose(v -> kafka.publish(records)).thenApply(done -> {
-      if (since != null) lag.record(Duration.between(since, Instant.now()));
+    return rows.thenCompose(v -> kafka.publish(events)).thenApply(done -> {
+      lag.record(Duration.between(since, Instant.now()));
       return done;
     });
   }

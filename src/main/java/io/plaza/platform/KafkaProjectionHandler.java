@@ -32,10 +32,15 @@ public final class KafkaProjectionHandler<E> extends Handler<List<EventEnvelope<
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<E>> envelopes) {
+    return publish(OrderedDelivery.Sequenced.of(envelopes));
+  }
+
+  /** The events' contract messages, in order (also for an entity that delivers its own events). */
+  public CompletionStage<Done> publish(List<OrderedDelivery.Sequenced<E>> events) {
     var records = new java.util.ArrayList<ProducerRecord<String, String>>();
-    for (var env : envelopes) {
-      var value = message.apply(env.event(), env.sequenceNr());
-      if (value != null) records.add(new ProducerRecord<>(topic, key.apply(env.event()), Json.write(value)));
+    for (var sequenced : events) {
+      var value = message.apply(sequenced.event(), sequenced.sequenceNr());
+      if (value != null) records.add(new ProducerRecord<>(topic, key.apply(sequenced.event()), Json.write(value)));
     }
     return publisher.publish(records);
   }

@@ -9,6 +9,7 @@ import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.apache.pekko.Done;
+import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +32,13 @@ public final class OrderedDelivery<E> {
   private static final Logger log = LoggerFactory.getLogger(OrderedDelivery.class);
 
   /** An event and its journal sequence number. */
-  public record Sequenced<E>(long sequenceNr, E event) {}
+  public record Sequenced<E>(long sequenceNr, E event) {
+
+    /** A projection's envelopes in the same shape, so one mapping serves the projection and the entity. */
+    public static <E> List<Sequenced<E>> of(List<EventEnvelope<E>> envelopes) {
+      return envelopes.stream().map(env -> new Sequenced<>(env.sequenceNr(), env.event())).toList();
+    }
+  }
 
   /** At most this many events per delivery. */
   static final int MAX_GROUP = 100;
@@ -97,11 +104,6 @@ public final class OrderedDelivery<E> {
   /** Everything up to this journal sequence number is delivered. */
   public synchronized long deliveredThrough() {
     return deliveredThrough;
-  }
-
-  /** Whether nothing waits or is being delivered. */
-  public synchronized boolean idle() {
-    return !busy && waiting.isEmpty();
   }
 
   /** The entity incarnation stopped: no more deliveries or retries (what is left is delivered after its recovery). */

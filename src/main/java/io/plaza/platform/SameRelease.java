@@ -13,6 +13,10 @@ import org.apache.pekko.cluster.typed.Cluster;
 public final class SameRelease implements BooleanSupplier {
 
   private final Cluster cluster;
+  /** The cluster state last looked at and the answer for it: asked per message, recomputed when membership changes. */
+  private volatile Answer last;
+
+  private record Answer(Object state, boolean same) {}
 
   public SameRelease(ActorSystem<?> system) {
     this.cluster = Cluster.get(system);
@@ -20,8 +24,18 @@ public final class SameRelease implements BooleanSupplier {
 
   @Override
   public boolean getAsBoolean() {
+    var state = cluster.state(); // the same object until the cluster's membership or reachability changes
+    var answer = last;
+    if (answer == null || answer.state() != state) {
+      answer = new Answer(state, sameVersion(state.getMembers()));
+      last = answer;
+    }
+    return answer.same();
+  }
+
+  private boolean sameVersion(Iterable<Member> members) {
     var version = cluster.selfMember().appVersion();
-    for (Member member : cluster.state().getMembers()) {
+    for (Member member : members) {
       if (!member.appVersion().equals(version)) return false;
     }
     return true;

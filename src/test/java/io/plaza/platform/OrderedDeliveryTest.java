@@ -63,7 +63,8 @@ class OrderedDeliveryTest {
     assertEquals(List.of(2L, 3L), seqs(calls.get(1)), "what queued behind goes as one group");
     completeNext();
     assertEquals(3, delivery.deliveredThrough());
-    assertTrue(delivery.idle());
+    delivery.submit(4, "d", true);
+    assertEquals(List.of(4L), seqs(calls.get(2)), "with nothing in flight a new event goes at once");
   }
 
   @Test
