@@ -1,7 +1,6 @@
 package io.plaza.platform;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.plaza.platform.OrderedDelivery.Sequenced;
 import java.time.Duration;
