@@ -1,5 +1,6 @@
 package io.plaza.chat;
 
+import io.plaza.platform.DirectDelivery;
 import io.plaza.platform.Endpoint;
 import io.plaza.platform.Json;
 import io.plaza.platform.KafkaProjectionHandler;
@@ -69,11 +70,16 @@ public final class Chat {
     };
     var chat = config.getConfig("plaza.chat");
     var topic = chat.getString("messages-topic");
-    // The entity delivers its events itself once every node runs this release (see Conversation.Delivery).
+    // The entity delivers its events itself once every node runs this release (see EntityDelivery).
     var sameRelease = new SameRelease(system);
     boolean byEntity = chat.getBoolean("delivered-by-entity");
-    var delivery = new ConversationDelivery(system, () -> byEntity && sameRelease.getAsBoolean(), history, inbox,
-        messagesTopic(kafka, topic), Metrics.get(system).projectionLag("chat-conversations-by-entity"));
+    // The read models first, then Kafka: a consumer that reads the history on a message finds it there.
+    var delivery = new DirectDelivery<Conversation.Event>(system, Conversation.ENTITY_KEY.name(),
+        () -> byEntity && sameRelease.getAsBoolean(), List.of(
+            events -> history.apply(ChatHistoryProjectionHandler.writesFor(events)),
+            events -> inbox.apply(ChatInboxProjectionHandler.writesFor(events))),
+        messagesTopic(kafka, topic), event -> ChatEventMessage.of(event, 0).occurredAt(),
+        Metrics.get(system).projectionLag("chat-conversations-by-entity"));
     sharding.init(Metrics.get(system).entity(Conversation.ENTITY_KEY, Conversation.Command.class, ctx ->
         Conversation.create(ctx.getEntityId(), settings, Clock.systemUTC(), fanout, delivery)));
 

@@ -22,7 +22,7 @@ public final class ChatHistoryProjectionHandler extends Handler<List<EventEnvelo
     return repository.apply(writesFor(OrderedDelivery.Sequenced.of(envelopes)));
   }
 
-  /** The rows of the events (also delivered by the entity itself, {@link ConversationDelivery}). */
+  /** The rows of the events (also delivered by the entity itself, {@link io.plaza.platform.DirectDelivery}). */
   static List<ChatHistoryRepository.Write> writesFor(List<OrderedDelivery.Sequenced<Conversation.Event>> events) {
     var writes = new ArrayList<ChatHistoryRepository.Write>();
     for (var sequenced : events) {

@@ -26,7 +26,7 @@ public final class ChatInboxProjectionHandler extends Handler<List<EventEnvelope
     return repository.apply(writesFor(OrderedDelivery.Sequenced.of(envelopes)));
   }
 
-  /** The rows of the events (also delivered by the entity itself, {@link ConversationDelivery}). */
+  /** The rows of the events (also delivered by the entity itself, {@link io.plaza.platform.DirectDelivery}). */
   static List<ChatInboxRepository.Write> writesFor(List<OrderedDelivery.Sequenced<Conversation.Event>> events) {
     var writes = new ArrayList<ChatInboxRepository.Write>();
     for (var sequenced : events) {

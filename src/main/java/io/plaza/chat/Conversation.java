@@ -1,11 +1,13 @@
 package io.plaza.chat;
 
 import io.plaza.platform.CborSerializable;
+import io.plaza.platform.EntityDelivery;
 import io.plaza.platform.GroupCommit;
 import io.plaza.platform.GroupCommit.Decision;
 import io.plaza.platform.GroupCommittedBehavior;
 import io.plaza.platform.OrderedDelivery;
 import io.plaza.platform.Rejection;
+import io.plaza.platform.SelfDelivery;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,8 +20,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -238,44 +238,9 @@ public final class Conversation
   }
 
   public static Behavior<Command> create(String conversationId, Settings settings, Clock clock, Fanout fanout) {
-    return create(conversationId, settings, clock, fanout, Delivery.BY_PROJECTION);
+    return create(conversationId, settings, clock, fanout, EntityDelivery.byProjection());
   }
 
-  /**
-   * How the entity delivers its events to the read models (`chat_history`, `chat_inbox`) and to Kafka itself, once
-   * they are persisted, instead of the projection over its tag: a message then costs no `tag_views` and
-   * `tag_write_progress` writes, and its read models lag by a round trip, not by the events-by-tag delay. The
-   * projection still runs, for the tagged events (older ones, and those written while an older release is in the
-   * cluster: its nodes could not deliver again what this one did not finish).
-   */
-  public interface Delivery {
-    /** The projection delivers everything: every event is tagged. */
-    Delivery BY_PROJECTION = new Delivery() {
-      @Override
-      public boolean byEntity() {
-        return false;
-      }
-
-      @Override
-      public CompletionStage<org.apache.pekko.Done> deliver(List<OrderedDelivery.Sequenced<Event>> events) {
-        return CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
-      }
-
-      @Override
-      public CompletionStage<List<OrderedDelivery.Sequenced<Event>>> load(String conversationId, long from, long to) {
-        return CompletableFuture.completedFuture(List.of());
-      }
-    };
-
-    /** Whether an event decided now is delivered by the entity (and so not tagged). */
-    boolean byEntity();
-
-    /** Writes the events' read-model rows and Kafka messages; idempotent (after a crash some come again). */
-    CompletionStage<org.apache.pekko.Done> deliver(List<OrderedDelivery.Sequenced<Event>> events);
-
-    /** The conversation's events {@code from}..{@code to} (journal sequence numbers), read back from the journal. */
-    CompletionStage<List<OrderedDelivery.Sequenced<Event>>> load(String conversationId, long from, long to);
-  }
 
   /**
    * At most this many requests per journal write (group commit: a busy group's messages that queue behind a write
@@ -285,7 +250,7 @@ public final class Conversation
   static final int MAX_BATCH = 8;
 
   public static Behavior<Command> create(String conversationId, Settings settings, Clock clock, Fanout fanout,
-      Delivery delivery) {
+      EntityDelivery<Event> delivery) {
     return GroupCommit.around(Command.class, requests -> new Batch(requests.stream().map(Request.class::cast).toList()),
         MAX_BATCH, Behaviors.setup(ctx -> new Conversation(conversationId, settings, clock, fanout, delivery, ctx)));
   }
@@ -294,16 +259,12 @@ public final class Conversation
   private final Settings settings;
   private final Clock clock;
   private final Fanout fanout;
-  private final Delivery delivery;
   private final ActorContext<Command> ctx;
-  /**
-   * The delivery of this incarnation's events, made anew by each recovery: a restart after a failed write reuses this
-   * object, and what the stopped one had not delivered is read back from the journal by the new one.
-   */
-  private OrderedDelivery<Event> ordered;
+  /** The entity's own delivery of its events to the read models and Kafka (see {@link EntityDelivery}). */
+  private final SelfDelivery<Event> delivery;
 
-  private Conversation(String conversationId, Settings settings, Clock clock, Fanout fanout, Delivery delivery,
-      ActorContext<Command> ctx) {
+  private Conversation(String conversationId, Settings settings, Clock clock, Fanout fanout,
+      EntityDelivery<Event> delivery, ActorContext<Command> ctx) {
     super(PersistenceId.of(ENTITY_KEY.name(), conversationId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1), Request.class,
         ctx.getSelf(), BatchWritten::new);
@@ -311,7 +272,7 @@ public final class Conversation
     this.settings = settings;
     this.clock = clock;
     this.fanout = fanout;
-    this.delivery = delivery;
+    this.delivery = new SelfDelivery<>(conversationId, delivery, ctx.getSystem(), Event::deliveredThrough);
     this.ctx = ctx;
   }
 
@@ -323,37 +284,28 @@ public final class Conversation
   /** Only events the projection delivers are tagged: the entity delivers the others itself. */
   @Override
   public Set<String> tagsFor(Event event) {
-    return event.deliveredThrough() == null ? Set.of(tagFor(conversationId)) : Set.of();
+    return delivery.tagged(event) ? Set.of(tagFor(conversationId)) : Set.of();
   }
 
   /** For an event decided now: null if the projection delivers it, else how far this entity's delivery has got. */
   private Long deliveredThrough() {
-    return delivery.byEntity() ? ordered.deliveredThrough() : null;
+    return delivery.mark();
   }
 
   /** Delivery of what an earlier incarnation persisted but may not have delivered, before anything new. */
   @Override
   protected void recovered(State state) {
-    if (ordered != null) ordered.stop();
-    var system = ctx.getSystem();
-    ordered = new OrderedDelivery<>(conversationId, delivery::deliver,
-        (from, to) -> delivery.load(conversationId, from, to),
-        (delay, task) -> system.scheduler().scheduleOnce(delay, task, system.executionContext()),
-        Duration.ofMillis(200), Duration.ofSeconds(10));
-    long last = lastSequenceNumber(ctx);
-    var through = state instanceof Active active ? active.deliveredThrough() : null;
-    ordered.start(through == null ? last : through, last);
+    delivery.recovered(state instanceof Active active ? active.deliveredThrough() : null, lastSequenceNumber(ctx));
   }
 
   @Override
   protected void persisted(List<Event> events) {
-    long sequenceNr = lastSequenceNumber(ctx) - events.size();
-    for (var event : events) ordered.submit(++sequenceNr, event, event.deliveredThrough() != null);
+    delivery.persisted(events, lastSequenceNumber(ctx));
   }
 
   @Override
   protected void stopped() {
-    if (ordered != null) ordered.stop();
+    delivery.stop();
   }
 
   @Override

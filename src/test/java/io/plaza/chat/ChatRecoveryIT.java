@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import io.plaza.platform.ApiClient;
-import io.plaza.platform.OrderedDelivery;
+import io.plaza.platform.HeldDelivery;
 import io.plaza.platform.TestNodes;
 import java.time.Clock;
 import java.time.Duration;
@@ -14,8 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Props;
@@ -69,22 +67,7 @@ class ChatRecoveryIT {
     var id = UUID.randomUUID().toString();
     try (var first = TestNodes.start()) {
       var system = first.system();
-      var hanging = new Conversation.Delivery() {
-        @Override
-        public boolean byEntity() {
-          return true;
-        }
-
-        @Override
-        public CompletionStage<org.apache.pekko.Done> deliver(List<OrderedDelivery.Sequenced<Conversation.Event>> e) {
-          return new CompletableFuture<>();
-        }
-
-        @Override
-        public CompletionStage<List<OrderedDelivery.Sequenced<Conversation.Event>>> load(String c, long f, long t) {
-          return new CompletableFuture<>();
-        }
-      };
+      var hanging = HeldDelivery.<Conversation.Event>forever();
       var settings = Conversation.Settings.fromConfig(system.settings().config().getConfig("plaza.chat"));
       ActorRef<Conversation.Command> entity = system.systemActorOf(
           Conversation.create(id, settings, Clock.systemUTC(), Conversation.Fanout.NONE, hanging), "undelivered",

@@ -222,44 +222,9 @@ class ConversationTest {
     }
   }
 
-  /** A Delivery that records what it is given and completes only when the test says so. */
-  private static final class HeldDelivery implements Conversation.Delivery {
-    final java.util.List<Conversation.Event> journal = new java.util.concurrent.CopyOnWriteArrayList<>();
-    final java.util.List<Long> delivered = new java.util.concurrent.CopyOnWriteArrayList<>();
-    final java.util.List<long[]> loads = new java.util.concurrent.CopyOnWriteArrayList<>();
-    volatile boolean hold;
-    /** Where {@link #load} reads: the events the test collected, or else the journal itself. */
-    volatile java.util.function.Supplier<java.util.List<?>> storage = () -> journal;
-
-    @Override
-    public boolean byEntity() {
-      return true;
-    }
-
-    @Override
-    public java.util.concurrent.CompletionStage<org.apache.pekko.Done> deliver(
-        java.util.List<io.plaza.platform.OrderedDelivery.Sequenced<Conversation.Event>> events) {
-      if (hold) return new java.util.concurrent.CompletableFuture<>();
-      events.forEach(e -> delivered.add(e.sequenceNr()));
-      return java.util.concurrent.CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
-    }
-
-    @Override
-    public java.util.concurrent.CompletionStage<java.util.List<io.plaza.platform.OrderedDelivery.Sequenced<
-        Conversation.Event>>> load(String conversationId, long from, long to) {
-      loads.add(new long[] {from, to});
-      var events = new java.util.ArrayList<io.plaza.platform.OrderedDelivery.Sequenced<Conversation.Event>>();
-      for (long n = from; n <= to; n++) {
-        events.add(new io.plaza.platform.OrderedDelivery.Sequenced<>(n,
-            (Conversation.Event) storage.get().get((int) n - 1)));
-      }
-      return java.util.concurrent.CompletableFuture.completedFuture(events);
-    }
-  }
-
   @Test
   void anEntityThatDeliversItsEventsWritesHowFarItHasGotIntoThemAndDeliversAgainAfterACrash() {
-    var delivery = new HeldDelivery();
+    var delivery = new io.plaza.platform.HeldDelivery<Conversation.Event>();
     var c = EventSourcedBehaviorTestKit.<Conversation.Command, Conversation.Event, Conversation.State>create(
         testKit.system(), Conversation.create("g-" + java.util.UUID.randomUUID(), SETTINGS, clock,
             Conversation.Fanout.NONE, delivery));
@@ -304,7 +269,7 @@ class ConversationTest {
   @Test
   void deliveryGoesOnAfterAFailedWriteRestartsTheEntity() {
     var id = java.util.UUID.randomUUID().toString();
-    var delivery = new HeldDelivery();
+    var delivery = new io.plaza.platform.HeldDelivery<Conversation.Event>();
     var group = testKit.spawn(Conversation.create(id, SETTINGS, clock, Conversation.Fanout.NONE, delivery));
     var replies = testKit.<Conversation.Reply>createTestProbe();
     group.tell(new Conversation.Create("ann", Conversation.Kind.GROUP, "team", Set.of("bob"), replies.getRef()));
