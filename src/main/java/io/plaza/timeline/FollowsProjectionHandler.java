@@ -1,5 +1,6 @@
 package io.plaza.timeline;
 
+import io.plaza.platform.OrderedDelivery.Sequenced;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
@@ -27,11 +28,16 @@ public final class FollowsProjectionHandler extends Handler<List<EventEnvelope<U
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<UserTimeline.Event>> envelopes) {
+    return apply(Sequenced.of(envelopes));
+  }
+
+  /** Writes the rows of the events (also delivered by the entity itself, {@link io.plaza.platform.DirectDelivery}). */
+  CompletionStage<Done> apply(List<Sequenced<UserTimeline.Event>> events) {
     var writes = new ArrayList<FollowsRepository.Write>();
     var lastPosts = new ArrayList<FollowsRepository.Write>();
     var hiding = new java.util.LinkedHashSet<String>();
-    for (var env : envelopes) {
-      for (var write : writesFor(env.event(), env.sequenceNr(), celebrityThreshold)) {
+    for (var sequenced : events) {
+      for (var write : writesFor(sequenced.event(), sequenced.sequenceNr(), celebrityThreshold)) {
         (write instanceof FollowsRepository.LastPost ? lastPosts : writes).add(write);
         if (write instanceof FollowsRepository.Muted m) hiding.add(m.user());
         if (write instanceof FollowsRepository.Blocked b) hiding.add(b.user());

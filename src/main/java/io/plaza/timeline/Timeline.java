@@ -1,9 +1,11 @@
 package io.plaza.timeline;
 
+import io.plaza.platform.DirectDelivery;
 import io.plaza.platform.Endpoint;
 import io.plaza.platform.KafkaProjectionHandler;
 import io.plaza.platform.KafkaPublisher;
 import io.plaza.platform.Metrics;
+import io.plaza.platform.SameRelease;
 import io.plaza.platform.TaggedProjections;
 import java.time.Clock;
 import java.time.Duration;
@@ -30,9 +32,6 @@ public final class Timeline {
     // Half the route's timeout: a follow whose followee is slow still answers (202 Pending) before the route gives up.
     var settings = UserTimeline.Settings.fromConfig(config, askTimeout.dividedBy(2));
     var sharding = ClusterSharding.get(system);
-    sharding.init(Metrics.get(system).entity(UserTimeline.ENTITY_KEY, UserTimeline.Command.class,
-        ctx -> UserTimeline.create(ctx.getEntityId(), settings, Clock.systemUTC(), user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user))));
-
     var keyspace = root.getString("plaza.cassandra.keyspace");
     int groupSize = config.getInt("projection-group-size");
     var groupWithin = config.getDuration("projection-group-within");
@@ -45,18 +44,29 @@ public final class Timeline {
     var homeRows = metrics.countingStatements(HomeTimelineRepository.class, homeTimelines, "home-timeline");
     var homeFollows = metrics.countingStatements(FollowsRepository.class, follows, "home-timeline");
     var homePosts = metrics.countingStatements(UserPostsRepository.class, posts, "home-timeline");
-    var feeds = HomeFeed.init(system, homeRows, homeFollows, HomeFeed.Settings.fromConfig(config),
-        new io.plaza.platform.SameRelease(system));
-    int celebrityThreshold = config.getInt("celebrity-threshold");
+    var sameRelease = new SameRelease(system);
+    var feeds = HomeFeed.init(system, homeRows, homeFollows, HomeFeed.Settings.fromConfig(config), sameRelease);
     var topic = config.getString("posts-topic");
-    // One projection feeds both read models and then Kafka, whose consumer (the fan-out) thus finds a post's
-    // user_posts row and every follow confirmed before it already written (see TaggedProjections).
+    var followsHandler = new FollowsProjectionHandler(follows, config.getInt("celebrity-threshold"),
+        feeds::hiddenChanged);
+    // The entity delivers its events itself once every node runs this release (see EntityDelivery): the read models,
+    // then Kafka, whose consumer (the fan-out) thus finds a post's user_posts row and every follow confirmed before it
+    // already written.
+    boolean byEntity = config.getBoolean("delivered-by-entity");
+    var delivery = new DirectDelivery<UserTimeline.Event>(system, UserTimeline.ENTITY_KEY.name(),
+        () -> byEntity && sameRelease.getAsBoolean(), List.of(
+            events -> posts.apply(UserPostsProjectionHandler.writesFor(events)), followsHandler::apply),
+        postsTopic(kafka, topic), UserTimeline.Event::at, metrics.projectionLag("timeline-users-by-entity"));
+    sharding.init(metrics.entity(UserTimeline.ENTITY_KEY, UserTimeline.Command.class,
+        ctx -> UserTimeline.create(ctx.getEntityId(), settings, Clock.systemUTC(),
+            user -> sharding.entityRefFor(UserTimeline.ENTITY_KEY, user), delivery)));
+    // One projection feeds both read models and then Kafka, for the tagged events (see TaggedProjections).
     TaggedProjections.<UserTimeline.Event>start(system, session, "timeline-users",
         List.of("timeline-user-posts", "timeline-follows", "timeline-posts-kafka"), UserTimeline.TAGS, groupSize,
         groupWithin, List.of(
             tag -> new UserPostsProjectionHandler(posts),
-            tag -> new FollowsProjectionHandler(follows, celebrityThreshold, feeds::hiddenChanged),
-            tag -> new KafkaProjectionHandler<>(kafka, topic, UserTimeline.Event::userId, TimelinePostMessage::of)));
+            tag -> followsHandler,
+            tag -> postsTopic(kafka, topic)));
     var policy = FanoutPolicy.fromConfig(config);
     var streamTopic = system.systemActorOf(Topic.create(TimelineStream.Update.class, TimelineStream.TOPIC),
         "timeline-stream-topic", Props.empty());
@@ -75,5 +85,10 @@ public final class Timeline {
             .thenApply(reply -> reply instanceof UserTimeline.Activity recorded ? recorded.following() : null),
         Clock.systemUTC(), metrics::homeRead);
     return new TimelineRoutes(system, posts, follows, home, relay, askTimeout).endpoints();
+  }
+
+  /** The post events' contract messages on {@code plaza.timeline.posts}, keyed by author. */
+  private static KafkaProjectionHandler<UserTimeline.Event> postsTopic(KafkaPublisher kafka, String topic) {
+    return new KafkaProjectionHandler<>(kafka, topic, UserTimeline.Event::userId, TimelinePostMessage::of);
   }
 }

@@ -1,5 +1,6 @@
 package io.plaza.timeline;
 
+import io.plaza.platform.OrderedDelivery.Sequenced;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
@@ -18,15 +19,20 @@ public final class UserPostsProjectionHandler extends Handler<List<EventEnvelope
 
   @Override
   public CompletionStage<Done> process(List<EventEnvelope<UserTimeline.Event>> envelopes) {
+    return repository.apply(writesFor(Sequenced.of(envelopes)));
+  }
+
+  /** The rows of the events (also delivered by the entity itself, {@link io.plaza.platform.DirectDelivery}). */
+  static List<UserPostsRepository.Write> writesFor(List<Sequenced<UserTimeline.Event>> events) {
     var writes = new ArrayList<UserPostsRepository.Write>();
-    for (var env : envelopes) {
-      if (env.event() instanceof UserTimeline.PostCreated p) {
-        writes.add(new UserPostsRepository.Created(p.userId(), p.number(), p.body(), p.at(), env.sequenceNr()));
-      } else if (env.event() instanceof UserTimeline.PostDeleted d) {
+    for (var sequenced : events) {
+      if (sequenced.event() instanceof UserTimeline.PostCreated p) {
+        writes.add(new UserPostsRepository.Created(p.userId(), p.number(), p.body(), p.at(), sequenced.sequenceNr()));
+      } else if (sequenced.event() instanceof UserTimeline.PostDeleted d) {
         writes.add(new UserPostsRepository.Deleted(d.userId(), UserTimeline.numberOf(d.postId()), d.at(),
-            env.sequenceNr()));
+            sequenced.sequenceNr()));
       }
     }
-    return repository.apply(writes);
+    return writes;
   }
 }

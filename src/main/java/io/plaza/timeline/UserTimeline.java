@@ -1,7 +1,9 @@
 package io.plaza.timeline;
 
 import io.plaza.platform.CborSerializable;
+import io.plaza.platform.EntityDelivery;
 import io.plaza.platform.Rejection;
+import io.plaza.platform.SelfDelivery;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,6 +19,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -25,6 +29,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
@@ -155,60 +160,77 @@ public final class UserTimeline
 
   // ---- Events -----------------------------------------------------------------------------------------------
 
+  /**
+   * {@code deliveredThrough}: null for an event the projection delivers (it is tagged; every event before this release
+   * and while the cluster runs an older one); otherwise the entity delivers the event itself and does not tag it, and
+   * this is how far its delivery ({@link SelfDelivery}) had got when it decided the event — its recovery delivers
+   * again what came after.
+   */
   public sealed interface Event extends CborSerializable {
     String userId();
+
+    Instant at();
+
+    Long deliveredThrough();
   }
 
-  public record Registered(String userId, Instant at) implements Event {}
+  public record Registered(String userId, Instant at, Long deliveredThrough) implements Event {}
 
   /**
    * {@code body}: the post's text ({@code text} until schema version 2, see {@link PostCreatedMigration});
    * {@code followers}: how many followers the author had then (the fan-out policy decides by it).
    */
   public record PostCreated(String userId, String postId, long number, String body, String idempotencyKey,
-      int followers, Instant at) implements Event {}
+      int followers, Instant at, Long deliveredThrough) implements Event {}
 
-  public record PostDeleted(String userId, String postId, Instant at) implements Event {}
+  public record PostDeleted(String userId, String postId, Instant at, Long deliveredThrough) implements Event {}
 
   /** The user follows {@code target}; the target is told through the outbox. */
-  public record Followed(String userId, String target, Instant at) implements Event {}
+  public record Followed(String userId, String target, Instant at, Long deliveredThrough) implements Event {}
 
-  public record Unfollowed(String userId, String target, Instant at) implements Event {}
+  public record Unfollowed(String userId, String target, Instant at, Long deliveredThrough) implements Event {}
 
   /** The target refused the follow (it blocks the user) or is unknown: the follow is undone. */
-  public record FollowRefused(String userId, String target, Instant at) implements Event {}
+  public record FollowRefused(String userId, String target, Instant at, Long deliveredThrough) implements Event {}
 
   /** {@code followers}: the user's follower count after this event (the celebrity policy reads it). */
-  public record FollowerAdded(String userId, String follower, int followers, Instant at) implements Event {}
-
-  public record FollowerRemoved(String userId, String follower, int followers, Instant at) implements Event {}
-
-  /** {@code target} blocked the user: the user no longer follows it (not told back: the target knows). */
-  public record FollowingSevered(String userId, String target, Instant at) implements Event {}
-
-  public record MuteChanged(String userId, String target, boolean muted, Instant at) implements Event {}
-
-  /** Blocking also removes the follows both ways (the target is told through the outbox). */
-  public record BlockChanged(String userId, String target, boolean blocked, int followers, Instant at)
+  public record FollowerAdded(String userId, String follower, int followers, Instant at, Long deliveredThrough)
       implements Event {}
 
-  /** The outbox entry for {@code target} was applied there. */
-  public record RelationDelivered(String userId, String target, Relation relation, Instant at) implements Event {}
+  public record FollowerRemoved(String userId, String follower, int followers, Instant at, Long deliveredThrough)
+      implements Event {}
 
-  public record ActivityRecorded(String userId, Instant at) implements Event {}
+  /** {@code target} blocked the user: the user no longer follows it (not told back: the target knows). */
+  public record FollowingSevered(String userId, String target, Instant at, Long deliveredThrough) implements Event {}
+
+  public record MuteChanged(String userId, String target, boolean muted, Instant at, Long deliveredThrough)
+      implements Event {}
+
+  /** Blocking also removes the follows both ways (the target is told through the outbox). */
+  public record BlockChanged(String userId, String target, boolean blocked, int followers, Instant at,
+      Long deliveredThrough) implements Event {}
+
+  /** The outbox entry for {@code target} was applied there. */
+  public record RelationDelivered(String userId, String target, Relation relation, Instant at, Long deliveredThrough)
+      implements Event {}
+
+  public record ActivityRecorded(String userId, Instant at, Long deliveredThrough) implements Event {}
 
   // ---- State ------------------------------------------------------------------------------------------------
 
   /**
    * {@code deletedPosts}: numbers of deleted posts; {@code recentKeys}: idempotency key → post number of the latest
-   * posts; {@code outbox}: the relation change each other user still has to apply.
+   * posts; {@code outbox}: the relation change each other user still has to apply; {@code deliveredThrough}: the
+   * newest event's of that name that is not null (null: the entity has never delivered an event itself).
    */
   public record State(boolean registered, long postCount, Set<Long> deletedPosts, Map<String, Long> recentKeys,
       Map<Long, Instant> recentPostTimes, Set<String> following, Set<String> followers, Set<String> muted,
-      Set<String> blocked, Map<String, Relation> outbox, Instant lastActive) implements CborSerializable {
+      Set<String> blocked, Map<String, Relation> outbox, Instant lastActive, Long deliveredThrough)
+      implements CborSerializable {
 
     static State empty() {
-      return new State(false, 0, Set.of(), Map.of(), Map.of(), Set.of(), Set.of(), Set.of(), Set.of(), Map.of(), null);
+      return new State(false, 0, Set.of(), Map.of(), Map.of(), Set.of(), Set.of(), Set.of(), Set.of(), Map.of(), null,
+          null);
     }
   }
 
@@ -216,8 +238,15 @@ public final class UserTimeline
 
   public static Behavior<Command> create(String userId, Settings settings, Clock clock,
       java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<Command>> users) {
+    return create(userId, settings, clock, users, EntityDelivery.byProjection());
+  }
+
+  /** @param delivery how the entity delivers its events to `user_posts`, the follows tables and Kafka itself */
+  public static Behavior<Command> create(String userId, Settings settings, Clock clock,
+      java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<Command>> users,
+      EntityDelivery<Event> delivery) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new UserTimeline(userId, settings, clock, users, ctx, timers)));
+        new UserTimeline(userId, settings, clock, users, delivery, ctx, timers)));
   }
 
   private final String userId;
@@ -226,13 +255,15 @@ public final class UserTimeline
   private final java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<Command>> users;
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
+  /** The entity's own delivery of its events to the read models and Kafka (see {@link EntityDelivery}). */
+  private final SelfDelivery<Event> delivery;
   /** The next outbox retry delay (in memory: a restart retries at once, then backs off again). */
   private Duration retryDelay;
   private static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(5);
 
   private UserTimeline(String userId, Settings settings, Clock clock,
       java.util.function.Function<String, org.apache.pekko.actor.typed.RecipientRef<Command>> users,
-      ActorContext<Command> ctx, TimerScheduler<Command> timers) {
+      EntityDelivery<Event> delivery, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
     super(PersistenceId.of(ENTITY_KEY.name(), userId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
     this.userId = userId;
@@ -241,6 +272,7 @@ public final class UserTimeline
     this.users = users;
     this.ctx = ctx;
     this.timers = timers;
+    this.delivery = new SelfDelivery<>(userId, delivery, ctx.getSystem(), Event::deliveredThrough);
     this.retryDelay = settings.outboxRetry();
   }
 
@@ -249,9 +281,10 @@ public final class UserTimeline
     return State.empty();
   }
 
+  /** Only events the projection delivers are tagged: the entity delivers the others itself. */
   @Override
   public Set<String> tagsFor(Event event) {
-    return Set.of(tagFor(userId));
+    return delivery.tagged(event) ? Set.of(tagFor(userId)) : Set.of();
   }
 
   @Override
@@ -262,8 +295,28 @@ public final class UserTimeline
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> deliverOutbox(state))
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          // What an earlier incarnation persisted but may not have delivered goes first.
+          delivery.recovered(state.deliveredThrough(), lastSequenceNumber(ctx));
+          deliverOutbox(state);
+        })
+        .onSignal(PostStop.instance(), state -> delivery.stop())
+        .onSignal(PreRestart.instance(), state -> delivery.stop())
         .build();
+  }
+
+  /** Persists the events and hands them to the entity's own delivery. */
+  private EffectBuilder<Event, State> persist(List<Event> events) {
+    return Effect().persist(events).thenRun(s -> delivery.persisted(events, lastSequenceNumber(ctx)));
+  }
+
+  private EffectBuilder<Event, State> persist(Event event) {
+    return persist(List.of(event));
+  }
+
+  /** For an event decided now: null if the projection delivers it, else how far this entity's delivery has got. */
+  private Long mark() {
+    return delivery.mark();
   }
 
   @Override
@@ -293,9 +346,9 @@ public final class UserTimeline
       Reply reply) {
     if (state.registered() && events.isEmpty()) return Effect().reply(replyTo, reply);
     var all = new java.util.ArrayList<Event>();
-    if (!state.registered()) all.add(new Registered(userId, clock.instant()));
+    if (!state.registered()) all.add(new Registered(userId, clock.instant(), mark()));
     all.addAll(events);
-    return Effect().persist(all).thenReply(replyTo, s -> reply);
+    return persist(all).thenReply(replyTo, s -> reply);
   }
 
   private ReplyEffect<Event, State> createPost(State state, CreatePost cmd) {
@@ -311,7 +364,7 @@ public final class UserTimeline
     long number = state.postCount() + 1;
     // Millisecond precision, as Cassandra keeps it: feeds order and page by this time.
     var created = new PostCreated(userId, postId(userId, number), number, cmd.text(), cmd.idempotencyKey(),
-        state.followers().size(), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+        state.followers().size(), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), mark());
     return registered(state, List.of(created), cmd.replyTo(), new PostAccepted(created.postId(), created.at(),
         false));
   }
@@ -339,7 +392,7 @@ public final class UserTimeline
           "post " + cmd.postId() + " does not exist"));
     }
     if (state.deletedPosts().contains(number)) return Effect().reply(cmd.replyTo(), new Done());
-    return Effect().persist(new PostDeleted(userId, cmd.postId(), clock.instant()))
+    return persist(new PostDeleted(userId, cmd.postId(), clock.instant(), mark()))
         .thenReply(cmd.replyTo(), s -> new Done());
   }
 
@@ -362,10 +415,10 @@ public final class UserTimeline
           + " users, the most allowed"));
     }
     var events = new java.util.ArrayList<Event>();
-    if (!state.registered()) events.add(new Registered(userId, clock.instant()));
-    events.add(new Followed(userId, cmd.target(), clock.instant()));
+    if (!state.registered()) events.add(new Registered(userId, clock.instant(), mark()));
+    events.add(new Followed(userId, cmd.target(), clock.instant(), mark()));
     // The reply waits for the followee's answer (or says Pending if it takes longer than the ask timeout).
-    return Effect().persist(events).thenRun(s -> deliver(cmd.target(), Relation.ADD_FOLLOWER, cmd.replyTo()))
+    return persist(events).thenRun(s -> deliver(cmd.target(), Relation.ADD_FOLLOWER, cmd.replyTo()))
         .thenNoReply();
   }
 
@@ -373,7 +426,7 @@ public final class UserTimeline
     var refusal = relationRefusal(cmd.target());
     if (refusal != null) return reject(cmd.replyTo(), refusal);
     if (!state.following().contains(cmd.target())) return Effect().reply(cmd.replyTo(), new Done());
-    return Effect().persist(new Unfollowed(userId, cmd.target(), clock.instant()))
+    return persist(new Unfollowed(userId, cmd.target(), clock.instant(), mark()))
         .thenRun(s -> deliver(cmd.target(), Relation.REMOVE_FOLLOWER, null))
         .thenReply(cmd.replyTo(), s -> new Done());
   }
@@ -384,7 +437,7 @@ public final class UserTimeline
     if (state.muted().contains(cmd.target()) == cmd.muted()) {
       return registered(state, List.of(), cmd.replyTo(), new Done());
     }
-    return registered(state, List.of(new MuteChanged(userId, cmd.target(), cmd.muted(), clock.instant())),
+    return registered(state, List.of(new MuteChanged(userId, cmd.target(), cmd.muted(), clock.instant(), mark())),
         cmd.replyTo(), new Done());
   }
 
@@ -395,10 +448,10 @@ public final class UserTimeline
       return registered(state, List.of(), cmd.replyTo(), new Done());
     }
     var events = new java.util.ArrayList<Event>();
-    if (!state.registered()) events.add(new Registered(userId, clock.instant()));
+    if (!state.registered()) events.add(new Registered(userId, clock.instant(), mark()));
     int followers = state.followers().size() - (cmd.blocked() && state.followers().contains(cmd.target()) ? 1 : 0);
-    events.add(new BlockChanged(userId, cmd.target(), cmd.blocked(), followers, clock.instant()));
-    return Effect().persist(events)
+    events.add(new BlockChanged(userId, cmd.target(), cmd.blocked(), followers, clock.instant(), mark()));
+    return persist(events)
         .thenRun(s -> {
           if (cmd.blocked()) deliver(cmd.target(), Relation.SEVER, null);
         })
@@ -411,7 +464,7 @@ public final class UserTimeline
     if (state.lastActive() != null && state.lastActive().plus(settings.activityResolution()).isAfter(now)) {
       return Effect().reply(cmd.replyTo(), reply);
     }
-    return registered(state, List.of(new ActivityRecorded(userId, now)), cmd.replyTo(), reply);
+    return registered(state, List.of(new ActivityRecorded(userId, now, mark())), cmd.replyTo(), reply);
   }
 
   /** Another user's relation change, applied here once however often it arrives. */
@@ -425,22 +478,24 @@ public final class UserTimeline
               "you cannot follow " + userId));
         }
         if (state.followers().contains(cmd.from())) return Effect().reply(cmd.replyTo(), new Done());
-        return registered(state, List.of(new FollowerAdded(userId, cmd.from(), state.followers().size() + 1, now)),
-            cmd.replyTo(), new Done());
+        var added = new FollowerAdded(userId, cmd.from(), state.followers().size() + 1, now, mark());
+        return registered(state, List.of(added), cmd.replyTo(), new Done());
       }
       case REMOVE_FOLLOWER -> {
         if (!state.followers().contains(cmd.from())) return Effect().reply(cmd.replyTo(), new Done());
-        return Effect().persist(new FollowerRemoved(userId, cmd.from(), state.followers().size() - 1, now))
+        return persist(new FollowerRemoved(userId, cmd.from(), state.followers().size() - 1, now, mark()))
             .thenReply(cmd.replyTo(), s -> new Done());
       }
       default -> {
         var events = new java.util.ArrayList<Event>();
         if (state.followers().contains(cmd.from())) {
-          events.add(new FollowerRemoved(userId, cmd.from(), state.followers().size() - 1, now));
+          events.add(new FollowerRemoved(userId, cmd.from(), state.followers().size() - 1, now, mark()));
         }
-        if (state.following().contains(cmd.from())) events.add(new FollowingSevered(userId, cmd.from(), now));
+        if (state.following().contains(cmd.from())) {
+          events.add(new FollowingSevered(userId, cmd.from(), now, mark()));
+        }
         if (events.isEmpty()) return Effect().reply(cmd.replyTo(), new Done());
-        return Effect().persist(events).thenReply(cmd.replyTo(), s -> new Done());
+        return persist(events).thenReply(cmd.replyTo(), s -> new Done());
       }
     }
   }
@@ -467,15 +522,15 @@ public final class UserTimeline
     var now = clock.instant();
     if (answered.answer() instanceof Rejected rejected) {
       // Only a follow can be refused (the followee blocks us, or does not exist): undo it.
-      return Effect().persist(List.of(new FollowRefused(userId, answered.target(), now),
-              new RelationDelivered(userId, answered.target(), answered.relation(), now)))
+      return persist(List.of(new FollowRefused(userId, answered.target(), now, mark()),
+              new RelationDelivered(userId, answered.target(), answered.relation(), now, mark())))
           .thenRun(s -> {
             if (replyTo != null) replyTo.tell(rejected);
           })
           .thenNoReply();
     }
     retryDelay = settings.outboxRetry();
-    return Effect().persist(new RelationDelivered(userId, answered.target(), answered.relation(), now))
+    return persist(new RelationDelivered(userId, answered.target(), answered.relation(), now, mark()))
         .thenRun(s -> {
           if (replyTo != null) replyTo.tell(new Done());
         })
@@ -511,8 +566,19 @@ public final class UserTimeline
 
   // ---- Events applied ---------------------------------------------------------------------------------------
 
+  /** Every event also moves the state's delivery mark, if it carries one. */
   @Override
   public EventHandler<State, Event> eventHandler() {
+    var handler = stateChanges();
+    return (state, event) -> {
+      var next = handler.apply(state, event);
+      return event.deliveredThrough() == null ? next : new State(next.registered(), next.postCount(),
+          next.deletedPosts(), next.recentKeys(), next.recentPostTimes(), next.following(), next.followers(),
+          next.muted(), next.blocked(), next.outbox(), next.lastActive(), event.deliveredThrough());
+    };
+  }
+
+  private EventHandler<State, Event> stateChanges() {
     return newEventHandlerBuilder().forAnyState()
         .onEvent(Registered.class, (s, e) -> with(s, true, s.postCount(), s.deletedPosts(), s.recentKeys(),
             s.recentPostTimes(), s.following(), s.followers(), s.muted(), s.blocked(), s.outbox(), s.lastActive()))
@@ -557,7 +623,7 @@ public final class UserTimeline
       Map<Long, Instant> times, Set<String> following, Set<String> followers, Set<String> muted, Set<String> blocked,
       Map<String, Relation> outbox, Instant lastActive) {
     return new State(registered, postCount, deleted, keys, times, following, followers, muted, blocked, outbox,
-        lastActive);
+        lastActive, s.deliveredThrough());
   }
 
   private static State withRelations(State s, Set<String> following, Set<String> followers, Set<String> blocked,

@@ -43,7 +43,7 @@ class PostCreatedMigrationTest {
   @Test
   void readsThePostsOfVersionOneReleasesWithTheirTextAsBody() throws Exception {
     var serializer = serialization().serializerFor(UserTimeline.PostCreated.class);
-    var expected = new UserTimeline.PostCreated("ann", "ann:7", 7, "hello", null, 3, AT);
+    var expected = new UserTimeline.PostCreated("ann", "ann:7", 7, "hello", null, 3, AT, null);
     // As 0.2.0 wrote them ("#1"), and as releases before any migration did (no version in the manifest).
     assertEquals(expected, serialization().deserialize(cbor(fields("text")), serializer.identifier(), CLASS + "#1")
         .get());
@@ -52,7 +52,7 @@ class PostCreatedMigrationTest {
 
   @Test
   void writesAndReadsVersionTwo() throws Exception {
-    var event = new UserTimeline.PostCreated("ann", "ann:7", 7, "hello", "key-1", 3, AT);
+    var event = new UserTimeline.PostCreated("ann", "ann:7", 7, "hello", "key-1", 3, AT, null);
     var serializer = serialization().findSerializerFor(event);
     assertEquals(CLASS + "#2", Serializers.manifestFor(serializer, event), "this release writes version 2");
     var bytes = serializer.toBinary(event);

@@ -140,11 +140,11 @@ class UserTimelineTest {
   void eventsAndStateRoundTripThroughTheJournalSerializer() throws Exception {
     var serialization = org.apache.pekko.serialization.SerializationExtension.get(testKit.system());
     var state = new UserTimeline.State(true, 2, Set.of(1L), Map.of("k", 2L), Map.of(2L, NOW), Set.of("b"),
-        Set.of("c"), Set.of("d"), Set.of("e"), Map.of("b", UserTimeline.Relation.ADD_FOLLOWER), NOW);
+        Set.of("c"), Set.of("d"), Set.of("e"), Map.of("b", UserTimeline.Relation.ADD_FOLLOWER), NOW, 7L);
     for (Object value : java.util.List.of(state,
-        new UserTimeline.PostCreated("a", "a:2", 2, "hi", "k", 1, NOW),
-        new UserTimeline.BlockChanged("a", "e", true, 0, NOW),
-        new UserTimeline.RelationDelivered("a", "b", UserTimeline.Relation.SEVER, NOW))) {
+        new UserTimeline.PostCreated("a", "a:2", 2, "hi", "k", 1, NOW, 5L),
+        new UserTimeline.BlockChanged("a", "e", true, 0, NOW, null),
+        new UserTimeline.RelationDelivered("a", "b", UserTimeline.Relation.SEVER, NOW, null))) {
       var bytes = serialization.serialize(value).get();
       var serializer = serialization.findSerializerFor(value);
       var manifest = org.apache.pekko.serialization.Serializers.manifestFor(serializer, value);
@@ -279,5 +279,87 @@ class UserTimelineTest {
         }
       }
     }
+  }
+
+  /** A user timeline alone: no other user is reached in these tests. */
+  private EventSourcedBehaviorTestKit<UserTimeline.Command, UserTimeline.Event, UserTimeline.State> alone(
+      String id, io.plaza.platform.EntityDelivery<UserTimeline.Event> delivery) {
+    return EventSourcedBehaviorTestKit.create(testKit.system(),
+        UserTimeline.create(id, SETTINGS, clock, other -> testKit.system().ignoreRef(), delivery));
+  }
+
+  @Test
+  void anEntityThatDeliversItsEventsWritesHowFarItHasGotIntoThemAndDeliversAgainAfterACrash() {
+    var delivery = new io.plaza.platform.HeldDelivery<UserTimeline.Event>();
+    var ann = alone("ann-" + System.nanoTime(), delivery);
+    var first = ann.<UserTimeline.Reply>runCommand(r -> new UserTimeline.CreatePost("one", null, r));
+    delivery.journal.addAll(first.events());
+    assertEquals(2, first.events().size(), "Registered, then the post");
+    assertEquals(0L, first.events().get(1).deliveredThrough(), "nothing was delivered before the first events");
+    var wait = testKit.createTestProbe();
+    wait.awaitAssert(() -> {
+      assertEquals(java.util.List.of(1L, 2L), delivery.delivered);
+      return null;
+    });
+    delivery.hold = true; // from here on a delivery never completes: the node "crashes" with these undelivered
+    var second = ann.<UserTimeline.Reply>runCommand(r -> new UserTimeline.CreatePost("two", null, r));
+    delivery.journal.addAll(second.events());
+    assertEquals(2L, second.event().deliveredThrough(), "the event says how far the delivery had got");
+    var muted = ann.<UserTimeline.Reply>runCommand(r -> new UserTimeline.Mute("bob", true, r));
+    delivery.journal.addAll(muted.events());
+    assertEquals(2L, muted.event().deliveredThrough());
+    assertEquals(2L, ann.getState().deliveredThrough());
+
+    delivery.hold = false;
+    ann.restart();
+    // The new incarnation reads events 3..4 back and delivers them before anything new.
+    var third = ann.<UserTimeline.Reply>runCommand(r -> new UserTimeline.CreatePost("three", null, r));
+    delivery.journal.addAll(third.events());
+    wait.awaitAssert(() -> {
+      assertEquals(java.util.List.of(1L, 2L, 3L, 4L, 5L), delivery.delivered);
+      return null;
+    });
+    assertEquals(1, delivery.loads.size());
+    assertEquals(3, delivery.loads.get(0)[0]);
+    assertEquals(4, delivery.loads.get(0)[1]);
+  }
+
+  /** A failed journal write restarts the entity in place (the same object): its delivery must go on after it. */
+  @Test
+  void deliveryGoesOnAfterAFailedWriteRestartsTheEntity() {
+    var id = "ann-" + System.nanoTime();
+    var delivery = new io.plaza.platform.HeldDelivery<UserTimeline.Event>();
+    var ann = testKit.spawn(UserTimeline.create(id, SETTINGS, clock, other -> testKit.system().ignoreRef(),
+        delivery));
+    var replies = testKit.<UserTimeline.Reply>createTestProbe();
+    ann.tell(new UserTimeline.CreatePost("one", null, replies.getRef()));
+    replies.expectMessageClass(UserTimeline.PostAccepted.class);
+    replies.awaitAssert(() -> {
+      assertEquals(java.util.List.of(1L, 2L), delivery.delivered);
+      return null;
+    });
+    var journal = org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit.create(testKit.system());
+    delivery.storage = () -> journal.persistedInStorage("UserTimeline|" + id);
+    journal.failNextPersisted("UserTimeline|" + id);
+    ann.tell(new UserTimeline.CreatePost("lost with the write", null, replies.getRef()));
+    replies.expectNoMessage(Duration.ofMillis(300));
+    // Restarted after its backoff, recovered from the journal: the next post is persisted and delivered.
+    replies.awaitAssert(Duration.ofSeconds(10), () -> {
+      ann.tell(new UserTimeline.CreatePost("three", null, replies.getRef()));
+      assertInstanceOf(UserTimeline.PostAccepted.class, replies.receiveMessage(Duration.ofSeconds(1)));
+      return null;
+    });
+    replies.awaitAssert(() -> {
+      assertEquals(java.util.List.of(1L, 2L, 3L), delivery.delivered.stream().distinct().toList());
+      return null;
+    });
+  }
+
+  @Test
+  void withoutDeliveryByTheEntityEventsSayNothingAboutIt() {
+    var ann = alone("ann-" + System.nanoTime(), io.plaza.platform.EntityDelivery.byProjection());
+    var posted = ann.<UserTimeline.Reply>runCommand(r -> new UserTimeline.CreatePost("hi", null, r));
+    posted.events().forEach(event -> assertNull(event.deliveredThrough(), "tagged: the projection delivers it"));
+    assertNull(ann.getState().deliveredThrough());
   }
 }
