@@ -68,6 +68,12 @@ final class ClusterTraffic implements AutoCloseable {
   String conversation() {
     return conversation;
   }
+
+  /** The authors of the acknowledged posts. */
+  Set<String> authors() {
+    return Set.copyOf(ackedPosts.values());
+  }
+
   private final List<String> accounts = new ArrayList<>();
   private final Map<String, Long> ackedChat = new ConcurrentHashMap<>(); // clientMsgId -> seq
   private final Set<String> ackedTransfers = ConcurrentHashMap.newKeySet();

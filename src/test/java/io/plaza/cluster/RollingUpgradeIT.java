@@ -79,16 +79,18 @@ class RollingUpgradeIT {
       try (var cql = com.datastax.oss.driver.api.core.CqlSession.builder()
           .addContactPoint(new java.net.InetSocketAddress("127.0.0.1", io.plaza.platform.TestNodes.CASSANDRA_PORT))
           .withLocalDatacenter("datacenter1").build()) {
-        // N tagged every conversation event; once every node runs N+1 the conversation delivers its events itself
-        // and tags none, so its journal goes on past its tag progress (and verify() finds every message in history).
-        var persistenceId = "Conversation|" + traffic.conversation();
-        long journal = cql.execute("SELECT max(sequence_nr) FROM " + cluster.keyspace + ".messages WHERE "
-            + "persistence_id = ? AND partition_nr = 0", persistenceId).one().getLong(0);
-        long tagged = cql.execute("SELECT sequence_nr FROM " + cluster.keyspace + ".tag_write_progress WHERE "
-            + "persistence_id = ?", persistenceId).one().getLong(0);
-        assertTrue(tagged > 0, "release N tagged the conversation's events");
-        assertTrue(journal > tagged, "after the upgrade the conversation's events are untagged: journal " + journal
-            + ", tagged through " + tagged);
+        // N tagged every conversation and user timeline event; once every node runs N+1 these entities deliver
+        // their events themselves and tag none, so their journals go on past their tag progress (and verify() finds
+        // every message in the history and every post in its author's posts).
+        var conversation = journalAndTagged(cql, cluster.keyspace, "Conversation|" + traffic.conversation());
+        assertTrue(conversation[1] > 0, "release N tagged the conversation's events");
+        assertTrue(conversation[0] > conversation[1], "after the upgrade the conversation's events are untagged: "
+            + "journal " + conversation[0] + ", tagged through " + conversation[1]);
+        var authors = traffic.authors().stream()
+            .map(author -> journalAndTagged(cql, cluster.keyspace, "UserTimeline|" + author)).toList();
+        assertTrue(authors.stream().anyMatch(author -> author[1] > 0 && author[0] > author[1]),
+            "after the upgrade an author's events are untagged (journal and tagged through, per author): "
+            + authors.stream().map(java.util.Arrays::toString).toList());
       }
 
       // Each author's newest post made on N, if the author has not since posted so much that its entity forgot the
@@ -107,6 +109,16 @@ class RollingUpgradeIT {
       assertEquals(0, client.failed.get(), "every request got an answer");
       assertTrue(retriedPercent < 1.0, "fewer than 1 % of requests needed a retry: " + retriedPercent);
     }
+  }
+
+  /** The highest sequence number in the journal of {@code persistenceId}, and the highest one tagged (0: none). */
+  private static long[] journalAndTagged(com.datastax.oss.driver.api.core.CqlSession cql, String keyspace,
+      String persistenceId) {
+    long journal = cql.execute("SELECT max(sequence_nr) FROM " + keyspace + ".messages WHERE persistence_id = ? "
+        + "AND partition_nr = 0", persistenceId).one().getLong(0);
+    var tagged = cql.execute("SELECT max(sequence_nr) FROM " + keyspace + ".tag_write_progress WHERE "
+        + "persistence_id = ?", persistenceId).one();
+    return new long[] {journal, tagged == null ? 0 : tagged.getLong(0)};
   }
 
   /** How many events the saga entity of {@code transferId} wrote (none: it had no saga). */
