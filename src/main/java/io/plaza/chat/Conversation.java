@@ -272,7 +272,8 @@ public final class Conversation
     this.settings = settings;
     this.clock = clock;
     this.fanout = fanout;
-    this.delivery = new SelfDelivery<>(conversationId, delivery, ctx.getSystem(), Event::deliveredThrough);
+    this.delivery = new SelfDelivery<>(conversationId, delivery, ctx.getSystem(), Event::deliveredThrough,
+        event -> ChatEventMessage.of(event, 0).occurredAt(), clock);
     this.ctx = ctx;
   }
 

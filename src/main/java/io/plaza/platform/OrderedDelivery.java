@@ -8,6 +8,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.apache.pekko.Done;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.slf4j.Logger;
@@ -57,7 +58,8 @@ public final class OrderedDelivery<E> {
   private boolean stopped;
   private Duration backoff;
 
-  private record Reload(long from, long to) {}
+  /** Events to read back from the journal; those {@code which} accepts are delivered, the others only move the mark. */
+  private record Reload(long from, long to, Predicate<Object> which) {}
 
   private record Item<E>(Sequenced<E> sequenced, boolean deliver) {}
 
@@ -85,7 +87,9 @@ public final class OrderedDelivery<E> {
   public void start(long deliveredThrough, long lastSequenceNr) {
     synchronized (this) {
       this.deliveredThrough = deliveredThrough;
-      if (lastSequenceNr > deliveredThrough) waiting.addFirst(new Reload(deliveredThrough + 1, lastSequenceNr));
+      if (lastSequenceNr > deliveredThrough) {
+        waiting.addFirst(new Reload(deliveredThrough + 1, lastSequenceNr, event -> true));
+      }
     }
     pump();
   }
@@ -97,6 +101,18 @@ public final class OrderedDelivery<E> {
   public void submit(long sequenceNr, E event, boolean deliver) {
     synchronized (this) {
       waiting.addLast(new Item<>(new Sequenced<>(sequenceNr, event), deliver));
+    }
+    pump();
+  }
+
+  /**
+   * Events {@code from}..{@code to}, already submitted, to be read back from the journal and delivered (those
+   * {@code which} accepts) in their turn: after what was submitted before, before what is submitted after.
+   */
+  @SuppressWarnings("unchecked")
+  public void redeliver(long from, long to, Predicate<E> which) {
+    synchronized (this) {
+      waiting.addLast(new Reload(from, to, event -> which.test((E) event)));
     }
     pump();
   }
@@ -181,7 +197,9 @@ public final class OrderedDelivery<E> {
     return load.apply(range.from(), range.to()).thenApply(events -> {
       synchronized (this) {
         waiting.removeFirst();
-        for (int i = events.size() - 1; i >= 0; i--) waiting.addFirst(new Item<>(events.get(i), true));
+        for (int i = events.size() - 1; i >= 0; i--) {
+          waiting.addFirst(new Item<>(events.get(i), range.which().test(events.get(i).event())));
+        }
         // Whatever the range held beyond what was read (nothing, normally) needs no delivery.
         if (events.isEmpty()) deliveredThrough = Math.max(deliveredThrough, range.to());
       }

@@ -272,7 +272,7 @@ public final class UserTimeline
     this.users = users;
     this.ctx = ctx;
     this.timers = timers;
-    this.delivery = new SelfDelivery<>(userId, delivery, ctx.getSystem(), Event::deliveredThrough);
+    this.delivery = new SelfDelivery<>(userId, delivery, ctx.getSystem(), Event::deliveredThrough, Event::at, clock);
     this.retryDelay = settings.outboxRetry();
   }
 

@@ -20,6 +20,8 @@ public final class HeldDelivery<E> implements EntityDelivery<E> {
   public final List<Long> delivered = new CopyOnWriteArrayList<>();
   public final List<long[]> loads = new CopyOnWriteArrayList<>();
   public volatile boolean hold;
+  /** Whether events decided now are delivered by the entity (else tagged, for the projection). */
+  public volatile boolean byEntity = true;
   public volatile Supplier<List<?>> storage = () -> journal;
 
   /** A delivery that never completes anything, loads included. */
@@ -31,7 +33,7 @@ public final class HeldDelivery<E> implements EntityDelivery<E> {
 
   @Override
   public boolean byEntity() {
-    return true;
+    return byEntity;
   }
 
   @Override

@@ -167,4 +167,22 @@ class OrderedDeliveryTest {
     assertEquals(1, attempts.size());
     assertEquals(0, throwing.deliveredThrough());
   }
+
+  @Test
+  void eventsToDeliverAgainAreReadBackInTheirTurnAndOnlyThoseChosenGo() {
+    delivery.start(0, 0);
+    delivery.submit(1, "a", true);
+    completeNext();
+    delivery.submit(2, "b", false);
+    delivery.submit(3, "c", false);
+    delivery.redeliver(2, 3, event -> event.equals("c"));
+    delivery.submit(4, "d", true);
+    assertEquals(1, loads.size(), "read back after what was submitted before it");
+    assertEquals(List.of(2L, 3L), List.of(loads.get(0)[0], loads.get(0)[1]));
+    assertEquals(1, calls.size(), "nothing newer goes before the range");
+    loading.get(0).complete(List.of(new Sequenced<>(2, "b"), new Sequenced<>(3, "c")));
+    assertEquals(List.of(3L, 4L), seqs(calls.get(1)), "the chosen event of the range, then the newer one");
+    completeNext();
+    assertEquals(4, delivery.deliveredThrough());
+  }
 }
