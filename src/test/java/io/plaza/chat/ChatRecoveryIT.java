@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import io.plaza.platform.ApiClient;
 import io.plaza.platform.HeldDelivery;
+import io.plaza.platform.ItSupport;
 import io.plaza.platform.TestNodes;
 import java.time.Clock;
 import java.time.Duration;
@@ -88,10 +89,7 @@ class ChatRecoveryIT {
       var session = io.plaza.platform.Cassandra.session(system);
       var history = new CassandraChatHistoryRepository(session, TestNodes.KEYSPACE);
       assertEquals(List.of(), history.page(id, 4, 10).toCompletableFuture().get(20, TimeUnit.SECONDS));
-      var tagged = session.selectAll("SELECT tag FROM " + TestNodes.KEYSPACE
-          + ".tag_write_progress WHERE persistence_id = ?", "Conversation|" + id).toCompletableFuture()
-          .get(20, TimeUnit.SECONDS);
-      assertEquals(List.of(), tagged);
+      assertEquals(List.of(), ItSupport.taggedAs(session, "Conversation|" + id));
     }
     try (var second = TestNodes.start()) {
       var api = new ApiClient(second.httpPort());

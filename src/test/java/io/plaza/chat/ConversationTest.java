@@ -237,11 +237,7 @@ class ConversationTest {
       var posted = c.<Conversation.Reply>runCommand(r -> new Conversation.Post("alice", "m" + n, "hi " + n, r));
       delivery.journal.addAll(posted.events());
     }
-    org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<Void> wait = testKit.createTestProbe();
-    wait.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L, 3L), delivery.delivered);
-      return null;
-    });
+    delivery.awaitDelivered(1L, 2L, 3L);
     delivery.hold = true; // from here on a delivery never completes: the node "crashes" with these undelivered
     var third = c.<Conversation.Reply>runCommand(r -> new Conversation.Post("bob", "b1", "yo", r));
     delivery.journal.addAll(third.events());
@@ -256,10 +252,7 @@ class ConversationTest {
     // The new incarnation reads events 4..5 back and delivers them before anything new.
     var fourth = c.<Conversation.Reply>runCommand(r -> new Conversation.Post("bob", "b2", "again", r));
     delivery.journal.addAll(fourth.events());
-    wait.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L, 3L, 4L, 5L, 6L), delivery.delivered);
-      return null;
-    });
+    delivery.awaitDelivered(1L, 2L, 3L, 4L, 5L, 6L);
     assertEquals(1, delivery.loads.size());
     assertEquals(4, delivery.loads.get(0)[0]);
     assertEquals(5, delivery.loads.get(0)[1]);
@@ -276,10 +269,7 @@ class ConversationTest {
     replies.expectMessageClass(Conversation.Info.class);
     group.tell(new Conversation.Post("ann", "m1", "one", replies.getRef()));
     assertEquals(1, replies.expectMessageClass(Conversation.Posted.class).seq());
-    replies.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L), delivery.delivered);
-      return null;
-    });
+    delivery.awaitDelivered(1L, 2L);
     var journal = org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit.create(testKit.system());
     delivery.storage = () -> journal.persistedInStorage("Conversation|" + id);
     journal.failNextPersisted("Conversation|" + id);
@@ -291,10 +281,7 @@ class ConversationTest {
       assertInstanceOf(Conversation.Posted.class, replies.receiveMessage(Duration.ofSeconds(1)));
       return null;
     });
-    replies.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L, 3L), delivery.delivered.stream().distinct().toList());
-      return null;
-    });
+    delivery.awaitDelivered(1L, 2L, 3L);
   }
 
   @Test

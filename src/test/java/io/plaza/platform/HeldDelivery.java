@@ -31,6 +31,12 @@ public final class HeldDelivery<E> implements EntityDelivery<E> {
     return held;
   }
 
+  /** Waits up to 10 s until these sequence numbers, each once and in this order, are all that was delivered. */
+  public void awaitDelivered(Long... expected) {
+    ItSupport.eventuallyHolds(java.time.Duration.ofSeconds(10), () -> org.junit.jupiter.api.Assertions.assertEquals(
+        List.of(expected), delivered.stream().distinct().toList()));
+  }
+
   @Override
   public boolean byEntity() {
     return byEntity;

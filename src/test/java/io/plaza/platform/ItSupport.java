@@ -21,6 +21,14 @@ public final class ItSupport {
 
   private ItSupport() {}
 
+  /** The tags whose write progress the journal records for {@code persistenceId}: none for an untagged entity. */
+  public static List<String> taggedAs(org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSession session,
+      String persistenceId) throws Exception {
+    return session.selectAll("SELECT tag FROM " + TestNodes.KEYSPACE + ".tag_write_progress WHERE persistence_id = ?",
+        persistenceId).toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS)
+        .stream().map(row -> row.getString("tag")).toList();
+  }
+
   /** Retries {@code attempt} until it stops throwing AssertionError or {@code within} is over. */
   public static <T> T eventually(Duration within, Supplier<T> attempt) {
     long deadline = System.nanoTime() + within.toNanos();

@@ -296,11 +296,7 @@ class UserTimelineTest {
     delivery.journal.addAll(first.events());
     assertEquals(2, first.events().size(), "Registered, then the post");
     assertEquals(0L, first.events().get(1).deliveredThrough(), "nothing was delivered before the first events");
-    var wait = testKit.createTestProbe();
-    wait.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L), delivery.delivered);
-      return null;
-    });
+    delivery.awaitDelivered(1L, 2L);
     delivery.hold = true; // from here on a delivery never completes: the node "crashes" with these undelivered
     var second = ann.<UserTimeline.Reply>runCommand(r -> new UserTimeline.CreatePost("two", null, r));
     delivery.journal.addAll(second.events());
@@ -315,10 +311,7 @@ class UserTimelineTest {
     // The new incarnation reads events 3..4 back and delivers them before anything new.
     var third = ann.<UserTimeline.Reply>runCommand(r -> new UserTimeline.CreatePost("three", null, r));
     delivery.journal.addAll(third.events());
-    wait.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L, 3L, 4L, 5L), delivery.delivered);
-      return null;
-    });
+    delivery.awaitDelivered(1L, 2L, 3L, 4L, 5L);
     assertEquals(1, delivery.loads.size());
     assertEquals(3, delivery.loads.get(0)[0]);
     assertEquals(4, delivery.loads.get(0)[1]);
@@ -334,10 +327,7 @@ class UserTimelineTest {
     var replies = testKit.<UserTimeline.Reply>createTestProbe();
     ann.tell(new UserTimeline.CreatePost("one", null, replies.getRef()));
     replies.expectMessageClass(UserTimeline.PostAccepted.class);
-    replies.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L), delivery.delivered);
-      return null;
-    });
+    delivery.awaitDelivered(1L, 2L);
     var journal = org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit.create(testKit.system());
     delivery.storage = () -> journal.persistedInStorage("UserTimeline|" + id);
     journal.failNextPersisted("UserTimeline|" + id);
@@ -349,10 +339,7 @@ class UserTimelineTest {
       assertInstanceOf(UserTimeline.PostAccepted.class, replies.receiveMessage(Duration.ofSeconds(1)));
       return null;
     });
-    replies.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L, 3L), delivery.delivered.stream().distinct().toList());
-      return null;
-    });
+    delivery.awaitDelivered(1L, 2L, 3L);
   }
 
   @Test
@@ -382,11 +369,7 @@ class UserTimelineTest {
     delivery.byEntity = true;
     var own = ann.<UserTimeline.Reply>runCommand(r -> new UserTimeline.CreatePost("own", null, r));
     delivery.journal.addAll(own.events());
-    var wait = testKit.createTestProbe();
-    wait.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L, 3L, 4L), delivery.delivered.stream().distinct().toList());
-      return null;
-    });
+    delivery.awaitDelivered(1L, 2L, 3L, 4L);
 
     // After a restart (the entity moved to a node of the new release), the same.
     var moved = new io.plaza.platform.HeldDelivery<UserTimeline.Event>();
@@ -398,10 +381,7 @@ class UserTimelineTest {
     moved.byEntity = true;
     moved.journal.addAll(cid.<UserTimeline.Reply>runCommand(r -> new UserTimeline.CreatePost("own", null, r))
         .events());
-    wait.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L, 3L), moved.delivered.stream().distinct().toList());
-      return null;
-    });
+    moved.awaitDelivered(1L, 2L, 3L);
 
     // Tagged events older than the takeover window are the projection's alone.
     delivery.byEntity = false;
@@ -411,9 +391,6 @@ class UserTimelineTest {
     delivery.byEntity = true;
     var later = ann.<UserTimeline.Reply>runCommand(r -> new UserTimeline.CreatePost("later", null, r));
     delivery.journal.addAll(later.events());
-    wait.awaitAssert(() -> {
-      assertEquals(java.util.List.of(1L, 2L, 3L, 4L, 6L), delivery.delivered.stream().distinct().toList());
-      return null;
-    });
+    delivery.awaitDelivered(1L, 2L, 3L, 4L, 6L);
   }
 }
