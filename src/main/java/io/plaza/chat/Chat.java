@@ -89,7 +89,7 @@ public final class Chat {
         chat.getInt("projection-group-size"), chat.getDuration("projection-group-within"), List.of(
             tag -> new ChatHistoryProjectionHandler(history),
             tag -> new ChatInboxProjectionHandler(inbox),
-            tag -> messagesTopic(kafka, topic)));
+            tag -> messagesTopic(kafka, topic)), TaggedProjections.readJournal(byEntity));
     PushNotifications.start(system, session, config.getString("plaza.cassandra.keyspace"), topic,
         new PushSender.Logging(), askTimeout);
     var socket = new ChatSocket(system, history, askTimeout, sessionSettings.heartbeatInterval(),

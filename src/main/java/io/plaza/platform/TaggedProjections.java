@@ -54,18 +54,42 @@ public final class TaggedProjections {
 
   private TaggedProjections() {}
 
+  /**
+   * The read journal for the tags of entities that deliver their own events ({@link EntityDelivery}): their events
+   * are tagged only while an older release is in the cluster, so these queries poll and back-track seldom (a tag
+   * write still wakes them at once). See persistence.conf.
+   */
+  public static final String QUIET_TAGS = "plaza.quiet-tags-persistence.query";
+
+  /** {@link #QUIET_TAGS} if the entities deliver their own events, else the default read journal. */
+  public static String readJournal(boolean deliveredByEntity) {
+    return deliveredByEntity ? QUIET_TAGS : CassandraReadJournal.Identifier();
+  }
+
   /** @param handlers each makes the handler of one read model for the projection instance of a tag */
   public static <E> void start(
       ActorSystem<?> system, CassandraSession session, String name, List<String> replaces, List<String> tags,
       int groupSize, Duration groupWithin,
       List<Function<String, Handler<List<EventEnvelope<E>>>>> handlers) {
+    start(system, session, name, replaces, tags, groupSize, groupWithin, handlers, CassandraReadJournal.Identifier());
+  }
+
+  /**
+   * @param readJournal the read journal plugin id of the events-by-tag queries ({@link #QUIET_TAGS} for tags that are
+   *     written only while an older release is in the cluster)
+   */
+  public static <E> void start(
+      ActorSystem<?> system, CassandraSession session, String name, List<String> replaces, List<String> tags,
+      int groupSize, Duration groupWithin,
+      List<Function<String, Handler<List<EventEnvelope<E>>>>> handlers, String readJournal) {
     var rewind = system.settings().config().getDuration("plaza.projections.restart-rewind");
     ShardedDaemonProcess.get(system).init(
         ProjectionBehavior.Command.class,
         name,
         tags.size(),
         i -> ProjectionBehavior.create(
-            projection(system, session, name, replaces, tags.get(i), groupSize, groupWithin, handlers, rewind)),
+            projection(system, session, name, replaces, tags.get(i), groupSize, groupWithin, handlers, rewind,
+                readJournal)),
         ShardedDaemonProcessSettings.create(system),
         Optional.of(ProjectionBehavior.stopMessage()));
   }
@@ -74,13 +98,13 @@ public final class TaggedProjections {
   static <E> GroupedProjection<Offset, EventEnvelope<E>> projection(
       ActorSystem<?> system, CassandraSession session, String name, List<String> replaces, String tag,
       int groupSize, Duration groupWithin, List<Function<String, Handler<List<EventEnvelope<E>>>>> handlers,
-      Duration rewind) {
+      Duration rewind, String readJournal) {
     var offsets = new OffsetStore(session, system.settings().config().getString(
         "pekko.projection.cassandra.offset-store.keyspace"), system.settings().config().getString(
         "pekko.projection.cassandra.offset-store.table"));
     var metrics = Metrics.get(system);
     return CassandraProjection.groupedWithin(ProjectionId.of(name, tag),
-            new TakingOver<>(EventSourcedProvider.<E>eventsByTag(system, CassandraReadJournal.Identifier(), tag),
+            new TakingOver<>(EventSourcedProvider.<E>eventsByTag(system, readJournal, tag),
                 offsets, replaces, tag, rewind),
             () -> new LagMeasured<>(name, new InOrder<>(handlers.stream().map(h -> h.apply(tag)).toList()), metrics))
         .withGroup(groupSize, groupWithin);

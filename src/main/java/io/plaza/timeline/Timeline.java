@@ -66,7 +66,7 @@ public final class Timeline {
         groupWithin, List.of(
             tag -> new UserPostsProjectionHandler(posts),
             tag -> followsHandler,
-            tag -> postsTopic(kafka, topic)));
+            tag -> postsTopic(kafka, topic)), TaggedProjections.readJournal(byEntity));
     var policy = FanoutPolicy.fromConfig(config);
     var streamTopic = system.systemActorOf(Topic.create(TimelineStream.Update.class, TimelineStream.TOPIC),
         "timeline-stream-topic", Props.empty());

@@ -49,6 +49,8 @@ import scala.jdk.javaapi.FutureConverters;
  */
 class TaggedProjectionsIT {
 
+  private static final String READ_JOURNAL =
+      org.apache.pekko.persistence.cassandra.query.javadsl.CassandraReadJournal.Identifier();
   private static PlazaNode node;
 
   /** A test event; its tag is chosen by the command. */
@@ -172,7 +174,7 @@ class TaggedProjectionsIT {
     for (var tag : List.of(resumed, fresh)) {
       spawn(TaggedProjections.<Noted>projection(node.system(), Cassandra.session(node.system()), "merged-" + run,
           List.of("old-fast", "old-slow"), tag, 10, Duration.ofMillis(50), List.of(t -> new Collecting(collected)),
-          Duration.ZERO)); // taking over exactly at the saved offsets here; the rewind is tested below
+          Duration.ZERO, READ_JOURNAL)); // taking over exactly at the saved offsets; the rewind is tested below
     }
     ItSupport.eventually(Duration.ofSeconds(30), () -> {
       var seen = new ArrayList<>(collected);
@@ -192,7 +194,7 @@ class TaggedProjectionsIT {
   private static ActorRef<ProjectionBehavior.Command> project(String name, String tag, List<String> into,
       Duration rewind) {
     return spawn(TaggedProjections.<Noted>projection(node.system(), Cassandra.session(node.system()), name,
-        List.of(), tag, 10, Duration.ofMillis(50), List.of(t -> new Collecting(into)), rewind));
+        List.of(), tag, 10, Duration.ofMillis(50), List.of(t -> new Collecting(into)), rewind, READ_JOURNAL));
   }
 
   private static void stop(ActorRef<ProjectionBehavior.Command> projection) {
