@@ -125,6 +125,18 @@ class ConsoleBrowserIT {
     }
   }
 
+  /** Clicks the element; found again if the page re-rendered it (the conversation list does on every update). */
+  private static void click(WebDriver browser, By by) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        browser.findElement(by).click();
+        return;
+      } catch (org.openqa.selenium.StaleElementReferenceException e) {
+        if (attempt == 3) throw e;
+      }
+    }
+  }
+
   /** Chromium's network emulation: offline, or back to an unthrottled network. */
   private static java.util.Map<String, Object> networkConditions(boolean offline) {
     return java.util.Map.of("offline", offline, "latency", 0, "downloadThroughput", -1, "uploadThroughput", -1);
@@ -215,23 +227,23 @@ class ConsoleBrowserIT {
     ann.findElement(By.cssSelector("#compose button")).click();
     waitFor("ben's list has the group", () -> !ben.findElements(By.xpath(
         "//ul[@id='conversations']/li[contains(., 'Weekend trip')]")).isEmpty());
-    ben.findElement(By.xpath("//ul[@id='conversations']/li[contains(., 'Weekend trip')]")).click();
+    click(ben, By.xpath("//ul[@id='conversations']/li[contains(., 'Weekend trip')]"));
     waitFor("ben sees the group's members", () -> text(ben, "#member-list").contains("cb-carl"));
     assertTrue(!ben.findElement(By.id("add-member")).isDisplayed(), "only admins add members");
     ben.findElement(By.id("leave")).click();
     waitFor("ben left the group", () -> ben.findElements(By.xpath(
         "//ul[@id='conversations']/li[contains(., 'Weekend trip')]")).isEmpty());
-    ann.findElement(By.xpath("//ul[@id='conversations']/li[contains(., 'Weekend trip')]")).click();
+    click(ann, By.xpath("//ul[@id='conversations']/li[contains(., 'Weekend trip')]"));
     waitFor("ann sees ben gone", () -> text(ann, "#member-list").equals("members: cb-ann (owner), cb-carl"));
-    ann.findElement(By.xpath("//ul[@id='conversations']/li[contains(., 'cb-ben')]")).click();
-    ben.findElement(By.xpath("//ul[@id='conversations']/li[contains(., 'cb-ann')]")).click();
+    click(ann, By.xpath("//ul[@id='conversations']/li[contains(., 'cb-ben')]"));
+    click(ben, By.xpath("//ul[@id='conversations']/li[contains(., 'cb-ann')]"));
     // A second tab of Ann's is a second device: it has the history, and what the first tab sends reaches it live.
     var firstTab = ann.getWindowHandle();
     ann.switchTo().newWindow(org.openqa.selenium.WindowType.TAB);
     signIn(ann, "cb-ann");
     var withBen = By.xpath("//ul[@id='conversations']/li[contains(., 'cb-ben')]");
     waitFor("the second tab lists the conversation", () -> !ann.findElements(withBen).isEmpty());
-    ann.findElement(withBen).click();
+    click(ann, withBen);
     waitFor("the second tab shows the history", () -> text(ann, "#messages").contains("while you were away"));
     var secondTab = ann.getWindowHandle();
     ann.switchTo().window(firstTab);
