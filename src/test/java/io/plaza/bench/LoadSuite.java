@@ -56,7 +56,8 @@ public final class LoadSuite {
       var ports = n.split(":");
       nodes.add(new Node(Integer.parseInt(ports[0]), Integer.parseInt(ports[1])));
     }
-    var suite = suite(System.getProperty("bench.simulations", "ledger,ledger-hot,chat,dispatch,timeline").split(","));
+    var suite = suite(System.getProperty("bench.simulations",
+        "ledger,ledger-floor,ledger-hot,chat,chat-floor,dispatch,timeline").split(","));
 
     var raw = LedgerBench.rawInserts();
     var rows = new ArrayList<Row>();
@@ -65,12 +66,13 @@ public final class LoadSuite {
     for (var sim : suite) {
       System.out.println("[bench] " + sim.name() + ": " + sim.offered());
       if (WARMUP > 0) gatling(sim, nodes, "w", WARMUP);
+      double backgroundCores = idleNodeCores();
       var before = scrape(nodes);
       var cassandraBefore = CassandraOps.counts(CASSANDRA_PORT, KEYSPACE);
       long started = System.nanoTime();
       String report;
       var cpu = new CpuSplit();
-      var steadyPings = sim.name().equals("dispatch-pings") ? SteadyPings.start(nodes) : null;
+      var steadyPings = sim.name().equals("dispatch-pings") ? SteadyPings.start(nodes, backgroundCores) : null;
       try (cpu) {
         report = gatling(sim, nodes, "", DURATION);
       }
@@ -88,8 +90,10 @@ public final class LoadSuite {
           1000 * delta(before, after, "jvm_gc_pause_seconds_sum"));
       if (requests > 0) {
         var cpuSeconds = cpu.seconds();
-        cpuLine += String.format(Locale.ROOT, "; CPU per measured request: Plaza %.1f ms, Cassandra %.1f ms",
-            1000 * cpuSeconds.get("Plaza") / requests, 1000 * cpuSeconds.get("Cassandra") / requests)
+        cpuLine += String.format(Locale.ROOT, "; CPU per measured request: Plaza %.2f ms (%.2f ms without the node's "
+            + "background work, %.1f %% of a core with no load), Cassandra %.1f ms", 1000 * cpuSeconds.get("Plaza")
+            / requests, 1000 * (cpuSeconds.get("Plaza") - backgroundCores * seconds) / requests,
+            100 * backgroundCores, 1000 * cpuSeconds.get("Cassandra") / requests)
             + "\n    Cassandra per measured request: "
             + CassandraOps.perRequest(cassandraBefore, cassandraAfter, requests);
       }
@@ -120,6 +124,10 @@ public final class LoadSuite {
         "%d payers × %.1f transfers/s", payers, payRate), List.of("-Dusers=" + payers, "-Drate=" + payRate),
         List.of("transfer", "transfer retry")));
     int hotPayers = Integer.getInteger("bench.ledger-hot.users", 100);
+    // The floors: the same users and pace doing only what every design over Pekko HTTP and sharding pays.
+    all.put("ledger-floor", new Simulation("ledger-floor", "LedgerSimulation", String.format(Locale.ROOT,
+        "%d payers × %.1f reads of their own account/s", payers, payRate), List.of("-Dusers=" + payers,
+        "-Drate=" + payRate, "-Dledger.floor=true"), List.of("account read (floor)")));
     all.put("ledger-hot", new Simulation("ledger-hot", "LedgerSimulation", String.format(Locale.ROOT,
         "%d payers × 1 transfer/s into 4 accounts", hotPayers), List.of("-Dusers=" + hotPayers, "-Drate=1",
         "-Dledger.hot=4"), List.of("transfer", "transfer retry")));
@@ -130,6 +138,10 @@ public final class LoadSuite {
         "%d 1:1 + %d groups of 5, %.0f msg/s in all, %d connections", pairs, groups, (pairs + groups) * chatRate,
         2 * pairs + 5 * groups), List.of("-Dusers=" + pairs, "-Dchat.groups=" + groups, "-Drate=" + chatRate),
         List.of("send → deliver (1:1)", "send → deliver (group)")));
+    all.put("chat-floor", new Simulation("chat-floor", "ChatSimulation", String.format(Locale.ROOT,
+        "the same conversations, no messages: 2 sync round trips per tick, %.0f ticks/s", (pairs + groups) * chatRate),
+        List.of("-Dusers=" + pairs, "-Dchat.groups=" + groups, "-Drate=" + chatRate, "-Dchat.floor=true"),
+        List.of("sync round trip (floor)")));
     int drivers = Integer.getInteger("bench.dispatch.users", 2000);
     double rides = Double.parseDouble(System.getProperty("bench.dispatch.rate", "10"));
     all.put("dispatch", new Simulation("dispatch", "DispatchSimulation", String.format(Locale.ROOT,
@@ -234,9 +246,20 @@ public final class LoadSuite {
   }
 
   /**
+   * The cores the nodes use with no load (projections polling, timers, sweeps): measured for 10 s between a
+   * simulation's warm-up and its measured run, so that a request's own CPU can be told from the node's fixed work.
+   */
+  static double idleNodeCores() throws InterruptedException {
+    double cpu0 = CpuSplit.plazaCpuSeconds();
+    long t0 = System.nanoTime();
+    Thread.sleep(10_000);
+    return (CpuSplit.plazaCpuSeconds() - cpu0) / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  /**
    * The node's CPU per ping while every driver pings, without the ramp (logins, WebSocket handshakes, drivers going
-   * online) and with the node's background work (projections polling, timers) measured apart: first 10 s with no
-   * load, then a sample of the node's CPU time and its ping counter every 2 s during the simulation; the window is
+   * online) and with the node's background work (projections polling, timers) measured apart ({@link
+   * #idleNodeCores}), then a sample of the node's CPU time and its ping counter every 2 s during the simulation; the window is
    * the samples where the ping rate is within 10 % of its highest.
    */
   static final class SteadyPings {
@@ -251,11 +274,8 @@ public final class LoadSuite {
       this.backgroundCores = backgroundCores;
     }
 
-    static SteadyPings start(List<Node> nodes) throws InterruptedException {
-      double cpu0 = CpuSplit.plazaCpuSeconds();
-      long t0 = System.nanoTime();
-      Thread.sleep(10_000);
-      var steady = new SteadyPings(nodes, (CpuSplit.plazaCpuSeconds() - cpu0) / ((System.nanoTime() - t0) / 1e9));
+    static SteadyPings start(List<Node> nodes, double backgroundCores) {
+      var steady = new SteadyPings(nodes, backgroundCores);
       steady.sampler.scheduleAtFixedRate(steady::sample, 0, 2, java.util.concurrent.TimeUnit.SECONDS);
       return steady;
     }

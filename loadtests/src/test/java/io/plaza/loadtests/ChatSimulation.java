@@ -36,6 +36,12 @@ import java.util.stream.IntStream;
  * <p>Parameters: {@code -Dusers} 1:1 conversations (100), {@code -Dchat.groups} groups (10) of
  * {@code -Dchat.group-size} (5), {@code -Drate} messages/s per conversation (1), {@code -Dduration} (60 s).
  * Offered: (users + groups) × rate messages/s.
+ *
+ * <p>With {@code -Dchat.floor=true} nothing is sent: at the same pace, the sender's and the timed receiver's devices
+ * each do a {@code sync} round trip on a conversation with no messages (a frame in, one ask of the conversation
+ * entity, a {@code synced} frame out, no storage), measured as {@code sync round trip (floor)}. Two of them are the
+ * socket and entity work of a message without its persist, delivery and third frame: the node's CPU for what every
+ * design over Pekko HTTP WebSockets and sharding pays per message, which {@code bin/bench} prints beside a message's.
  */
 public class ChatSimulation extends Simulation {
 
@@ -45,6 +51,7 @@ public class ChatSimulation extends Simulation {
   private final double rate = Plaza.rate(1);
   private final Duration interval = Duration.ofMillis((long) (1000 / rate));
   private static final Duration DELIVERY_TIMEOUT = Duration.ofSeconds(10);
+  private static final boolean FLOOR = Boolean.getBoolean("chat.floor");
 
   private static String sendFrame() {
     return "{\"type\":\"send\",\"convId\":\"#{convId}\",\"clientMsgId\":\"#{msgId}\",\"body\":\"hello #{msgId}\"}";
@@ -59,6 +66,7 @@ public class ChatSimulation extends Simulation {
 
   /** The sender's frame, then the receiver's device awaits the pushed message (see the class comment). */
   private ChainBuilder sendAndDeliver(String name, String sender, Function<Session, String> receiver) {
+    if (FLOOR) return exec(syncRoundTrip(s -> sender), syncRoundTrip(receiver));
     return exec(session -> session.set("msgId", Plaza.RUN + "-" + session.userId() + "-"
             + UUID.randomUUID()))
         .exec(ws("send").wsName("socket-" + sender).sendText(sendFrame()))
@@ -67,6 +75,15 @@ public class ChatSimulation extends Simulation {
                 // This message: an earlier one that reaches this member late (it was not the timed one) is skipped.
                 .matching(jsonPath("$.clientMsgId").isEL("#{msgId}"))
                 .check(jsonPath("$.type").is("message"))));
+  }
+
+  /** The floor's round trip on one member's connection: nothing to catch up on, so no storage is read. */
+  private static ChainBuilder syncRoundTrip(Function<Session, String> member) {
+    return exec(ws("sync round trip (floor)").wsName(s -> "socket-" + member.apply(s))
+        .sendText("{\"type\":\"sync\",\"convId\":\"#{convId}\",\"afterSeq\":0}")
+        .await(DELIVERY_TIMEOUT).on(ws.checkTextMessage("sync round trip (floor)")
+            .matching(jsonPath("$.type").is("synced"))
+            .check(jsonPath("$.convId").isEL("#{convId}"))));
   }
 
   private final ScenarioBuilder direct = scenario("chat 1:1")

@@ -33,12 +33,19 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Parameters: {@code -Dusers} payers (200), {@code -Drate} transfers/s per payer (2), {@code -Dduration} (60 s),
  * {@code -Dledger.hot} merchants (0: pay random accounts).
+ *
+ * <p>With {@code -Dledger.floor=true} each payer reads its own account ({@code GET /v1/accounts/{id}}: an
+ * authenticated request, one ask of the loaded account entity, JSON out, no storage) at the same rate instead of
+ * paying, measured as {@code account read (floor)}: the node's CPU for the part of a transfer every design over Pekko
+ * HTTP and sharding pays, which {@code bin/bench} prints beside a transfer's.
  */
 public class LedgerSimulation extends Simulation {
 
   private final int payers = Plaza.users(200);
   private final double rate = Plaza.rate(2);
   private final int hot = Integer.getInteger("ledger.hot", 0);
+  /** The floor: each payer reads its own account instead of paying (see the class comment). */
+  private final boolean floor = Boolean.getBoolean("ledger.floor");
   private static final long FUNDS = 100_000_000;
 
   /** Accounts that can be paid: every payer's (random pairs), or the merchants' (hot). */
@@ -83,7 +90,10 @@ public class LedgerSimulation extends Simulation {
       })
       // Everyone pays once every account is open (and the merchants are).
       .exec(rendezVous(payers))
-      .exec(during(Plaza.DURATION).on(pace(Duration.ofMillis((long) (1000 / rate)))
+      .exec(doIf(s -> floor).then(during(Plaza.DURATION).on(pace(Duration.ofMillis((long) (1000 / rate)))
+          .exec(http("account read (floor)").get("/v1/accounts/#{account}").header("Authorization",
+              Plaza.bearer("payer")).check(status().is(200))))))
+      .exec(doIf(s -> !floor).then(during(Plaza.DURATION).on(pace(Duration.ofMillis((long) (1000 / rate)))
           .exec(this::choosePayee)
           .exec(http("transfer").post("/v1/transfers").header("Authorization", Plaza.bearer("payer"))
               .header("Idempotency-Key", "#{key}")
@@ -95,7 +105,7 @@ public class LedgerSimulation extends Simulation {
                   .body(StringBody("{\"from\":\"#{account}\",\"to\":\"#{to}\",\"amount\":#{amount},"
                       + "\"currency\":\"EUR\"}"))
                   .check(status().in(200, 202), header("Idempotent-Replayed").is("true"),
-                      jsonPath("$.transferId").isEL("#{transferId}")))))));
+                      jsonPath("$.transferId").isEL("#{transferId}"))))))));
 
   {
     System.out.printf("ledger: %d payers, %.1f transfers/s each = %.0f/s offered, %s, payees: %s%n", payers, rate,
