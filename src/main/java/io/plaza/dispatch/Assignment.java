@@ -139,7 +139,8 @@ final class Assignment {
       }
     }
     var sorted = Arrays.stream(pairs, 0, allowed).boxed().sorted((a, b) -> {
-      int byScore = Double.compare(score[(int) (b / cols)][(int) (b % cols)], score[(int) (a / cols)][(int) (a % cols)]);
+      int byScore = Double.compare(score[(int) (b / cols)][(int) (b % cols)],
+          score[(int) (a / cols)][(int) (a % cols)]);
       return byScore != 0 ? byScore : Long.compare(a, b);
     }).mapToLong(Long::longValue).toArray();
     var taken = new boolean[cols];

@@ -264,8 +264,8 @@ public final class LoadSuite {
   /**
    * The node's CPU per ping while every driver pings, without the ramp (logins, WebSocket handshakes, drivers going
    * online) and with the node's background work (projections polling, timers) measured apart ({@link
-   * #idleNodeCores}), then a sample of the node's CPU time and its ping counter every 2 s during the simulation; the window is
-   * the samples where the ping rate is within 10 % of its highest.
+   * #idleNodeCores}): a sample of the node's CPU time and its ping counter every 2 s during the simulation; the
+   * window is the samples where the ping rate is within 10 % of its highest.
    */
   static final class SteadyPings {
     private final List<Node> nodes;
