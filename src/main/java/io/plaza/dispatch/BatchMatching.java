@@ -81,12 +81,12 @@ final class BatchMatching {
     var taken = new HashSet<String>();
     var matches = new ArrayList<Match>();
     for (var request : requests) {
-      drivers.stream().filter(d -> !taken.contains(d.candidate().driverId()))
-          .map(d -> allowed(request, d, scorer, now))
-          .filter(s -> s != null)
-          // The best score; equal scores by driver id, as DispatchScorer#rank orders them.
-          .max(Comparator.comparingDouble(DispatchScorer.Scored::score)
-              .thenComparing(s -> s.candidate().driverId(), Comparator.reverseOrder()))
+      // Ranked as Ride ranks its candidates; the best one that is allowed.
+      var candidates = drivers.stream().filter(d -> d.vehicleType().equals(request.vehicleType()))
+          .map(Available::candidate).filter(c -> !taken.contains(c.driverId())).toList();
+      scorer.rank(candidates, request.pickup(), now).stream()
+          .filter(s -> s.eta().compareTo(scorer.maxEta()) <= 0)
+          .findFirst()
           .ifPresent(best -> {
             taken.add(best.candidate().driverId());
             matches.add(new Match(request, best));
